@@ -1,0 +1,142 @@
+import { randomUUID } from 'node:crypto';
+import fastifyCookie from '@fastify/cookie';
+import fastifyFormbody from '@fastify/formbody';
+import fastifyRateLimit from '@fastify/rate-limit';
+import fastifySwagger from '@fastify/swagger';
+import fastifySwaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { type FastifyServerOptions } from 'fastify';
+import type { Config } from './config/config.js';
+import type { Secrets } from './config/secrets.js';
+import type { DatabaseHandle } from './db/database.js';
+import { AppError, registerErrorHandling } from './http/errors.js';
+import { registerGuard } from './http/guard.js';
+import type { App } from './http/types.js';
+import { systemClock, type Clock } from './lib/time.js';
+import { adminRoutes } from './modules/admin/admin.routes.js';
+import { AdminService } from './modules/admin/admin.service.js';
+import { authRoutes } from './modules/auth/auth.routes.js';
+import { AuthService } from './modules/auth/auth.service.js';
+import { SessionsRepository } from './modules/auth/sessions.repository.js';
+import { LedgerRepository } from './modules/billing/ledger.repository.js';
+import { ledgerRoutes } from './modules/billing/ledger.routes.js';
+import { EventsRepository } from './modules/events/events.repository.js';
+import { EventsService } from './modules/events/events.service.js';
+import { healthRoutes } from './modules/health/health.routes.js';
+import { KeysRepository } from './modules/keys/keys.repository.js';
+import { keysRoutes } from './modules/keys/keys.routes.js';
+import { KeysService } from './modules/keys/keys.service.js';
+import { TokensRepository } from './modules/tokens/tokens.repository.js';
+import { tokensRoutes } from './modules/tokens/tokens.routes.js';
+import { TokensService } from './modules/tokens/tokens.service.js';
+import { UsersRepository } from './modules/users/users.repository.js';
+import { webRoutes } from './modules/web/web.routes.js';
+
+export const VERSION = '0.1.0';
+
+export interface AppDeps {
+  config: Config;
+  secrets: Secrets;
+  database: DatabaseHandle;
+  clock?: Clock;
+  logger?: FastifyServerOptions['logger'];
+}
+
+/** Composition root: wires repositories → services → routes. No I/O happens here beyond registration. */
+export async function buildApp(deps: AppDeps) {
+  const { config, secrets, database } = deps;
+  const clock = deps.clock ?? systemClock;
+  const app = Fastify({
+    logger: deps.logger ?? {
+      level: config.logLevel,
+      redact: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]'],
+    },
+    genReqId: () => randomUUID(),
+    requestIdHeader: false,
+    trustProxy: config.trustProxy,
+    bodyLimit: 1024 * 1024,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: true } },
+  }).withTypeProvider<TypeBoxTypeProvider>() as App;
+
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+    reply.header('x-content-type-options', 'nosniff');
+    reply.header('referrer-policy', 'same-origin');
+    reply.header('x-frame-options', 'DENY');
+  });
+
+  const db = database.db;
+  const events = new EventsService(new EventsRepository(db), clock, app.log);
+  const users = new UsersRepository(db);
+  const sessions = new SessionsRepository(db);
+  const tokensRepo = new TokensRepository(db);
+  const ledger = new LedgerRepository(db);
+  const auth = new AuthService({
+    db,
+    users,
+    sessions,
+    tokens: tokensRepo,
+    events,
+    clock,
+    policy: {
+      sessionTtlHours: config.sessionTtlHours,
+      lockoutThreshold: config.lockoutThreshold,
+      lockoutMinutes: config.lockoutMinutes,
+      signupCredits: config.signupCredits,
+      allowRegistration: config.allowRegistration,
+    },
+  });
+  const tokens = new TokensService(tokensRepo, events, clock);
+  const keys = new KeysService(new KeysRepository(db), events, clock);
+  const admin = new AdminService({ db, users, sessions, events, clock });
+
+  registerErrorHandling(app);
+  await app.register(fastifyCookie);
+  await app.register(fastifyFormbody);
+  registerGuard(app, { auth, events, csrfKey: secrets.csrfKey });
+  await app.register(fastifyRateLimit, {
+    global: false,
+    errorResponseBuilder: (_request, ctx) =>
+      new AppError(429, 'rate_limited', `Too many requests: try again in ${Math.ceil(ctx.ttl / 1000)} s`),
+    onExceeded: (request) => {
+      void events.record({
+        type: 'security',
+        severity: 'warning',
+        action: 'rate_limited',
+        message: `Rate limit hit on ${request.method} ${request.url.split('?')[0]}`,
+        sourceIp: request.ip,
+      });
+    },
+  });
+  await app.register(fastifySwagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: { title: 'Twarga Cloud API', version: VERSION, description: 'Self-hosted mini-cloud. Errors share one body: {code, message, request_id, details?}.' },
+      components: {
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer', description: 'Session token from /api/auth/login or a personal API token' },
+          cookie: { type: 'apiKey', in: 'cookie', name: 'twarga_session', description: 'Browser session; writes need X-CSRF-Token' },
+        },
+      },
+      security: [{ bearer: [] }, { cookie: [] }],
+    },
+  });
+  await app.register(fastifySwaggerUi, { routePrefix: '/api/docs' });
+  app.get('/api/openapi.json', { config: { access: 'public' }, schema: { hide: true } }, async () => app.swagger());
+
+  await app.register(healthRoutes, { database, version: VERSION });
+  await app.register(authRoutes, {
+    auth,
+    csrfKey: secrets.csrfKey,
+    secureCookies: config.secureCookies,
+    loginRateLimitPerMinute: config.loginRateLimitPerMinute,
+    registerRateLimitPerHour: config.registerRateLimitPerHour,
+  });
+  await app.register(tokensRoutes, { tokens });
+  await app.register(keysRoutes, { keys });
+  await app.register(ledgerRoutes, { ledger });
+  await app.register(adminRoutes, { admin });
+  await app.register(webRoutes, { webDir: config.webDir });
+
+  return { app, services: { auth, events, tokens, keys, admin, ledger } };
+}

@@ -1,0 +1,131 @@
+import { readFileSync, existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Type, type Static } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+
+/** Every setting, with its environment variable. The README's table mirrors this list. */
+export const ConfigSchema = Type.Object(
+  {
+    dataDir: Type.String({ minLength: 1 }),
+    host: Type.String({ minLength: 1 }),
+    port: Type.Integer({ minimum: 0, maximum: 65535 }),
+    databaseUrl: Type.Optional(Type.String({ pattern: '^postgres(ql)?://' })),
+    adminUsername: Type.String({ pattern: '^[a-z][a-z0-9_-]{2,31}$' }),
+    adminEmail: Type.String({ minLength: 3 }),
+    adminPassword: Type.Optional(Type.String({ minLength: 10 })),
+    logLevel: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l))),
+    sessionTtlHours: Type.Number({ exclusiveMinimum: 0, maximum: 24 * 90 }),
+    loginRateLimitPerMinute: Type.Integer({ minimum: 1 }),
+    registerRateLimitPerHour: Type.Integer({ minimum: 1 }),
+    lockoutThreshold: Type.Integer({ minimum: 1 }),
+    lockoutMinutes: Type.Number({ exclusiveMinimum: 0 }),
+    signupCredits: Type.Integer({ minimum: 0 }),
+    allowRegistration: Type.Boolean(),
+    trustProxy: Type.Boolean(),
+    secureCookies: Type.Boolean(),
+    webDir: Type.String(),
+  },
+  { additionalProperties: false },
+);
+export type Config = Static<typeof ConfigSchema>;
+
+type EnvSpec = { key: keyof Config; env: string; kind: 'string' | 'int' | 'number' | 'bool' };
+export const ENV_VARS: EnvSpec[] = [
+  { key: 'dataDir', env: 'TWARGA_DATA_DIR', kind: 'string' },
+  { key: 'host', env: 'TWARGA_HOST', kind: 'string' },
+  { key: 'port', env: 'TWARGA_PORT', kind: 'int' },
+  { key: 'databaseUrl', env: 'TWARGA_DATABASE_URL', kind: 'string' },
+  { key: 'adminUsername', env: 'TWARGA_ADMIN_USERNAME', kind: 'string' },
+  { key: 'adminEmail', env: 'TWARGA_ADMIN_EMAIL', kind: 'string' },
+  { key: 'adminPassword', env: 'TWARGA_ADMIN_PASSWORD', kind: 'string' },
+  { key: 'logLevel', env: 'TWARGA_LOG_LEVEL', kind: 'string' },
+  { key: 'sessionTtlHours', env: 'TWARGA_SESSION_TTL_HOURS', kind: 'number' },
+  { key: 'loginRateLimitPerMinute', env: 'TWARGA_LOGIN_RATE_LIMIT', kind: 'int' },
+  { key: 'registerRateLimitPerHour', env: 'TWARGA_REGISTER_RATE_LIMIT', kind: 'int' },
+  { key: 'lockoutThreshold', env: 'TWARGA_LOCKOUT_THRESHOLD', kind: 'int' },
+  { key: 'lockoutMinutes', env: 'TWARGA_LOCKOUT_MINUTES', kind: 'number' },
+  { key: 'signupCredits', env: 'TWARGA_SIGNUP_CREDITS', kind: 'int' },
+  { key: 'allowRegistration', env: 'TWARGA_ALLOW_REGISTRATION', kind: 'bool' },
+  { key: 'trustProxy', env: 'TWARGA_TRUST_PROXY', kind: 'bool' },
+  { key: 'secureCookies', env: 'TWARGA_SECURE_COOKIES', kind: 'bool' },
+  { key: 'webDir', env: 'TWARGA_WEB_DIR', kind: 'string' },
+];
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+
+export function defaultConfig(cwd = process.cwd()): Config {
+  return {
+    dataDir: path.resolve(cwd, 'data'),
+    host: '127.0.0.1',
+    port: 8080,
+    adminUsername: 'admin',
+    adminEmail: 'admin@twarga.local',
+    logLevel: 'info',
+    sessionTtlHours: 12,
+    loginRateLimitPerMinute: 10,
+    registerRateLimitPerHour: 20,
+    lockoutThreshold: 5,
+    lockoutMinutes: 15,
+    signupCredits: 1000,
+    allowRegistration: true,
+    trustProxy: false,
+    secureCookies: false,
+    // src/config or dist/config → apps/web/dist
+    webDir: path.resolve(here, '../../../web/dist'),
+  };
+}
+
+export class ConfigError extends Error {}
+
+function parseValue(spec: EnvSpec, raw: string): unknown {
+  switch (spec.kind) {
+    case 'string':
+      return raw;
+    case 'int':
+    case 'number': {
+      const n = Number(raw);
+      if (raw.trim() === '' || !Number.isFinite(n)) throw new ConfigError(`${spec.env} must be a number, got "${raw}"`);
+      return n;
+    }
+    case 'bool':
+      if (/^(1|true|yes|on)$/i.test(raw)) return true;
+      if (/^(0|false|no|off)$/i.test(raw)) return false;
+      throw new ConfigError(`${spec.env} must be true or false, got "${raw}"`);
+  }
+}
+
+/**
+ * Defaults, then the optional JSON config file (TWARGA_CONFIG, else <dataDir>/config.json),
+ * then environment variables. Invalid settings stop the start with a message naming them.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Config> = {}): Config {
+  const fromEnv: Partial<Record<keyof Config, unknown>> = {};
+  for (const spec of ENV_VARS) {
+    const raw = env[spec.env];
+    if (raw !== undefined && raw !== '') fromEnv[spec.key] = parseValue(spec, raw);
+  }
+  const base = defaultConfig();
+  const dataDir = path.resolve(String(overrides.dataDir ?? fromEnv.dataDir ?? base.dataDir));
+  const file = env.TWARGA_CONFIG ? path.resolve(env.TWARGA_CONFIG) : path.join(dataDir, 'config.json');
+  let fromFile: Record<string, unknown> = {};
+  if (existsSync(file)) {
+    try {
+      fromFile = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+    } catch (err) {
+      throw new ConfigError(`config file ${file} is not valid JSON: ${(err as Error).message}`);
+    }
+  } else if (env.TWARGA_CONFIG) {
+    throw new ConfigError(`config file ${file} (TWARGA_CONFIG) does not exist`);
+  }
+  const merged = { ...base, ...fromFile, ...fromEnv, ...overrides, dataDir };
+  if (!Value.Check(ConfigSchema, merged)) {
+    const problems = [...Value.Errors(ConfigSchema, merged)].map((e) => {
+      const key = e.path.replace(/^\//, '');
+      const envName = ENV_VARS.find((s) => s.key === key)?.env;
+      return `${key}${envName ? ` (${envName})` : ''}: ${e.message}`;
+    });
+    throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`);
+  }
+  return merged;
+}

@@ -1,0 +1,86 @@
+import path from 'node:path';
+import { mkdirSync } from 'node:fs';
+import SQLite from 'better-sqlite3';
+import pg from 'pg';
+import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import type { Database } from './schema.js';
+import { migrate } from './migrator.js';
+
+export type DatabaseKind = 'sqlite' | 'postgres';
+export type Db = Kysely<Database>;
+
+export interface DatabaseHandle {
+  db: Db;
+  kind: DatabaseKind;
+  /** Where the data lives, without credentials (for logs). */
+  location: string;
+  ping(): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+const PG_TIMESTAMPTZ_OID = 1184;
+const PG_INT8_OID = 20;
+
+/** Opens the database named by the URL (unset: SQLite file in the data dir) and migrates it. */
+export async function openDatabase(options: { url?: string; dataDir: string }): Promise<DatabaseHandle> {
+  const handle = options.url ? openPostgres(options.url) : openSqlite(options.dataDir);
+  try {
+    await migrate(handle.db as Kysely<unknown>, handle.kind);
+  } catch (err) {
+    await handle.close();
+    throw err;
+  }
+  return handle;
+}
+
+function openSqlite(dataDir: string): DatabaseHandle {
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const file = path.join(dataDir, 'twarga.db');
+  const sqlite = new SQLite(file);
+  sqlite.pragma('journal_mode = WAL');
+  sqlite.pragma('synchronous = NORMAL');
+  sqlite.pragma('foreign_keys = ON');
+  sqlite.pragma('busy_timeout = 5000');
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  return {
+    db,
+    kind: 'sqlite',
+    location: file,
+    ping: () => pingWith(db),
+    close: () => db.destroy(),
+  };
+}
+
+function openPostgres(url: string): DatabaseHandle {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: 10,
+    connectionTimeoutMillis: 5000,
+    types: {
+      getTypeParser: ((oid: number, format?: 'text' | 'binary') => {
+        // Same shapes as SQLite: ISO timestamps and plain numbers.
+        if (oid === PG_TIMESTAMPTZ_OID) return (v: string) => new Date(v).toISOString();
+        if (oid === PG_INT8_OID) return (v: string) => Number(v);
+        return pg.types.getTypeParser(oid, format);
+      }) as typeof pg.types.getTypeParser,
+    },
+  });
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const u = new URL(url);
+  return {
+    db,
+    kind: 'postgres',
+    location: `postgres://${u.host}${u.pathname}`,
+    ping: () => pingWith(db),
+    close: () => db.destroy(),
+  };
+}
+
+async function pingWith(db: Db): Promise<boolean> {
+  try {
+    await sql`SELECT 1`.execute(db);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,47 @@
+import { sql, type ColumnDataType, type ColumnDefinitionBuilder, type Expression, type Kysely } from 'kysely';
+import * as m001 from './migrations/001_initial.js';
+
+export interface MigrationContext {
+  /** Auto-increment integer primary key that never reuses ids (events refer to deleted rows). */
+  pk: (c: ColumnDefinitionBuilder) => ColumnDefinitionBuilder;
+  /** Timestamp column type (ISO strings in SQLite, timestamptz in PostgreSQL). */
+  timestamp: ColumnDataType | Expression<unknown>;
+}
+
+interface Migration {
+  name: string;
+  up(db: Kysely<unknown>, ctx: MigrationContext): Promise<void>;
+}
+
+/** Ordered, append-only. Never edit a migration that has shipped: add a new one. */
+const MIGRATIONS: Migration[] = [{ name: '001_initial', ...m001 }];
+
+/**
+ * Applies pending migrations in one transaction each, recording them in twarga_migrations.
+ * Kysely's Migrator is not used because its file-based provider does not fit a bundled build
+ * and we need the dialect-specific column types passed in.
+ */
+export async function migrate(db: Kysely<unknown>, kind: 'sqlite' | 'postgres'): Promise<string[]> {
+  const ctx: MigrationContext =
+    kind === 'sqlite'
+      ? { pk: (c) => c.primaryKey().autoIncrement(), timestamp: 'text' }
+      : { pk: (c) => c.primaryKey().generatedByDefaultAsIdentity(), timestamp: 'timestamptz' };
+  await db.schema
+    .createTable('twarga_migrations')
+    .ifNotExists()
+    .addColumn('name', 'varchar(255)', (c) => c.primaryKey())
+    .addColumn('applied_at', 'varchar(32)', (c) => c.notNull())
+    .execute();
+  const applied: string[] = [];
+  for (const migration of MIGRATIONS) {
+    await db.transaction().execute(async (trx) => {
+      if (kind === 'postgres') await sql`LOCK TABLE twarga_migrations IN EXCLUSIVE MODE`.execute(trx);
+      const done = await sql<{ name: string }>`SELECT name FROM twarga_migrations WHERE name = ${migration.name}`.execute(trx);
+      if (done.rows.length > 0) return;
+      await migration.up(trx, ctx);
+      await sql`INSERT INTO twarga_migrations (name, applied_at) VALUES (${migration.name}, ${new Date().toISOString()})`.execute(trx);
+      applied.push(migration.name);
+    });
+  }
+  return applied;
+}

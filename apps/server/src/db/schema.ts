@@ -1,0 +1,119 @@
+import type { Generated } from 'kysely';
+
+/**
+ * Table types. Booleans are stored as 0/1 integers and timestamps as ISO-8601 UTC strings
+ * on both SQLite and PostgreSQL, so repositories behave identically on either.
+ */
+type Flag = number;
+type Timestamp = string;
+
+export interface UsersTable {
+  id: Generated<number>;
+  username: string;
+  email: string;
+  hashed_password: string;
+  is_admin: Flag;
+  is_active: Flag;
+  /** Cached balance: only the ledger service writes it, in the same transaction as a ledger row. */
+  credits: number;
+  failed_login_count: number;
+  locked_until: Timestamp | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface SessionsTable {
+  id: Generated<number>;
+  user_id: number;
+  token_hash: string;
+  created_at: Timestamp;
+  expires_at: Timestamp;
+  last_seen_at: Timestamp;
+  revoked_at: Timestamp | null;
+  source_ip: string | null;
+  user_agent: string | null;
+}
+
+export interface ApiTokensTable {
+  id: Generated<number>;
+  user_id: number;
+  name: string;
+  token_hash: string;
+  prefix: string;
+  scope: 'read' | 'read-write';
+  created_at: Timestamp;
+  expires_at: Timestamp | null;
+  last_used_at: Timestamp | null;
+  revoked_at: Timestamp | null;
+}
+
+export interface SshKeysTable {
+  id: Generated<number>;
+  user_id: number;
+  name: string;
+  public_key: string;
+  fingerprint: string;
+  fingerprint_md5: string;
+  key_type: string;
+  bits: number;
+  created_at: Timestamp;
+}
+
+export interface CreditLedgerTable {
+  id: Generated<number>;
+  user_id: number;
+  amount: number;
+  balance_after: number;
+  reason: string;
+  actor_id: number | null;
+  created_at: Timestamp;
+}
+
+/** No foreign keys on purpose: events outlive the users and VMs they mention. */
+export interface EventsTable {
+  id: Generated<number>;
+  type: string;
+  severity: string;
+  action: string;
+  message: string;
+  timestamp: Timestamp;
+  user_id: number | null;
+  username: string | null;
+  vm_id: number | null;
+  source_ip: string | null;
+  details: string;
+}
+
+export interface VmsTable {
+  id: Generated<number>;
+  user_id: number;
+  name: string;
+  status: string;
+  os_type: string;
+  ram: number;
+  cpu: number;
+  disk: number;
+  ip_address: string | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface MetricsTable {
+  id: Generated<number>;
+  timestamp: Timestamp;
+  metric_type: string;
+  entity: 'host' | 'vm';
+  entity_id: number | null;
+  value: string;
+}
+
+export interface Database {
+  users: UsersTable;
+  sessions: SessionsTable;
+  api_tokens: ApiTokensTable;
+  ssh_keys: SshKeysTable;
+  credit_ledger: CreditLedgerTable;
+  events: EventsTable;
+  vms: VmsTable;
+  metrics: MetricsTable;
+}

@@ -1,0 +1,71 @@
+import type { FastifyError, FastifyInstance } from 'fastify';
+import type { ErrorBody, ErrorCode } from '@twarga/contract';
+
+type Detail = { field: string; message: string };
+
+/** An error the client caused or may act on; becomes the documented error body. */
+export class AppError extends Error {
+  constructor(
+    readonly statusCode: number,
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: Detail[],
+    readonly headers?: Record<string, string>,
+  ) {
+    super(message);
+    this.name = 'AppError';
+  }
+}
+
+export const badRequest = (message: string, details?: Detail[]) =>
+  new AppError(400, 'validation_failed', message, details);
+export const unauthorized = (message = 'Authentication required') => new AppError(401, 'unauthorized', message);
+export const forbidden = (message = 'You do not have permission to do this') => new AppError(403, 'forbidden', message);
+export const notFound = (what = 'Resource') => new AppError(404, 'not_found', `${what} not found`);
+export const conflict = (message: string, details?: Detail[]) => new AppError(409, 'conflict', message, details);
+
+/** Maps ajv's validation errors to {field, message} pairs a form can show. */
+function validationDetails(err: FastifyError): Detail[] {
+  return (err.validation ?? []).map((v) => {
+    const missing = (v.params as { missingProperty?: string })?.missingProperty;
+    const extra = (v.params as { additionalProperty?: string })?.additionalProperty;
+    const base = v.instancePath.replace(/^\//, '').replaceAll('/', '.');
+    const field = missing ?? extra ?? (base || (err.validationContext ?? 'body'));
+    const message = extra ? 'is not an allowed field' : missing ? 'is required' : v.message ?? 'is invalid';
+    return { field, message };
+  });
+}
+
+/** Every 4xx/5xx leaves as {code, message, request_id, details?}; 5xx never shows internals. */
+export function registerErrorHandling(app: FastifyInstance): void {
+  app.setErrorHandler((err: FastifyError | AppError, request, reply) => {
+    const send = (status: number, body: Omit<ErrorBody, 'request_id'>) =>
+      reply.status(status).send({ ...body, request_id: String(request.id) } satisfies ErrorBody);
+
+    if (err instanceof AppError) {
+      if (err.headers) reply.headers(err.headers);
+      return send(err.statusCode, { code: err.code, message: err.message, details: err.details });
+    }
+    if (err.validation) {
+      const details = validationDetails(err);
+      const summary = details.map((d) => `${d.field} ${d.message}`).join('; ');
+      return send(400, { code: 'validation_failed', message: `Invalid request: ${summary}`, details });
+    }
+    const status = err.statusCode ?? 500;
+    if (status === 413) return send(413, { code: 'payload_too_large', message: 'Request body is too large' });
+    if (status === 415) return send(415, { code: 'unsupported_media_type', message: err.message });
+    if (status >= 400 && status < 500) {
+      return send(status, { code: status === 404 ? 'not_found' : 'validation_failed', message: err.message });
+    }
+    request.log.error({ err }, 'unhandled error');
+    return send(500, { code: 'internal_error', message: 'Internal server error' });
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    reply.status(404).send({
+      code: 'not_found',
+      message: `No route for ${request.method} ${request.url.split('?')[0]}`,
+      request_id: String(request.id),
+    } satisfies ErrorBody);
+  });
+}

@@ -1,0 +1,95 @@
+import { Type } from '@sinclair/typebox';
+import {
+  ChangePasswordRequest,
+  CSRF_COOKIE,
+  ErrorBody,
+  LoginRequest,
+  LoginResponse,
+  RegisterRequest,
+  SESSION_COOKIE,
+  User,
+} from '@twarga/contract';
+import type { FastifyReply } from 'fastify';
+import { csrfTokenFor } from '../../http/guard.js';
+import { hashToken as hashOf } from '../../lib/secrets.js';
+import { contextOf, identityOf, type App } from '../../http/types.js';
+import type { AuthService } from './auth.service.js';
+
+export interface AuthRouteOptions {
+  auth: AuthService;
+  csrfKey: string;
+  secureCookies: boolean;
+  loginRateLimitPerMinute: number;
+  registerRateLimitPerHour: number;
+}
+
+const errors = { '4xx': ErrorBody };
+
+export async function authRoutes(app: App, opts: AuthRouteOptions) {
+  const { auth } = opts;
+  const cookieBase = { path: '/', sameSite: 'strict' as const, secure: opts.secureCookies };
+
+  app.post('/api/auth/register', {
+    config: { access: 'public', rateLimit: { max: opts.registerRateLimitPerHour, timeWindow: '1 hour' } },
+    schema: { tags: ['auth'], summary: 'Create an account', body: RegisterRequest, response: { 201: User, ...errors } },
+    handler: async (request, reply) => reply.status(201).send(await auth.register(request.body, contextOf(request))),
+  });
+
+  app.post('/api/auth/login', {
+    config: { access: 'public', rateLimit: { max: opts.loginRateLimitPerMinute, timeWindow: '1 minute' } },
+    schema: {
+      tags: ['auth'],
+      summary: 'Log in (JSON or form-urlencoded)',
+      description:
+        'Returns a bearer access token. With `cookie: true` (the web UI) it sets an httpOnly session cookie instead and returns the CSRF token to send in the X-CSRF-Token header on writes.',
+      body: LoginRequest,
+      response: { 200: LoginResponse, ...errors },
+    },
+    handler: async (request, reply) => {
+      const { username, password, cookie } = request.body;
+      const session = await auth.login(username, password, contextOf(request));
+      if (!cookie) return { access_token: session.token, token_type: 'bearer' as const, expires_at: session.expiresAt };
+      const expires = new Date(session.expiresAt);
+      const csrf = csrfTokenFor(opts.csrfKey, hashOf(session.token));
+      reply.setCookie(SESSION_COOKIE, session.token, { ...cookieBase, httpOnly: true, expires });
+      reply.setCookie(CSRF_COOKIE, csrf, { ...cookieBase, httpOnly: false, expires });
+      return { token_type: 'cookie' as const, expires_at: session.expiresAt, csrf_token: csrf, user: session.user };
+    },
+  });
+
+  app.post('/api/auth/logout', {
+    config: { access: 'user' },
+    schema: { tags: ['auth'], summary: 'Revoke the session (or API token) used for this request', response: { 204: Type.Null(), ...errors } },
+    handler: async (request, reply) => {
+      await auth.logout(identityOf(request), contextOf(request));
+      clearCookies(reply, cookieBase);
+      return reply.status(204).send(null);
+    },
+  });
+
+  app.get('/api/auth/me', {
+    config: { access: 'user' },
+    schema: { tags: ['auth'], summary: 'The current user', response: { 200: User, ...errors } },
+    handler: async (request) => identityOf(request).user,
+  });
+
+  app.post('/api/auth/password', {
+    config: { access: 'user', rateLimit: { max: opts.loginRateLimitPerMinute, timeWindow: '1 minute' } },
+    schema: {
+      tags: ['auth'],
+      summary: 'Change password (ends every other session)',
+      body: ChangePasswordRequest,
+      response: { 204: Type.Null(), ...errors },
+    },
+    handler: async (request, reply) => {
+      const { current_password, new_password } = request.body;
+      await auth.changePassword(identityOf(request), current_password, new_password, contextOf(request));
+      return reply.status(204).send(null);
+    },
+  });
+}
+
+function clearCookies(reply: FastifyReply, base: { path: string }) {
+  reply.clearCookie(SESSION_COOKIE, base);
+  reply.clearCookie(CSRF_COOKIE, base);
+}

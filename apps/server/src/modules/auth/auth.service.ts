@@ -1,0 +1,199 @@
+import type { RegisterRequest, User } from '@twarga/contract';
+import type { Db } from '../../db/database.js';
+import { AppError, badRequest, conflict, forbidden } from '../../http/errors.js';
+import { hashToken, newToken, randomPassword } from '../../lib/secrets.js';
+import { addMinutes, type Clock } from '../../lib/time.js';
+import { applyCreditChange } from '../billing/ledger.service.js';
+import type { EventsService } from '../events/events.service.js';
+import type { TokensRepository } from '../tokens/tokens.repository.js';
+import { toUser, type UsersRepository } from '../users/users.repository.js';
+import type { Identity, RequestContext } from './identity.js';
+import { burnVerifyTime, hashPassword, passwordProblem, verifyPassword } from './passwords.js';
+import type { SessionsRepository } from './sessions.repository.js';
+
+export interface AuthPolicy {
+  sessionTtlHours: number;
+  lockoutThreshold: number;
+  lockoutMinutes: number;
+  signupCredits: number;
+  allowRegistration: boolean;
+}
+
+/** Touch last-used times at most this often, so reads stay reads under load. */
+const TOUCH_INTERVAL_MS = 60_000;
+
+export class AuthService {
+  constructor(
+    private readonly deps: {
+      db: Db;
+      users: UsersRepository;
+      sessions: SessionsRepository;
+      tokens: TokensRepository;
+      events: EventsService;
+      clock: Clock;
+      policy: AuthPolicy;
+    },
+  ) {}
+
+  private now() {
+    return this.deps.clock.now();
+  }
+
+  async register(input: RegisterRequest, ctx: RequestContext): Promise<User> {
+    const { db, users, events, policy } = this.deps;
+    if (!policy.allowRegistration) throw forbidden('Registration is closed on this instance');
+    const username = input.username.toLowerCase();
+    const email = input.email.trim().toLowerCase();
+    const weak = passwordProblem(input.password, username);
+    if (weak) throw badRequest(`Password ${weak}`, [{ field: 'password', message: weak }]);
+    const taken = await users.findConflicts(username, email);
+    if (taken.username || taken.email) throw duplicateUser(taken);
+
+    const hashedPassword = await hashPassword(input.password);
+    const now = this.now().toISOString();
+    let id: number;
+    try {
+      id = await db.transaction().execute(async (trx) => {
+        const newId = await users.insert(trx, { username, email, hashedPassword, isAdmin: false, now });
+        if (policy.signupCredits > 0) {
+          await applyCreditChange(trx, { userId: newId, amount: policy.signupCredits, reason: 'Sign-up credit', actorId: null, now });
+        }
+        return newId;
+      });
+    } catch (err) {
+      // Two registrations raced past the check above: the unique index decides.
+      if (isUniqueViolation(err)) throw duplicateUser(await users.findConflicts(username, email));
+      throw err;
+    }
+    await events.record({ type: 'auth', action: 'user.registered', message: `User ${username} registered`, userId: id, username, sourceIp: ctx.ip });
+    return toUser((await users.findById(id))!);
+  }
+
+  async login(login: string, password: string, ctx: RequestContext) {
+    const { users, sessions, events, policy } = this.deps;
+    const now = this.now();
+    const user = await users.findByLogin(login);
+    if (!user) {
+      await burnVerifyTime(password);
+      await events.record({ type: 'auth', severity: 'warning', action: 'login.failed', message: `Failed login for unknown user "${login.slice(0, 64)}"`, sourceIp: ctx.ip, details: { reason: 'unknown_user', login: login.slice(0, 64) } });
+      throw invalidCredentials();
+    }
+    const who = { userId: user.id, username: user.username, sourceIp: ctx.ip };
+    if (user.locked_until && new Date(user.locked_until) > now) {
+      await events.record({ ...who, type: 'security', severity: 'warning', action: 'login.blocked', message: `Login attempt on locked account ${user.username}` });
+      throw accountLocked(new Date(user.locked_until), now);
+    }
+    if (!(await verifyPassword(user.hashed_password, password))) {
+      const failures = await users.incrementFailedLogins(user.id);
+      if (failures >= policy.lockoutThreshold) {
+        const until = addMinutes(now, policy.lockoutMinutes);
+        await users.update(user.id, { failed_login_count: 0, locked_until: until.toISOString() }, now.toISOString());
+        await events.record({ ...who, type: 'security', severity: 'warning', action: 'account.locked', message: `Account ${user.username} locked after ${failures} failed logins`, details: { failures, locked_until: until.toISOString() } });
+        throw accountLocked(until, now);
+      }
+      await events.record({ ...who, type: 'auth', severity: 'warning', action: 'login.failed', message: `Failed login for ${user.username}`, details: { reason: 'wrong_password', failures } });
+      throw invalidCredentials();
+    }
+    if (user.is_active !== 1) {
+      await events.record({ ...who, type: 'security', severity: 'warning', action: 'login.denied', message: `Login refused: account ${user.username} is disabled` });
+      throw forbidden('This account is disabled');
+    }
+    if (user.failed_login_count > 0 || user.locked_until) {
+      await users.update(user.id, { failed_login_count: 0, locked_until: null }, now.toISOString());
+    }
+    const token = newToken('tws');
+    const expiresAt = new Date(now.getTime() + policy.sessionTtlHours * 3_600_000).toISOString();
+    const sessionId = await sessions.insert({ userId: user.id, tokenHash: hashToken(token), now: now.toISOString(), expiresAt, sourceIp: ctx.ip, userAgent: ctx.userAgent ?? null });
+    await events.record({ ...who, type: 'auth', action: 'login.succeeded', message: `${user.username} logged in`, details: { session_id: sessionId } });
+    return { token, expiresAt, sessionId, user: toUser({ ...user, failed_login_count: 0, locked_until: null }) };
+  }
+
+  async logout(identity: Identity, ctx: RequestContext): Promise<void> {
+    const now = this.now().toISOString();
+    if (identity.sessionId !== undefined) await this.deps.sessions.revoke(identity.sessionId, now);
+    if (identity.tokenId !== undefined) await this.deps.tokens.revoke(identity.user.id, identity.tokenId, now);
+    await this.deps.events.record({ type: 'auth', action: 'logout', message: `${identity.user.username} logged out`, userId: identity.user.id, username: identity.user.username, sourceIp: ctx.ip, details: { via: identity.via } });
+  }
+
+  async changePassword(identity: Identity, current: string, next: string, ctx: RequestContext): Promise<void> {
+    const { users, sessions, events } = this.deps;
+    const row = await users.findById(identity.user.id);
+    if (!row || !(await verifyPassword(row.hashed_password, current))) {
+      await events.record({ type: 'security', severity: 'warning', action: 'password.change_failed', message: `Wrong current password for ${identity.user.username}`, userId: identity.user.id, username: identity.user.username, sourceIp: ctx.ip });
+      throw new AppError(400, 'invalid_credentials', 'Current password is wrong', [{ field: 'current_password', message: 'is wrong' }]);
+    }
+    const weak = passwordProblem(next, row.username);
+    if (weak) throw badRequest(`Password ${weak}`, [{ field: 'new_password', message: weak }]);
+    const now = this.now().toISOString();
+    await users.update(row.id, { hashed_password: await hashPassword(next) }, now);
+    // Every other session ends: a stolen session must not outlive a password change.
+    await sessions.revokeAllForUser(row.id, now, identity.sessionId);
+    await events.record({ type: 'auth', action: 'password.changed', message: `${row.username} changed their password`, userId: row.id, username: row.username, sourceIp: ctx.ip });
+  }
+
+  /** Resolves a bearer credential (session or API token) to an identity; undefined if not valid. */
+  async authenticate(token: string, fromCookie: boolean): Promise<Identity | undefined> {
+    const { users, sessions, tokens } = this.deps;
+    const now = this.now();
+    const nowIso = now.toISOString();
+    const credentialHash = hashToken(token);
+    if (token.startsWith('tws_')) {
+      const s = await sessions.findLive(credentialHash, nowIso);
+      if (!s) return undefined;
+      const user = await users.findById(s.user_id);
+      if (!user || user.is_active !== 1) return undefined;
+      if (now.getTime() - Date.parse(s.last_seen_at) > TOUCH_INTERVAL_MS) await sessions.touch(s.id, nowIso);
+      return { user: toUser(user), via: 'session', fromCookie, sessionId: s.id, scope: 'read-write', credentialHash };
+    }
+    if (token.startsWith('twp_') && !fromCookie) {
+      const t = await tokens.findLive(credentialHash, nowIso);
+      if (!t) return undefined;
+      const user = await users.findById(t.user_id);
+      if (!user || user.is_active !== 1) return undefined;
+      if (!t.last_used_at || now.getTime() - Date.parse(t.last_used_at) > TOUCH_INTERVAL_MS) await tokens.touch(t.id, nowIso);
+      return { user: toUser(user), via: 'api_token', fromCookie: false, tokenId: t.id, scope: t.scope, credentialHash };
+    }
+    return undefined;
+  }
+
+  /**
+   * Creates the first admin if there is none. Returns the password only when it generated one,
+   * so the caller prints it exactly once.
+   */
+  async ensureAdmin(opts: { username: string; email: string; password?: string }): Promise<{ created: boolean; generatedPassword?: string }> {
+    const { db, users, events } = this.deps;
+    if ((await users.countAdmins()) > 0) return { created: false };
+    const password = opts.password ?? randomPassword();
+    const now = this.now().toISOString();
+    const hashedPassword = await hashPassword(password);
+    const id = await db.transaction().execute(async (trx) => {
+      const newId = await users.insert(trx, { username: opts.username, email: opts.email.toLowerCase(), hashedPassword, isAdmin: true, now });
+      await applyCreditChange(trx, { userId: newId, amount: 10_000, reason: 'Initial admin credit', actorId: null, now });
+      return newId;
+    });
+    await events.record({ type: 'system', action: 'admin.bootstrapped', message: `Admin account ${opts.username} created on first start`, userId: id, username: opts.username });
+    return { created: true, generatedPassword: opts.password ? undefined : password };
+  }
+}
+
+function invalidCredentials() {
+  return new AppError(401, 'invalid_credentials', 'Wrong username or password');
+}
+
+function accountLocked(until: Date, now: Date) {
+  const seconds = Math.max(1, Math.ceil((until.getTime() - now.getTime()) / 1000));
+  return new AppError(429, 'account_locked', `Too many failed logins: account locked until ${until.toISOString()}`, undefined, { 'retry-after': String(seconds) });
+}
+
+function duplicateUser(taken: { username: boolean; email: boolean }) {
+  const details = [
+    ...(taken.username ? [{ field: 'username', message: 'is already taken' }] : []),
+    ...(taken.email ? [{ field: 'email', message: 'is already registered' }] : []),
+  ];
+  return conflict(`${details.map((d) => `${d.field} ${d.message}`).join(', ')}`, details);
+}
+
+export function isUniqueViolation(err: unknown): boolean {
+  const e = err as { code?: string };
+  return e?.code === 'SQLITE_CONSTRAINT_UNIQUE' || e?.code === '23505';
+}

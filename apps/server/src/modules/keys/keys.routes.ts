@@ -1,0 +1,41 @@
+import { Type } from '@sinclair/typebox';
+import { CreateSshKeyRequest, ErrorBody, IdParam, SshKey } from '@twarga/contract';
+import { contextOf, identityOf, type App } from '../../http/types.js';
+import type { KeysService } from './keys.service.js';
+
+const errors = { '4xx': ErrorBody };
+
+export async function keysRoutes(app: App, { keys }: { keys: KeysService }) {
+  app.get('/api/account/keys', {
+    config: { access: 'user' },
+    schema: { tags: ['account'], summary: 'List your SSH keys', response: { 200: Type.Array(SshKey), ...errors } },
+    handler: async (request) => keys.list(identityOf(request)),
+  });
+
+  app.get('/api/account/keys/:id', {
+    config: { access: 'user' },
+    schema: { tags: ['account'], summary: 'One SSH key', params: IdParam, response: { 200: SshKey, ...errors } },
+    handler: async (request) => keys.get(identityOf(request), request.params.id),
+  });
+
+  app.post('/api/account/keys', {
+    config: { access: 'user' },
+    schema: {
+      tags: ['account'],
+      summary: 'Add an OpenSSH public key',
+      body: CreateSshKeyRequest,
+      response: { 201: SshKey, ...errors },
+    },
+    handler: async (request, reply) =>
+      reply.status(201).send(await keys.add(identityOf(request), request.body, contextOf(request))),
+  });
+
+  app.delete('/api/account/keys/:id', {
+    config: { access: 'user' },
+    schema: { tags: ['account'], summary: 'Delete an SSH key', params: IdParam, response: { 204: Type.Null(), ...errors } },
+    handler: async (request, reply) => {
+      await keys.remove(identityOf(request), request.params.id, contextOf(request));
+      return reply.status(204).send(null);
+    },
+  });
+}

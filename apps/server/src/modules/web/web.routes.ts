@@ -1,0 +1,62 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import fastifyStatic from '@fastify/static';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { App } from '../../http/types.js';
+
+/** Pages of the single-page app. Which need a session, and which need an admin. */
+const PUBLIC_PAGES = ['/login', '/register'];
+const USER_PAGES = ['/', '/vms', '/vms/*', '/monitor', '/soc', '/account'];
+const ADMIN_PAGES = ['/admin', '/admin/*'];
+
+/**
+ * Serves the built web UI on the API's port, and enforces page access on the server:
+ * no session → redirect to /login; a non-admin on an admin page → 403.
+ */
+export async function webRoutes(app: App, { webDir }: { webDir: string }) {
+  const index = path.join(webDir, 'index.html');
+  if (!existsSync(index)) {
+    app.log.warn({ webDir }, 'web UI not built: pages answer 503 until `npm run build` has run');
+  } else {
+    await app.register(fastifyStatic, {
+      root: webDir,
+      index: false,
+      wildcard: true,
+      setHeaders: (res, file) => {
+        if (file.includes(`${path.sep}assets${path.sep}`)) res.setHeader('cache-control', 'public, max-age=31536000, immutable');
+      },
+    });
+  }
+
+  const sendApp = (reply: FastifyReply) => {
+    if (!existsSync(index)) {
+      return reply.status(503).type('text/plain').send('Twarga Cloud web UI is not built. Run `npm run build`.');
+    }
+    return reply.header('cache-control', 'no-cache').sendFile('index.html', webDir);
+  };
+  const toLogin = (request: FastifyRequest, reply: FastifyReply) =>
+    reply.redirect(`/login?next=${encodeURIComponent(request.url)}`, 302);
+
+  for (const url of PUBLIC_PAGES) {
+    app.get(url, { config: { access: 'public' }, schema: { hide: true } }, async (_request, reply) => sendApp(reply));
+  }
+  for (const url of USER_PAGES) {
+    app.get(url, { config: { access: 'public' }, schema: { hide: true } }, async (request, reply) =>
+      request.identity ? sendApp(reply) : toLogin(request, reply),
+    );
+  }
+  for (const url of ADMIN_PAGES) {
+    app.get(url, { config: { access: 'public' }, schema: { hide: true } }, async (request, reply) => {
+      if (!request.identity) return toLogin(request, reply);
+      if (!request.identity.user.is_admin) {
+        return reply.status(403).type('text/html').send(FORBIDDEN_PAGE);
+      }
+      return sendApp(reply);
+    });
+  }
+}
+
+const FORBIDDEN_PAGE = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>403 · Twarga Cloud</title>
+<meta name="viewport" content="width=device-width,initial-scale=1"></head>
+<body style="font-family:system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem">
+<h1>403 — Administrators only</h1><p>Your account cannot open this page.</p><p><a href="/vms">Back to your VMs</a></p></body></html>`;

@@ -1,0 +1,46 @@
+import { loadConfig, ConfigError } from './config/config.js';
+import { loadOrCreateSecrets } from './config/secrets.js';
+import { openDatabase } from './db/database.js';
+import { buildApp } from './app.js';
+
+async function main() {
+  const config = loadConfig();
+  const secrets = loadOrCreateSecrets(config.dataDir);
+  const database = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
+  const { app, services } = await buildApp({ config, secrets, database });
+  app.log.info({ database: database.location, kind: database.kind, dataDir: config.dataDir }, 'database ready');
+
+  const admin = await services.auth.ensureAdmin({
+    username: config.adminUsername,
+    email: config.adminEmail,
+    password: config.adminPassword,
+  });
+  if (admin.generatedPassword) {
+    // Printed exactly once, on the start that created the account; it is stored only as a hash.
+    process.stdout.write(
+      `\n  Twarga Cloud admin account created\n    username: ${config.adminUsername}\n    password: ${admin.generatedPassword}\n  Save it now: it will not be shown again.\n\n`,
+    );
+  } else if (admin.created) {
+    app.log.info({ username: config.adminUsername }, 'admin account created with TWARGA_ADMIN_PASSWORD');
+  }
+
+  const shutdown = async (signal: string) => {
+    app.log.info({ signal }, 'shutting down');
+    await app.close();
+    await database.close();
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void shutdown('SIGINT'));
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+
+  await app.listen({ host: config.host, port: config.port });
+}
+
+main().catch((err) => {
+  if (err instanceof ConfigError) {
+    process.stderr.write(`twarga: ${err.message}\n`);
+    process.exit(2);
+  }
+  process.stderr.write(`twarga: failed to start: ${err instanceof Error ? err.stack : String(err)}\n`);
+  process.exit(1);
+});

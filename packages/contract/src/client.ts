@@ -1,0 +1,118 @@
+import type { ErrorBody, Health } from './common.js';
+import type {
+  ChangePasswordRequest,
+  CookieLoginResponse,
+  BearerLoginResponse,
+  RegisterRequest,
+  User,
+} from './auth.js';
+import type {
+  ApiToken,
+  CreateSshKeyRequest,
+  CreateTokenRequest,
+  CreatedApiToken,
+  LedgerEntry,
+  SshKey,
+} from './account.js';
+import type { AdjustCreditsRequest, AdjustCreditsResponse, AdminUser, UpdateUserRequest } from './admin.js';
+import { CSRF_HEADER } from './auth.js';
+
+/** Thrown for every non-2xx answer; carries the server's error body. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly body: ErrorBody,
+  ) {
+    super(body.message);
+    this.name = 'ApiError';
+  }
+  get code(): string {
+    return this.body.code;
+  }
+}
+
+export interface ApiClientOptions {
+  /** Base URL such as http://127.0.0.1:8080; '' for same-origin (the web UI). */
+  baseUrl?: string;
+  /** Bearer token (session or personal API token). Omit to rely on the session cookie. */
+  token?: string;
+  /** Returns the CSRF token for cookie-authenticated writes (the web UI reads its cookie). */
+  csrfToken?: () => string | undefined;
+  fetch?: typeof fetch;
+}
+
+type Method = 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
+
+/** Typed client for the Twarga Cloud REST API, shared by the web UI, the CLI and tests. */
+export class ApiClient {
+  private readonly baseUrl: string;
+  private readonly doFetch: typeof fetch;
+
+  constructor(private readonly options: ApiClientOptions = {}) {
+    this.baseUrl = (options.baseUrl ?? '').replace(/\/$/, '');
+    this.doFetch = options.fetch ?? globalThis.fetch.bind(globalThis);
+  }
+
+  async request<T>(method: Method, path: string, body?: unknown): Promise<T> {
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    if (this.options.token) headers.authorization = `Bearer ${this.options.token}`;
+    const csrf = method === 'GET' ? undefined : this.options.csrfToken?.();
+    if (csrf) headers[CSRF_HEADER] = csrf;
+    const res = await this.doFetch(`${this.baseUrl}${path}`, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      credentials: 'same-origin',
+    });
+    if (res.status === 204) return undefined as T;
+    const text = await res.text();
+    const parsed: unknown = text ? JSON.parse(text) : undefined;
+    if (!res.ok) {
+      const err = (parsed ?? {}) as Partial<ErrorBody>;
+      throw new ApiError(res.status, {
+        code: err.code ?? 'http_' + res.status,
+        message: err.message ?? res.statusText,
+        request_id: err.request_id ?? '',
+        details: err.details,
+      });
+    }
+    return parsed as T;
+  }
+
+  health = () => this.request<Health>('GET', '/health');
+
+  auth = {
+    register: (body: RegisterRequest) => this.request<User>('POST', '/api/auth/register', body),
+    login: (username: string, password: string) =>
+      this.request<BearerLoginResponse>('POST', '/api/auth/login', { username, password }),
+    loginWithCookie: (username: string, password: string) =>
+      this.request<CookieLoginResponse>('POST', '/api/auth/login', { username, password, cookie: true }),
+    logout: () => this.request<void>('POST', '/api/auth/logout'),
+    me: () => this.request<User>('GET', '/api/auth/me'),
+    changePassword: (body: ChangePasswordRequest) => this.request<void>('POST', '/api/auth/password', body),
+  };
+
+  account = {
+    ledger: () => this.request<LedgerEntry[]>('GET', '/api/account/ledger'),
+    tokens: {
+      list: () => this.request<ApiToken[]>('GET', '/api/account/tokens'),
+      create: (body: CreateTokenRequest) => this.request<CreatedApiToken>('POST', '/api/account/tokens', body),
+      revoke: (id: number) => this.request<void>('DELETE', `/api/account/tokens/${id}`),
+    },
+    keys: {
+      list: () => this.request<SshKey[]>('GET', '/api/account/keys'),
+      get: (id: number) => this.request<SshKey>('GET', `/api/account/keys/${id}`),
+      create: (body: CreateSshKeyRequest) => this.request<SshKey>('POST', '/api/account/keys', body),
+      remove: (id: number) => this.request<void>('DELETE', `/api/account/keys/${id}`),
+    },
+  };
+
+  admin = {
+    users: () => this.request<AdminUser[]>('GET', '/api/admin/users'),
+    updateUser: (id: number, body: UpdateUserRequest) =>
+      this.request<AdminUser>('PATCH', `/api/admin/users/${id}`, body),
+    adjustCredits: (id: number, body: AdjustCreditsRequest) =>
+      this.request<AdjustCreditsResponse>('POST', `/api/admin/users/${id}/credits`, body),
+  };
+}

@@ -1,0 +1,49 @@
+import { Type, type Static } from '@sinclair/typebox';
+
+/** ISO-8601 UTC timestamp string, e.g. 2026-11-23T08:00:00.000Z */
+export const Timestamp = Type.String({ format: 'date-time' });
+
+export const IdParam = Type.Object({ id: Type.Integer({ minimum: 1 }) });
+export type IdParam = Static<typeof IdParam>;
+
+/** The one error body every 4xx/5xx carries. */
+export const ErrorBody = Type.Object(
+  {
+    code: Type.String({ description: 'Machine-readable error code, e.g. validation_failed' }),
+    message: Type.String({ description: 'Human-readable explanation' }),
+    request_id: Type.String(),
+    details: Type.Optional(
+      Type.Array(Type.Object({ field: Type.String(), message: Type.String() })),
+    ),
+  },
+  { title: 'ErrorBody' },
+);
+export type ErrorBody = Static<typeof ErrorBody>;
+
+/** Error codes the API can return; clients switch on these, never on messages. */
+export const ErrorCodes = [
+  'validation_failed',
+  'unauthorized',
+  'forbidden',
+  'not_found',
+  'conflict',
+  'csrf_failed',
+  'rate_limited',
+  'account_locked',
+  'invalid_credentials',
+  'payload_too_large',
+  'unsupported_media_type',
+  'internal_error',
+  'service_unavailable',
+] as const;
+export type ErrorCode = (typeof ErrorCodes)[number];
+
+export const Health = Type.Object({
+  status: Type.Union([Type.Literal('healthy'), Type.Literal('unhealthy')]),
+  database: Type.Union([Type.Literal('ok'), Type.Literal('error')]),
+  database_kind: Type.Union([Type.Literal('sqlite'), Type.Literal('postgres')]),
+  version: Type.String(),
+  uptime_seconds: Type.Number(),
+  timestamp: Timestamp,
+});
+export type Health = Static<typeof Health>;

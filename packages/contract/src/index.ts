@@ -1,0 +1,6 @@
+export * from './common.js';
+export * from './auth.js';
+export * from './account.js';
+export * from './admin.js';
+export * from './events.js';
+export * from './client.js';
