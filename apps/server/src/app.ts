@@ -11,7 +11,7 @@ import type { Secrets } from './config/secrets.js';
 import type { DatabaseHandle } from './db/database.js';
 import { AppError, registerErrorHandling } from './http/errors.js';
 import { registerGuard } from './http/guard.js';
-import type { App } from './http/types.js';
+import type { Access, App } from './http/types.js';
 import { systemClock, type Clock } from './lib/time.js';
 import { adminRoutes } from './modules/admin/admin.routes.js';
 import { AdminService } from './modules/admin/admin.service.js';
@@ -33,6 +33,13 @@ import { UsersRepository } from './modules/users/users.repository.js';
 import { webRoutes } from './modules/web/web.routes.js';
 
 export const VERSION = '0.1.0';
+
+/** Every registered route and who may call it (the access test walks this list). */
+export interface RouteInfo {
+  method: string;
+  url: string;
+  access: Access;
+}
 
 export interface AppDeps {
   config: Config;
@@ -94,6 +101,10 @@ export async function buildApp(deps: AppDeps) {
   await app.register(fastifyCookie);
   await app.register(fastifyFormbody);
   registerGuard(app, { auth, events, csrfKey: secrets.csrfKey });
+  const routes: RouteInfo[] = [];
+  app.addHook('onRoute', (r) => {
+    for (const method of [r.method].flat()) routes.push({ method, url: r.url, access: (r.config as { access: Access }).access });
+  });
   await app.register(fastifyRateLimit, {
     global: false,
     errorResponseBuilder: (_request, ctx) =>
@@ -138,5 +149,5 @@ export async function buildApp(deps: AppDeps) {
   await app.register(adminRoutes, { admin });
   await app.register(webRoutes, { webDir: config.webDir });
 
-  return { app, services: { auth, events, tokens, keys, admin, ledger } };
+  return { app, routes, services: { auth, events, tokens, keys, admin, ledger } };
 }

@@ -1,0 +1,85 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { SESSION_COOKIE } from '@twarga/contract';
+import { createHarness, PASSWORD, type Harness } from '../test-support/harness.js';
+
+/** Walks every registered route: the access rule is proven for all of them, not a sample. */
+describe('role checks on every route', () => {
+  let h: Harness;
+  let webDir: string;
+  let userToken: string;
+  let adminToken: string;
+  before(async () => {
+    webDir = mkdtempSync(path.join(os.tmpdir(), 'twarga-web-'));
+    writeFileSync(path.join(webDir, 'index.html'), '<!doctype html><title>Twarga Cloud</title>');
+    h = await createHarness('sqlite', { webDir });
+    userToken = (await h.user('plain')).token;
+    adminToken = await h.adminToken();
+  });
+  after(async () => {
+    await h.close();
+    rmSync(webDir, { recursive: true, force: true });
+  });
+
+  const concrete = (url: string) => url.replace(/:[a-z_]+/g, '1').replace('*', 'x');
+  const apiRoutes = () =>
+    h.routes.filter((r) => r.url.startsWith('/api/') && !r.url.startsWith('/api/docs') && r.method !== 'HEAD' && r.method !== 'OPTIONS');
+
+  test('the route table declares access for every API route, and there are admin routes to check', () => {
+    assert.ok(apiRoutes().length >= 14, `found ${apiRoutes().length} API routes`);
+    assert.ok(apiRoutes().some((r) => r.access === 'admin'));
+    for (const r of apiRoutes()) assert.ok(['public', 'user', 'admin'].includes(r.access), `${r.method} ${r.url}`);
+  });
+
+  test('without credentials every non-public API route answers 401 with the error body', async () => {
+    for (const r of apiRoutes().filter((r) => r.access !== 'public')) {
+      const res = await h.request({ method: r.method as 'GET', url: concrete(r.url), body: r.method === 'GET' || r.method === 'DELETE' ? undefined : {} });
+      assert.equal(res.statusCode, 401, `${r.method} ${r.url} → ${res.statusCode}`);
+      assert.equal(res.json().code, 'unauthorized');
+      assert.ok(res.json().request_id);
+    }
+  });
+
+  test('a garbage or revoked bearer token is 401 too', async () => {
+    const res = await h.request({ method: 'GET', url: '/api/auth/me', token: 'twp_not-a-real-token' });
+    assert.equal(res.statusCode, 401);
+  });
+
+  test('a plain user gets 403 on every admin route, and each denial is a security event', async () => {
+    const admin = apiRoutes().filter((r) => r.access === 'admin');
+    for (const r of admin) {
+      const res = await h.request({ method: r.method as 'GET', url: concrete(r.url), token: userToken, body: r.method === 'GET' ? undefined : {} });
+      assert.equal(res.statusCode, 403, `${r.method} ${r.url} → ${res.statusCode}`);
+      assert.equal(res.json().code, 'forbidden');
+    }
+    const denied = await h.services.events.list({ action: 'access.denied' });
+    assert.ok(denied.filter((e) => e.username === 'plain' && e.type === 'security' && e.source_ip === '127.0.0.1').length >= admin.length);
+  });
+
+  test('an admin passes the admin routes', async () => {
+    const res = await h.request({ method: 'GET', url: '/api/admin/users', token: adminToken });
+    assert.equal(res.statusCode, 200);
+    assert.ok(res.json().some((u: { username: string }) => u.username === 'plain'));
+  });
+
+  test('pages: no session redirects to login, a user is refused admin pages, an admin gets them', async () => {
+    const anon = await h.request({ method: 'GET', url: '/account' });
+    assert.equal(anon.statusCode, 302);
+    assert.equal(anon.headers.location, '/login?next=%2Faccount');
+    assert.equal((await h.request({ method: 'GET', url: '/login' })).statusCode, 200);
+    const cookie = async (username: string, password: string) => {
+      const res = await h.request({ method: 'POST', url: '/api/auth/login', body: { username, password, cookie: true } });
+      return { [SESSION_COOKIE]: res.cookies.find((c) => c.name === SESSION_COOKIE)!.value };
+    };
+    const userCookies = await cookie('plain', PASSWORD);
+    assert.equal((await h.request({ method: 'GET', url: '/vms', cookies: userCookies })).statusCode, 200);
+    const forbidden = await h.request({ method: 'GET', url: '/admin', cookies: userCookies });
+    assert.equal(forbidden.statusCode, 403);
+    assert.match(forbidden.body, /Administrators only/);
+    const adminCookies = await cookie('admin', 'Adm1n-test-password');
+    assert.equal((await h.request({ method: 'GET', url: '/admin', cookies: adminCookies })).statusCode, 200);
+  });
+});

@@ -1,0 +1,71 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { testDatabaseKinds } from '../../test-support/databases.js';
+import { createHarness, type Harness } from '../../test-support/harness.js';
+
+for (const kind of testDatabaseKinds()) {
+  describe(`admin user management (${kind})`, () => {
+    let h: Harness;
+    let admin: string;
+    let bob: { id: number; token: string };
+    before(async () => {
+      h = await createHarness(kind);
+      admin = await h.adminToken();
+      bob = await h.user('bob');
+    });
+    after(() => h.close());
+
+    const credits = (id: number, body: Record<string, unknown>) => h.request({ method: 'POST', url: `/api/admin/users/${id}/credits`, token: admin, body });
+
+    test('admins see every user with role, status, credits and VM count', async () => {
+      const users = (await h.request({ method: 'GET', url: '/api/admin/users', token: admin })).json();
+      const row = users.find((u: { username: string }) => u.username === 'bob');
+      assert.deepEqual({ ...row, created_at: undefined }, { id: bob.id, username: 'bob', email: 'bob@example.com', is_admin: false, is_active: true, credits: 1000, vm_count: 0, created_at: undefined });
+      assert.equal(users.find((u: { username: string }) => u.username === 'admin').is_admin, true);
+    });
+
+    test('a credit adjustment goes through the ledger with the admin as actor, and is audited', async () => {
+      const res = await credits(bob.id, { amount: 250, reason: 'Monthly allocation' });
+      assert.equal(res.statusCode, 200);
+      assert.deepEqual(res.json(), { user_id: bob.id, new_balance: 1250, adjustment: 250 });
+      const ledger = (await h.request({ method: 'GET', url: '/api/account/ledger', token: bob.token })).json();
+      assert.equal(ledger[0].amount, 250);
+      assert.equal(ledger[0].reason, 'Monthly allocation');
+      const me = (await h.request({ method: 'GET', url: '/api/auth/me', token: admin })).json();
+      assert.equal(ledger[0].actor_id, me.id);
+      const total = ledger.reduce((s: number, e: { amount: number }) => s + e.amount, 0);
+      assert.equal(total, (await h.request({ method: 'GET', url: '/api/auth/me', token: bob.token })).json().credits, 'balance = sum of ledger');
+      const audit = await h.services.events.list({ action: 'credits.adjusted' });
+      assert.ok(audit.some((e) => e.type === 'admin' && e.username === 'admin'));
+    });
+
+    test('an adjustment that would make the balance negative is refused and changes nothing', async () => {
+      const res = await credits(bob.id, { amount: -5000, reason: 'oops' });
+      assert.equal(res.statusCode, 409);
+      assert.equal((await h.request({ method: 'GET', url: '/api/auth/me', token: bob.token })).json().credits, 1250);
+      const ledger = (await h.request({ method: 'GET', url: '/api/account/ledger', token: bob.token })).json();
+      assert.ok(!ledger.some((e: { reason: string }) => e.reason === 'oops'), 'no half-written ledger row');
+    });
+
+    test('bad adjustments and unknown users are clear 4xx', async () => {
+      assert.equal((await credits(bob.id, { amount: 0, reason: 'zero' })).statusCode, 400);
+      assert.equal((await credits(bob.id, { amount: 10 })).statusCode, 400);
+      assert.equal((await credits(99999, { amount: 10, reason: 'ghost' })).statusCode, 404);
+      assert.equal((await h.request({ method: 'PATCH', url: '/api/admin/users/99999', token: admin, body: { is_active: false } })).statusCode, 404);
+      assert.equal((await h.request({ method: 'PATCH', url: `/api/admin/users/${bob.id}`, token: admin, body: {} })).statusCode, 400);
+    });
+
+    test('an admin cannot disable or demote themselves', async () => {
+      const me = (await h.request({ method: 'GET', url: '/api/auth/me', token: admin })).json();
+      const res = await h.request({ method: 'PATCH', url: `/api/admin/users/${me.id}`, token: admin, body: { is_admin: false } });
+      assert.equal(res.statusCode, 400);
+    });
+
+    test('promoting a user gives them the admin routes', async () => {
+      const carol = await h.user('carol');
+      assert.equal((await h.request({ method: 'GET', url: '/api/admin/users', token: carol.token })).statusCode, 403);
+      await h.request({ method: 'PATCH', url: `/api/admin/users/${carol.id}`, token: admin, body: { is_admin: true } });
+      assert.equal((await h.request({ method: 'GET', url: '/api/admin/users', token: carol.token })).statusCode, 200);
+    });
+  });
+}

@@ -1,0 +1,103 @@
+import type { LightMyRequestResponse } from 'fastify';
+import { buildApp } from '../app.js';
+import { defaultConfig, type Config } from '../config/config.js';
+import { loadOrCreateSecrets } from '../config/secrets.js';
+import type { Clock } from '../lib/time.js';
+import { createTestDatabase, type DbKind, type TestDatabase } from './databases.js';
+
+/** A clock tests can move forward to cross lockout and expiry boundaries without sleeping. */
+export class TestClock implements Clock {
+  private t = Date.now();
+  now() {
+    return new Date(this.t);
+  }
+  advanceMinutes(m: number) {
+    this.t += m * 60_000;
+  }
+}
+
+export const ADMIN_PASSWORD = 'Adm1n-test-password';
+export const PASSWORD = 'correct horse battery';
+
+export interface Harness {
+  app: Awaited<ReturnType<typeof buildApp>>['app'];
+  services: Awaited<ReturnType<typeof buildApp>>['services'];
+  routes: Awaited<ReturnType<typeof buildApp>>['routes'];
+  db: TestDatabase;
+  clock: TestClock;
+  config: Config;
+  close(): Promise<void>;
+  /** Registers a user and returns a bearer session token for it. */
+  user(username: string): Promise<{ id: number; token: string }>;
+  adminToken(): Promise<string>;
+  request(opts: {
+    method: 'GET' | 'POST' | 'PATCH' | 'DELETE' | 'PUT' | 'HEAD' | 'OPTIONS';
+    url: string;
+    token?: string;
+    body?: unknown;
+    headers?: Record<string, string>;
+    cookies?: Record<string, string>;
+  }): Promise<LightMyRequestResponse>;
+}
+
+export async function createHarness(kind: DbKind, overrides: Partial<Config> = {}): Promise<Harness> {
+  const db = await createTestDatabase(kind);
+  const clock = new TestClock();
+  const config: Config = {
+    ...defaultConfig(),
+    dataDir: db.dataDir,
+    logLevel: 'silent',
+    loginRateLimitPerMinute: 1000,
+    registerRateLimitPerHour: 1000,
+    webDir: '/nonexistent-web-dir',
+    ...overrides,
+  };
+  const { app, services, routes } = await buildApp({
+    config,
+    secrets: loadOrCreateSecrets(db.dataDir),
+    database: db.handle,
+    clock,
+    logger: false,
+  });
+  await services.auth.ensureAdmin({ username: 'admin', email: 'admin@example.com', password: ADMIN_PASSWORD });
+  await app.ready();
+
+  const request: Harness['request'] = ({ method, url, token, body, headers, cookies }) =>
+    app.inject({
+      method,
+      url,
+      headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers },
+      cookies,
+      ...(body !== undefined ? { payload: body as object } : {}),
+    });
+
+  const login = async (username: string, password: string) => {
+    const res = await request({ method: 'POST', url: '/api/auth/login', body: { username, password } });
+    if (res.statusCode !== 200) throw new Error(`login ${username} failed: ${res.body}`);
+    return res.json().access_token as string;
+  };
+
+  return {
+    app,
+    services,
+    routes,
+    db,
+    clock,
+    config,
+    request,
+    async user(username) {
+      const res = await request({
+        method: 'POST',
+        url: '/api/auth/register',
+        body: { username, email: `${username}@example.com`, password: PASSWORD },
+      });
+      if (res.statusCode !== 201) throw new Error(`register ${username} failed: ${res.body}`);
+      return { id: res.json().id, token: await login(username, PASSWORD) };
+    },
+    adminToken: () => login('admin', ADMIN_PASSWORD),
+    async close() {
+      await app.close();
+      await db.cleanup();
+    },
+  };
+}
