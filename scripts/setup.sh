@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Installs what is missing (Debian packages, npm packages) and builds Twarga Cloud.
+#   scripts/setup.sh          what the server needs
+#   scripts/setup.sh --test   plus what the test tiers need (PostgreSQL, Chromium, OpenSSH tools)
+# Safe to run again: it installs only what is missing and rebuilds.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+want_tests=false
+[ "${1:-}" = "--test" ] && want_tests=true
+
+say() { printf '\033[1;34m==>\033[0m %s\n' "$*"; }
+die() { printf '\033[1;31merror:\033[0m %s\n' "$*" >&2; exit 1; }
+
+# --- Node.js -------------------------------------------------------------------------
+command -v node >/dev/null || die "Node.js >= 20.6 is required (https://nodejs.org or your distribution's nodejs 20+ package)"
+node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a===20&&b>=6)?0:1)' \
+  || die "Node.js >= 20.6 is required, found $(node --version)"
+
+# --- Debian packages -----------------------------------------------------------------
+# Server: a C/C++ toolchain in case better-sqlite3/argon2 must compile for this Node.
+packages=(build-essential python3 ca-certificates)
+# Tests: a real PostgreSQL, Debian's Chromium for the browser tier, ssh-keygen for real keys.
+$want_tests && packages+=(postgresql chromium openssh-client fonts-dejavu-core)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  command -v apt-get >/dev/null || die "missing packages (${missing[*]}) and no apt-get: install them by hand"
+  sudo=(); [ "$(id -u)" = 0 ] || sudo=(sudo)
+  say "installing Debian packages: ${missing[*]}"
+  "${sudo[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # The Debian package starts a system-wide cluster we do not use: tests run their own.
+  if printf '%s\n' "${missing[@]}" | grep -qx postgresql && command -v pg_lsclusters >/dev/null; then
+    "${sudo[@]}" systemctl disable --now postgresql >/dev/null 2>&1 || true
+  fi
+fi
+
+# --- npm packages --------------------------------------------------------------------
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  say "installing npm packages (npm ci)"
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+
+# --- build ---------------------------------------------------------------------------
+say "building"
+npm run build --silent >/dev/null
+say "ready"
