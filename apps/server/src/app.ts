@@ -147,7 +147,7 @@ export async function buildApp(deps: AppDeps) {
   await app.register(keysRoutes, { keys });
   await app.register(ledgerRoutes, { ledger });
   await app.register(adminRoutes, { admin });
-  await app.register(webRoutes, { webDir: config.webDir });
+  await app.register(webRoutes, { webDir: config.webDir, events });
 
   return { app, routes, services: { auth, events, tokens, keys, admin, ledger } };
 }

@@ -79,6 +79,8 @@ describe('role checks on every route', () => {
     const forbidden = await h.request({ method: 'GET', url: '/admin', cookies: userCookies });
     assert.equal(forbidden.statusCode, 403);
     assert.match(forbidden.body, /Administrators only/);
+    const denied = await h.services.events.list({ action: 'access.denied' });
+    assert.ok(denied.some((e) => e.username === 'plain' && (e.details as { path: string }).path === '/admin'));
     const adminCookies = await cookie('admin', 'Adm1n-test-password');
     assert.equal((await h.request({ method: 'GET', url: '/admin', cookies: adminCookies })).statusCode, 200);
   });

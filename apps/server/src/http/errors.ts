@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
-import type { ErrorBody, ErrorCode } from '@twarga/contract';
+import { ErrorBody as ErrorBodySchema, type ErrorBody, type ErrorCode } from '@twarga/contract';
 
 type Detail = { field: string; message: string };
 
@@ -69,3 +69,6 @@ export function registerErrorHandling(app: FastifyInstance): void {
     } satisfies ErrorBody);
   });
 }
+
+/** Response schemas every API route documents for its failures. */
+export const errorResponses = { '4xx': ErrorBodySchema, '5xx': ErrorBodySchema };

@@ -17,6 +17,21 @@ function defaultAccess(url: string): Access | undefined {
 
 export const csrfTokenFor = (csrfKey: string, credentialHash: string) => hmac(csrfKey, `csrf:${credentialHash}`);
 
+/** Every 403 is a security event: who, what, from where. */
+export async function recordAccessDenied(events: EventsService, request: FastifyRequest, reason: string): Promise<void> {
+  const user = request.identity?.user;
+  await events.record({
+    type: 'security',
+    severity: 'warning',
+    action: 'access.denied',
+    message: `403 on ${request.method} ${request.routeOptions.url ?? request.url}: ${reason}`,
+    userId: user?.id,
+    username: user?.username,
+    sourceIp: request.ip,
+    details: { method: request.method, path: request.url.split('?')[0], reason },
+  });
+}
+
 /**
  * Authentication and authorisation for every request, in one place:
  * resolves the caller (Bearer header first, then the session cookie), then enforces the
@@ -33,17 +48,7 @@ export function registerGuard(app: FastifyInstance, deps: { auth: AuthService; e
   });
 
   const deny = async (request: FastifyRequest, reason: string, message: string, code: 'forbidden' | 'csrf_failed' = 'forbidden') => {
-    const user = request.identity?.user;
-    await deps.events.record({
-      type: 'security',
-      severity: 'warning',
-      action: 'access.denied',
-      message: `403 on ${request.method} ${request.routeOptions.url ?? request.url}: ${reason}`,
-      userId: user?.id,
-      username: user?.username,
-      sourceIp: request.ip,
-      details: { method: request.method, path: request.url.split('?')[0], reason },
-    });
+    await recordAccessDenied(deps.events, request, reason);
     return code === 'csrf_failed' ? new AppError(403, 'csrf_failed', message) : forbidden(message);
   };
 

@@ -2,7 +2,6 @@ import { Type } from '@sinclair/typebox';
 import {
   ChangePasswordRequest,
   CSRF_COOKIE,
-  ErrorBody,
   LoginRequest,
   LoginResponse,
   RegisterRequest,
@@ -13,6 +12,7 @@ import type { FastifyReply } from 'fastify';
 import { csrfTokenFor } from '../../http/guard.js';
 import { hashToken as hashOf } from '../../lib/secrets.js';
 import { contextOf, identityOf, type App } from '../../http/types.js';
+import { errorResponses } from '../../http/errors.js';
 import type { AuthService } from './auth.service.js';
 
 export interface AuthRouteOptions {
@@ -23,7 +23,6 @@ export interface AuthRouteOptions {
   registerRateLimitPerHour: number;
 }
 
-const errors = { '4xx': ErrorBody };
 
 export async function authRoutes(app: App, opts: AuthRouteOptions) {
   const { auth } = opts;
@@ -31,7 +30,7 @@ export async function authRoutes(app: App, opts: AuthRouteOptions) {
 
   app.post('/api/auth/register', {
     config: { access: 'public', rateLimit: { max: opts.registerRateLimitPerHour, timeWindow: '1 hour' } },
-    schema: { tags: ['auth'], summary: 'Create an account', body: RegisterRequest, response: { 201: User, ...errors } },
+    schema: { tags: ['auth'], summary: 'Create an account', body: RegisterRequest, response: { 201: User, ...errorResponses } },
     handler: async (request, reply) => reply.status(201).send(await auth.register(request.body, contextOf(request))),
   });
 
@@ -43,7 +42,7 @@ export async function authRoutes(app: App, opts: AuthRouteOptions) {
       description:
         'Returns a bearer access token. With `cookie: true` (the web UI) it sets an httpOnly session cookie instead and returns the CSRF token to send in the X-CSRF-Token header on writes.',
       body: LoginRequest,
-      response: { 200: LoginResponse, ...errors },
+      response: { 200: LoginResponse, ...errorResponses },
     },
     handler: async (request, reply) => {
       const { username, password, cookie } = request.body;
@@ -59,7 +58,7 @@ export async function authRoutes(app: App, opts: AuthRouteOptions) {
 
   app.post('/api/auth/logout', {
     config: { access: 'user' },
-    schema: { tags: ['auth'], summary: 'Revoke the session (or API token) used for this request', response: { 204: Type.Null(), ...errors } },
+    schema: { tags: ['auth'], summary: 'Revoke the session (or API token) used for this request', response: { 204: Type.Null(), ...errorResponses } },
     handler: async (request, reply) => {
       await auth.logout(identityOf(request), contextOf(request));
       clearCookies(reply, cookieBase);
@@ -69,7 +68,7 @@ export async function authRoutes(app: App, opts: AuthRouteOptions) {
 
   app.get('/api/auth/me', {
     config: { access: 'user' },
-    schema: { tags: ['auth'], summary: 'The current user', response: { 200: User, ...errors } },
+    schema: { tags: ['auth'], summary: 'The current user', response: { 200: User, ...errorResponses } },
     handler: async (request) => identityOf(request).user,
   });
 
@@ -79,7 +78,7 @@ export async function authRoutes(app: App, opts: AuthRouteOptions) {
       tags: ['auth'],
       summary: 'Change password (ends every other session)',
       body: ChangePasswordRequest,
-      response: { 204: Type.Null(), ...errors },
+      response: { 204: Type.Null(), ...errorResponses },
     },
     handler: async (request, reply) => {
       const { current_password, new_password } = request.body;

@@ -1,5 +1,6 @@
 import { Type } from '@sinclair/typebox';
-import { ErrorBody, LedgerEntry } from '@twarga/contract';
+import { LedgerEntry } from '@twarga/contract';
+import { errorResponses } from '../../http/errors.js';
 import { identityOf, type App } from '../../http/types.js';
 import type { LedgerRepository } from './ledger.repository.js';
 
@@ -9,7 +10,7 @@ export async function ledgerRoutes(app: App, { ledger }: { ledger: LedgerReposit
     schema: {
       tags: ['account'],
       summary: 'Your credit history, newest first',
-      response: { 200: Type.Array(LedgerEntry), '4xx': ErrorBody },
+      response: { 200: Type.Array(LedgerEntry), ...errorResponses },
     },
     handler: async (request) => ledger.listForUser(identityOf(request).user.id),
   });

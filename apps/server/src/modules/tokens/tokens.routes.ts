@@ -1,14 +1,14 @@
 import { Type } from '@sinclair/typebox';
-import { ApiToken, CreateTokenRequest, CreatedApiToken, ErrorBody, IdParam } from '@twarga/contract';
+import { ApiToken, CreateTokenRequest, CreatedApiToken, IdParam } from '@twarga/contract';
 import { contextOf, identityOf, type App } from '../../http/types.js';
+import { errorResponses } from '../../http/errors.js';
 import type { TokensService } from './tokens.service.js';
 
-const errors = { '4xx': ErrorBody };
 
 export async function tokensRoutes(app: App, { tokens }: { tokens: TokensService }) {
   app.get('/api/account/tokens', {
     config: { access: 'user' },
-    schema: { tags: ['account'], summary: 'List your API tokens', response: { 200: Type.Array(ApiToken), ...errors } },
+    schema: { tags: ['account'], summary: 'List your API tokens', response: { 200: Type.Array(ApiToken), ...errorResponses } },
     handler: async (request) => tokens.list(identityOf(request)),
   });
 
@@ -18,7 +18,7 @@ export async function tokensRoutes(app: App, { tokens }: { tokens: TokensService
       tags: ['account'],
       summary: 'Create an API token (the secret is shown only in this response)',
       body: CreateTokenRequest,
-      response: { 201: CreatedApiToken, ...errors },
+      response: { 201: CreatedApiToken, ...errorResponses },
     },
     handler: async (request, reply) =>
       reply.status(201).send(await tokens.create(identityOf(request), request.body, contextOf(request))),
@@ -26,7 +26,7 @@ export async function tokensRoutes(app: App, { tokens }: { tokens: TokensService
 
   app.delete('/api/account/tokens/:id', {
     config: { access: 'user' },
-    schema: { tags: ['account'], summary: 'Revoke an API token', params: IdParam, response: { 204: Type.Null(), ...errors } },
+    schema: { tags: ['account'], summary: 'Revoke an API token', params: IdParam, response: { 204: Type.Null(), ...errorResponses } },
     handler: async (request, reply) => {
       await tokens.revoke(identityOf(request), request.params.id, contextOf(request));
       return reply.status(204).send(null);

@@ -2,7 +2,9 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import fastifyStatic from '@fastify/static';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { recordAccessDenied } from '../../http/guard.js';
 import type { App } from '../../http/types.js';
+import type { EventsService } from '../events/events.service.js';
 
 /** Pages of the single-page app. Which need a session, and which need an admin. */
 const PUBLIC_PAGES = ['/login', '/register'];
@@ -13,7 +15,7 @@ const ADMIN_PAGES = ['/admin', '/admin/*'];
  * Serves the built web UI on the API's port, and enforces page access on the server:
  * no session → redirect to /login; a non-admin on an admin page → 403.
  */
-export async function webRoutes(app: App, { webDir }: { webDir: string }) {
+export async function webRoutes(app: App, { webDir, events }: { webDir: string; events: EventsService }) {
   const index = path.join(webDir, 'index.html');
   if (!existsSync(index)) {
     app.log.warn({ webDir }, 'web UI not built: pages answer 503 until `npm run build` has run');
@@ -49,6 +51,7 @@ export async function webRoutes(app: App, { webDir }: { webDir: string }) {
     app.get(url, { config: { access: 'public' }, schema: { hide: true } }, async (request, reply) => {
       if (!request.identity) return toLogin(request, reply);
       if (!request.identity.user.is_admin) {
+        await recordAccessDenied(events, request, 'admin_only_page');
         return reply.status(403).type('text/html').send(FORBIDDEN_PAGE);
       }
       return sendApp(reply);
