@@ -220,3 +220,18 @@ describe('login rate limit per IP', () => {
     }
   });
 });
+
+describe('closed registration', () => {
+  test('is a 403 with a clear message, recorded, and creates nothing', async () => {
+    const h = await createHarness('sqlite', { allowRegistration: false });
+    try {
+      const res = await h.request({ method: 'POST', url: '/api/auth/register', body: { username: 'late', email: 'late@example.com', password: PASSWORD } });
+      assert.equal(res.statusCode, 403);
+      assert.match(res.json().message, /closed/);
+      assert.equal((await h.services.events.list({ action: 'register.denied' })).length, 1);
+      assert.ok(!(await h.services.admin.listUsers()).some((u) => u.username === 'late'));
+    } finally {
+      await h.close();
+    }
+  });
+});

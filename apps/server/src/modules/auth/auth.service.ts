@@ -41,7 +41,10 @@ export class AuthService {
 
   async register(input: RegisterRequest, ctx: RequestContext): Promise<User> {
     const { db, users, events, policy } = this.deps;
-    if (!policy.allowRegistration) throw forbidden('Registration is closed on this instance');
+    if (!policy.allowRegistration) {
+      await events.record({ type: 'security', severity: 'warning', action: 'register.denied', message: 'Registration attempt while registration is closed', sourceIp: ctx.ip, details: { username: input.username } });
+      throw forbidden('Registration is closed on this instance');
+    }
     const username = input.username.toLowerCase();
     const email = input.email.trim().toLowerCase();
     const weak = passwordProblem(input.password, username);
