@@ -108,7 +108,7 @@ export class AuthService {
     const expiresAt = new Date(now.getTime() + policy.sessionTtlHours * 3_600_000).toISOString();
     const sessionId = await sessions.insert({ userId: user.id, tokenHash: hashToken(token), now: now.toISOString(), expiresAt, sourceIp: ctx.ip, userAgent: ctx.userAgent ?? null });
     await events.record({ ...who, type: 'auth', action: 'login.succeeded', message: `${user.username} logged in`, details: { session_id: sessionId } });
-    return { token, expiresAt, sessionId, user: toUser({ ...user, failed_login_count: 0, locked_until: null }) };
+    return { token, expiresAt, sessionId, user: toUser(user) };
   }
 
   async logout(identity: Identity, ctx: RequestContext): Promise<void> {
