@@ -1,10 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Timestamp } from './common.js';
 
-/** Hostname-safe usernames: they become parts of VM names and paths later. */
-export const USERNAME_PATTERN = '^[a-z][a-z0-9_-]{2,31}$';
-export const PASSWORD_MIN_LENGTH = 10;
-export const PASSWORD_MAX_LENGTH = 256;
+import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, USERNAME_PATTERN } from './constants.js';
 
 export const Username = Type.String({
   pattern: USERNAME_PATTERN,
@@ -66,8 +63,3 @@ export const ChangePasswordRequest = Type.Object(
   { additionalProperties: false },
 );
 export type ChangePasswordRequest = Static<typeof ChangePasswordRequest>;
-
-/** Cookie and header names shared by the server and the web UI. */
-export const SESSION_COOKIE = 'twarga_session';
-export const CSRF_COOKIE = 'twarga_csrf';
-export const CSRF_HEADER = 'x-csrf-token';

@@ -15,7 +15,7 @@ import type {
   SshKey,
 } from './account.js';
 import type { AdjustCreditsRequest, AdjustCreditsResponse, AdminUser, UpdateUserRequest } from './admin.js';
-import { CSRF_HEADER } from './auth.js';
+import { CSRF_HEADER } from './constants.js';
 
 /** Thrown for every non-2xx answer; carries the server's error body. */
 export class ApiError extends Error {

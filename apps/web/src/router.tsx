@@ -1,0 +1,27 @@
+import { createBrowserRouter, Navigate } from 'react-router';
+import { Layout } from './components/Layout';
+import { AccountPage } from './pages/AccountPage';
+import { AdminPage } from './pages/AdminPage';
+import { LoginPage } from './pages/LoginPage';
+import { MonitorPage } from './pages/MonitorPage';
+import { NotFoundPage } from './pages/NotFoundPage';
+import { RegisterPage } from './pages/RegisterPage';
+import { SocPage } from './pages/SocPage';
+import { VmsPage } from './pages/VmsPage';
+
+export const router = createBrowserRouter([
+  { path: '/login', element: <LoginPage /> },
+  { path: '/register', element: <RegisterPage /> },
+  {
+    element: <Layout />,
+    children: [
+      { index: true, element: <Navigate to="/vms" replace /> },
+      { path: 'vms', element: <VmsPage /> },
+      { path: 'monitor', element: <MonitorPage /> },
+      { path: 'soc', element: <SocPage /> },
+      { path: 'admin', element: <AdminPage /> },
+      { path: 'account', element: <AccountPage /> },
+      { path: '*', element: <NotFoundPage /> },
+    ],
+  },
+]);

@@ -1,0 +1,3 @@
+/** Runtime entry for the browser: the API client and constants, without the TypeBox schemas. */
+export * from './constants.js';
+export * from './client.js';

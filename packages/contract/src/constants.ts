@@ -1,0 +1,11 @@
+/** Plain values shared by server and UI, free of schema code so the browser bundle stays small. */
+
+/** Hostname-safe usernames: they become parts of VM names and paths later. */
+export const USERNAME_PATTERN = '^[a-z][a-z0-9_-]{2,31}$';
+export const PASSWORD_MIN_LENGTH = 10;
+export const PASSWORD_MAX_LENGTH = 256;
+
+/** Cookie and header names of the browser session. */
+export const SESSION_COOKIE = 'twarga_session';
+export const CSRF_COOKIE = 'twarga_csrf';
+export const CSRF_HEADER = 'x-csrf-token';
