@@ -16,6 +16,7 @@ import type {
 } from './account.js';
 import type { AdjustCreditsRequest, AdjustCreditsResponse, AdminUser, UpdateUserRequest } from './admin.js';
 import { CSRF_HEADER } from './constants.js';
+import type { Action, CreateVmRequest, CreatedVm, Image, Size, Vm, VmActionRequest, VmStatusResponse } from './vms.js';
 
 /** Thrown for every non-2xx answer; carries the server's error body. */
 export class ApiError extends Error {
@@ -106,6 +107,27 @@ export class ApiClient {
       create: (body: CreateSshKeyRequest) => this.request<SshKey>('POST', '/api/account/keys', body),
       remove: (id: number) => this.request<void>('DELETE', `/api/account/keys/${id}`),
     },
+  };
+
+  vms = {
+    list: () => this.request<Vm[]>('GET', '/api/vms'),
+    get: (id: number) => this.request<Vm>('GET', `/api/vms/${id}`),
+    create: (body: CreateVmRequest) => this.request<CreatedVm>('POST', '/api/vms', body),
+    action: (id: number, body: VmActionRequest) => this.request<Action>('POST', `/api/vms/${id}/action`, body),
+    status: (id: number) => this.request<VmStatusResponse>('GET', `/api/vms/${id}/status`),
+    actions: (id: number) => this.request<Action[]>('GET', `/api/vms/${id}/actions`),
+  };
+
+  actions = {
+    get: (id: number) => this.request<Action>('GET', `/api/actions/${id}`),
+  };
+
+  images = {
+    list: () => this.request<Image[]>('GET', '/api/images'),
+  };
+
+  sizes = {
+    list: () => this.request<Size[]>('GET', '/api/sizes'),
   };
 
   admin = {

@@ -5,3 +5,4 @@ export * from './account.js';
 export * from './admin.js';
 export * from './events.js';
 export * from './client.js';
+export * from './vms.js';

@@ -1,0 +1,80 @@
+/**
+ * The compute-driver contract, after lima's pkg/driver: a small interface, feature flags in
+ * info(), idempotent create, graceful stop with a timeout then kill. Orchestration (statuses,
+ * locks, retries, events) lives outside drivers, in the VM service.
+ */
+
+/** A name the driver may use in paths and process arguments: validated, never user text. */
+export const INSTANCE_ID_PATTERN = /^vm-[0-9]{1,12}$/;
+
+export type BootSource =
+  /** Direct kernel boot (the built-in tiny image); the VM's disk is a blank data disk. */
+  | { kind: 'kernel'; kernel: string; initrd: string; cmdline: string }
+  /** A disk image (qcow2/raw cloud image) that the VM's disk is backed by. */
+  | { kind: 'disk'; path: string; format: 'qcow2' | 'raw' };
+
+export interface InstanceSpec {
+  /** vm-<id> */
+  id: string;
+  hostname: string;
+  memoryMb: number;
+  vcpus: number;
+  diskGb: number;
+  boot: BootSource;
+  /** Host port on 127.0.0.1 forwarded to the guest's port 22. */
+  sshPort: number;
+  /** NoCloud seed contents. */
+  seed: { metaData: string; userData: string };
+  /** The seed's on-disk record, kept next to the VM. */
+  info: Record<string, unknown>;
+}
+
+export interface DriverInfo {
+  name: string;
+  features: {
+    /** Serial console available as a unix socket. */
+    console: boolean;
+    /** Instances keep running when the control plane restarts. */
+    survivesRestart: boolean;
+    gracefulStop: boolean;
+  };
+  details: Record<string, unknown>;
+}
+
+export type InstanceState = 'running' | 'stopped' | 'missing';
+
+export interface InstanceInspection {
+  state: InstanceState;
+  pid?: number;
+  /** When the running process started. */
+  startedAt?: Date;
+  /** Address the guest uses on its private network, when known. */
+  privateIp?: string;
+}
+
+export interface StopOptions {
+  /** Kill at once instead of asking the guest to power off. */
+  force?: boolean;
+  /** How long a graceful stop may take before the driver kills the instance. */
+  timeoutMs?: number;
+}
+
+export interface ComputeDriver {
+  info(): DriverInfo;
+  /** Prepares disk, seed and record. Safe to call again for the same spec. Does not boot. */
+  create(spec: InstanceSpec): Promise<void>;
+  start(id: string): Promise<void>;
+  stop(id: string, options?: StopOptions): Promise<void>;
+  reboot(id: string, options?: { force?: boolean }): Promise<void>;
+  /** Stops if needed and removes everything the instance had. Safe to call again. */
+  destroy(id: string): Promise<void>;
+  inspect(id: string): Promise<InstanceInspection>;
+  /** Instance ids the driver has on disk (for the reconciler). */
+  list(): Promise<string[]>;
+  /** Updates the on-disk record (.vm_info) atomically. */
+  writeInfo(id: string, info: Record<string, unknown>): Promise<void>;
+}
+
+export function assertInstanceId(id: string): void {
+  if (!INSTANCE_ID_PATTERN.test(id)) throw new Error(`invalid instance id: ${JSON.stringify(id)}`);
+}

@@ -1,0 +1,38 @@
+import type { InstanceSpec } from '../driver.js';
+import type { InstancePaths } from './paths.js';
+
+export type Accel = 'kvm' | 'tcg';
+
+/**
+ * The qemu-system-x86_64 argv for an instance. Pure: same spec, same argv (unit-tested).
+ * QEMU daemonizes itself with a pidfile so the VM outlives the control plane.
+ */
+export function qemuArgs(spec: InstanceSpec, paths: InstancePaths, accel: Accel): string[] {
+  const args = [
+    '-name', `${spec.id},process=qemu-${spec.id}`,
+    '-machine', `q35,accel=${accel}`,
+    '-cpu', accel === 'kvm' ? 'host' : 'max',
+    '-m', String(spec.memoryMb),
+    '-smp', String(spec.vcpus),
+    '-nodefaults',
+    '-no-user-config',
+    '-display', 'none',
+    '-vga', 'none',
+    '-daemonize',
+    '-pidfile', paths.pidfile,
+    '-D', paths.qemuLog,
+    '-qmp', `unix:${paths.qmp},server=on,wait=off`,
+    // Serial console: a socket the terminal attaches to, and a log of everything it printed.
+    '-chardev', `socket,id=serial0,path=${paths.serial},server=on,wait=off,logfile=${paths.serialLog},logappend=on`,
+    '-serial', 'chardev:serial0',
+    '-drive', `file=${paths.disk},if=virtio,format=qcow2,cache=writeback,discard=unmap`,
+    '-drive', `file=${paths.seed},if=virtio,format=raw,readonly=on`,
+    '-netdev', `user,id=net0,hostname=${spec.hostname},hostfwd=tcp:127.0.0.1:${spec.sshPort}-:22`,
+    '-device', 'virtio-net-pci,netdev=net0',
+    '-device', 'virtio-rng-pci',
+  ];
+  if (spec.boot.kind === 'kernel') {
+    args.push('-kernel', spec.boot.kernel, '-initrd', spec.boot.initrd, '-append', spec.boot.cmdline);
+  }
+  return args;
+}

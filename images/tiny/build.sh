@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Builds Twarga Cloud's built-in "tiny" Linux image from Debian packages:
+#   <out>/vmlinuz      Debian's kernel (linux-image-<version>-amd64)
+#   <out>/initrd.img   busybox-static + dropbear + virtio/ext4/isofs modules + our init
+#   <out>/SHA256SUMS   checksums of both, and <out>/build.json (kernel version, inputs hash)
+# The image boots in RAM, reads its hostname and root's SSH keys from a NoCloud seed (label
+# cidata), gets an address by DHCP, runs sshd (dropbear) and a root shell on ttyS0, powers off
+# on ACPI, and keeps /data on the VM's disk (formatted ext2 on first boot).
+# Usage: images/tiny/build.sh <out-dir>      (skips the build when <out-dir> is up to date)
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+out=${1:?usage: build.sh <out-dir>}
+mkdir -p "$out"
+
+for tool in apt-get apt-cache dpkg depmod modprobe cpio gzip busybox dropbear dropbearkey; do
+  command -v "$tool" >/dev/null || { echo "build.sh: $tool is missing (apt-get install busybox-static dropbear-bin cpio kmod)" >&2; exit 1; }
+done
+file /bin/busybox 2>/dev/null | grep -q 'statically linked' || [ -x /bin/busybox ] || { echo "build.sh: busybox-static needed" >&2; exit 1; }
+
+# The kernel package that linux-image-amd64 points at (never a glob: one glob pulled 30 kernels).
+kpkg=$(apt-cache depends linux-image-amd64 | awk '/Depends: linux-image-[0-9]/{print $2; exit}')
+[ -n "$kpkg" ] || { echo "build.sh: cannot resolve linux-image-amd64 (run apt-get update)" >&2; exit 1; }
+kver=${kpkg#linux-image-}
+
+inputs=$( (echo "$kpkg"; busybox | head -1; dropbear -V 2>&1 | head -1; cat "$0"; find "$here/rootfs" -type f | sort | xargs cat) | sha256sum | cut -c1-16)
+if [ -f "$out/build.json" ] && grep -q "\"inputs\": \"$inputs\"" "$out/build.json" && (cd "$out" && sha256sum -c --quiet SHA256SUMS); then
+  echo "tiny image up to date in $out"
+  exit 0
+fi
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+echo "==> tiny image: kernel $kver"
+(cd "$work" && apt-get download -q "$kpkg" >/dev/null 2>&1) || { echo "build.sh: apt-get download $kpkg failed" >&2; exit 1; }
+dpkg -x "$work"/"$kpkg"_*.deb "$work/k"
+depmod -b "$work/k" "$kver"
+
+root="$work/root"
+mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,etc,proc,sys,dev,tmp,run,root,data,mnt/seed,var/log,var/run,lib/modules,lib64,usr/share/udhcpc}
+cp -a "$here/rootfs/." "$root/"
+chmod 755 "$root/init" "$root/etc/init.d/"* "$root/usr/share/udhcpc/default.script" "$root/etc/acpi/PWRF/00000080"
+cp /bin/busybox "$root/bin/busybox"
+ln -s busybox "$root/bin/sh"
+
+# dropbear and the shared libraries it needs, found with ldd.
+cp /usr/sbin/dropbear "$root/usr/sbin/"
+cp /usr/bin/dropbearkey "$root/usr/bin/"
+for lib in $(ldd /usr/sbin/dropbear /usr/bin/dropbearkey | awk '/=>/{print $3} /ld-linux/{print $1}' | sort -u); do
+  mkdir -p "$root$(dirname "$lib")"
+  cp -L "$lib" "$root$lib"
+done
+
+# Kernel modules in dependency order (modprobe computes it from the package's modules.dep).
+modules=(virtio_pci virtio_blk virtio_net virtio_rng ext4 isofs button evdev)
+: >"$root/etc/modules.order"
+for m in "${modules[@]}"; do
+  modprobe -d "$work/k" -S "$kver" --show-depends "$m" | awk '$1=="insmod"{print $2}'
+done | awk '!seen[$0]++' | while read -r ko; do
+  rel=${ko#"$work/k/lib/modules/$kver/"}
+  mkdir -p "$root/lib/modules/$(dirname "$rel")"
+  cp "$ko" "$root/lib/modules/$rel"
+  echo "$rel" >>"$root/etc/modules.order"
+done
+
+(cd "$root" && find . -print0 | sort -z | cpio --null -o -H newc --quiet | gzip -9) >"$work/initrd.img"
+cp "$work/k/boot/vmlinuz-$kver" "$work/vmlinuz"
+mv "$work/vmlinuz" "$work/initrd.img" "$out/"
+(cd "$out" && sha256sum vmlinuz initrd.img >SHA256SUMS)
+printf '{ "kernel": "%s", "inputs": "%s", "built_at": "%s" }\n' "$kver" "$inputs" "$(date -u +%FT%TZ)" >"$out/build.json"
+echo "==> tiny image ready in $out ($(du -sh "$out" | cut -f1))"

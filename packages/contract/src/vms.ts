@@ -1,0 +1,147 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { Timestamp } from './common.js';
+
+export const VM_NAME_PATTERN = '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$';
+export const USER_DATA_MAX_BYTES = 64 * 1024;
+
+export const VmStatuses = ['pending', 'provisioning', 'running', 'stopping', 'stopped', 'rebooting', 'destroying', 'destroyed', 'error'] as const;
+export type VmStatus = (typeof VmStatuses)[number];
+export const VmStatus = Type.Union(VmStatuses.map((s) => Type.Literal(s)));
+
+export const ActionTypes = ['create', 'start', 'stop', 'reboot', 'destroy'] as const;
+export type ActionType = (typeof ActionTypes)[number];
+export const ActionStatuses = ['in-progress', 'completed', 'errored'] as const;
+export type ActionStatus = (typeof ActionStatuses)[number];
+
+/** A DigitalOcean-style action: every long operation on a VM is one. */
+export const Action = Type.Object(
+  {
+    id: Type.Integer(),
+    vm_id: Type.Integer(),
+    user_id: Type.Integer(),
+    type: Type.Union(ActionTypes.map((t) => Type.Literal(t))),
+    status: Type.Union(ActionStatuses.map((s) => Type.Literal(s))),
+    started_at: Timestamp,
+    completed_at: Type.Union([Timestamp, Type.Null()]),
+    error: Type.Union([Type.String(), Type.Null()]),
+  },
+  { title: 'Action' },
+);
+export type Action = Static<typeof Action>;
+
+/** The seed's VM fields (name, status, os_type, ram, cpu, disk, ip_address, created_at) and more. */
+export const Vm = Type.Object(
+  {
+    id: Type.Integer(),
+    user_id: Type.Integer(),
+    name: Type.String(),
+    status: VmStatus,
+    os_type: Type.String(),
+    image: Type.String(),
+    size: Type.Union([Type.String(), Type.Null()]),
+    /** MiB */
+    ram: Type.Integer(),
+    cpu: Type.Integer(),
+    /** GiB */
+    disk: Type.Integer(),
+    price_hourly: Type.Number(),
+    driver: Type.String(),
+    /** Private address inside the VM's network. */
+    ip_address: Type.Union([Type.String(), Type.Null()]),
+    ssh_host: Type.String(),
+    ssh_port: Type.Union([Type.Integer(), Type.Null()]),
+    ssh_user: Type.String(),
+    /** Ready to paste: ssh -p <port> root@127.0.0.1 */
+    ssh_command: Type.Union([Type.String(), Type.Null()]),
+    locked: Type.Boolean(),
+    error: Type.Union([Type.String(), Type.Null()]),
+    created_at: Timestamp,
+    updated_at: Timestamp,
+    booted_at: Type.Union([Timestamp, Type.Null()]),
+    uptime_seconds: Type.Union([Type.Integer(), Type.Null()]),
+  },
+  { title: 'Vm' },
+);
+export type Vm = Static<typeof Vm>;
+
+export const CreateVmRequest = Type.Object(
+  {
+    name: Type.String({ pattern: VM_NAME_PATTERN, maxLength: 63, description: 'Hostname rules: a-z, 0-9 and -, 1–63 characters' }),
+    /** Image slug (e.g. tiny). Either image or os_type. */
+    image: Type.Optional(Type.String({ pattern: '^[a-z0-9][a-z0-9._-]{0,63}$' })),
+    /** Seed OS name (ubuntu, debian, centos, tiny…) or a seed box name such as ubuntu/jammy64. */
+    os_type: Type.Optional(Type.String({ pattern: '^[a-z0-9][a-z0-9./_-]{0,63}$' })),
+    /** Size slug (e.g. s-1vcpu-512mb). Either size or ram+cpu+disk. */
+    size: Type.Optional(Type.String({ pattern: '^[a-z0-9-]{1,64}$' })),
+    ram: Type.Optional(Type.Integer({ minimum: 64, description: 'MiB' })),
+    cpu: Type.Optional(Type.Integer({ minimum: 1 })),
+    disk: Type.Optional(Type.Integer({ minimum: 1, description: 'GiB' })),
+    /** Your SSH key ids or fingerprints to install for root. */
+    ssh_keys: Type.Optional(Type.Array(Type.Union([Type.Integer({ minimum: 1 }), Type.String({ maxLength: 128 })]), { maxItems: 32 })),
+    user_data: Type.Optional(Type.String({ maxLength: USER_DATA_MAX_BYTES })),
+  },
+  { additionalProperties: false },
+);
+export type CreateVmRequest = Static<typeof CreateVmRequest>;
+
+export const CreatedVm = Type.Composite([Vm, Type.Object({ action: Action, message: Type.String() })]);
+export type CreatedVm = Static<typeof CreatedVm>;
+
+export const VmActionRequest = Type.Object(
+  {
+    action: Type.Union(['start', 'stop', 'restart', 'reboot', 'destroy'].map((a) => Type.Literal(a))),
+    /** stop/reboot/destroy: skip the graceful ACPI shutdown and kill at once. */
+    force: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false },
+);
+export type VmActionRequest = Static<typeof VmActionRequest>;
+
+export const VmStatusResponse = Type.Object({
+  id: Type.Integer(),
+  status: VmStatus,
+  locked: Type.Boolean(),
+  ip_address: Type.Union([Type.String(), Type.Null()]),
+  uptime_seconds: Type.Union([Type.Integer(), Type.Null()]),
+});
+export type VmStatusResponse = Static<typeof VmStatusResponse>;
+
+export const Image = Type.Object(
+  {
+    slug: Type.String(),
+    name: Type.String(),
+    distribution: Type.String(),
+    version: Type.String(),
+    /** GiB */
+    min_disk: Type.Integer(),
+    kind: Type.Union([Type.Literal('builtin'), Type.Literal('url')]),
+    status: Type.Union(['available', 'pending', 'downloading', 'error'].map((s) => Type.Literal(s))),
+    /** 0..1 while downloading */
+    progress: Type.Union([Type.Number(), Type.Null()]),
+    error: Type.Union([Type.String(), Type.Null()]),
+  },
+  { title: 'Image' },
+);
+export type Image = Static<typeof Image>;
+
+export const Size = Type.Object(
+  {
+    slug: Type.String(),
+    description: Type.String(),
+    /** MiB */
+    memory: Type.Integer(),
+    vcpus: Type.Integer(),
+    /** GiB */
+    disk: Type.Integer(),
+    /** Credits per hour */
+    price_hourly: Type.Number(),
+  },
+  { title: 'Size' },
+);
+export type Size = Static<typeof Size>;
+
+/** What the single events channel (GET /api/events/stream, server-sent events) pushes. */
+export type StreamEvent =
+  | { kind: 'vm'; vm: Vm }
+  | { kind: 'action'; action: Action }
+  | { kind: 'hello'; user_id: number };

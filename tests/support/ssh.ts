@@ -1,0 +1,58 @@
+import { Client } from 'ssh2';
+import { connect } from 'node:net';
+
+/** Runs one command over SSH (ssh2) with a private key; resolves with stdout. */
+export function sshExec(opts: { port: number; privateKey: string; command: string; username?: string; timeoutMs?: number }): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const conn = new Client();
+    const timer = setTimeout(() => {
+      conn.end();
+      reject(new Error(`ssh ${opts.command} timed out`));
+    }, opts.timeoutMs ?? 30_000);
+    conn
+      .on('ready', () => {
+        conn.exec(opts.command, (err, stream) => {
+          if (err) return reject(err);
+          let out = '';
+          let errOut = '';
+          stream.on('data', (d: Buffer) => (out += d));
+          stream.stderr.on('data', (d: Buffer) => (errOut += d));
+          stream.on('close', (code: number) => {
+            clearTimeout(timer);
+            conn.end();
+            code === 0 ? resolve(out) : reject(new Error(`ssh ${opts.command} exited ${code}: ${errOut}`));
+          });
+        });
+      })
+      .on('error', (e) => {
+        clearTimeout(timer);
+        reject(e);
+      })
+      .connect({ host: '127.0.0.1', port: opts.port, username: opts.username ?? 'root', privateKey: opts.privateKey, readyTimeout: 20_000 });
+  });
+}
+
+/** Waits until the port on 127.0.0.1 answers with an SSH banner; returns the ms it took. */
+export async function waitForSshBanner(port: number, timeoutMs = 120_000): Promise<number> {
+  const start = Date.now();
+  while (Date.now() - start < timeoutMs) {
+    const banner = await new Promise<string>((resolve) => {
+      const s = connect(port, '127.0.0.1');
+      let got = '';
+      const done = () => {
+        s.destroy();
+        resolve(got);
+      };
+      s.setTimeout(2000, done);
+      s.on('data', (d) => {
+        got += d;
+        if (got.includes('\n')) done();
+      });
+      s.on('error', done);
+      s.on('close', done);
+    });
+    if (banner.startsWith('SSH-')) return Date.now() - start;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`no SSH banner on port ${port} within ${timeoutMs} ms`);
+}
