@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import path from 'node:path';
 import fastifyCookie from '@fastify/cookie';
 import fastifyFormbody from '@fastify/formbody';
 import fastifyRateLimit from '@fastify/rate-limit';
@@ -31,6 +32,20 @@ import { tokensRoutes } from './modules/tokens/tokens.routes.js';
 import { TokensService } from './modules/tokens/tokens.service.js';
 import { UsersRepository } from './modules/users/users.repository.js';
 import { webRoutes } from './modules/web/web.routes.js';
+import type { ComputeDriver } from './compute/driver.js';
+import { resolveAccel } from './compute/qemu/accel.js';
+import { QemuDriver } from './compute/qemu/qemu-driver.js';
+import { once } from './lib/once.js';
+import { ActionsRepository } from './operations/actions.repository.js';
+import { EventBus } from './operations/event-bus.js';
+import { streamRoutes } from './modules/events/stream.routes.js';
+import { ImagesRepository } from './modules/images/images.repository.js';
+import { ImagesService } from './modules/images/images.service.js';
+import { Reconciler } from './modules/vms/reconciler.js';
+import { VmOperations } from './modules/vms/vm-operations.js';
+import { vmsRoutes } from './modules/vms/vms.routes.js';
+import { VmsService } from './modules/vms/vms.service.js';
+import { VmsRepository } from './modules/vms/vms.repository.js';
 
 export const VERSION = '0.1.0';
 
@@ -47,6 +62,8 @@ export interface AppDeps {
   database: DatabaseHandle;
   clock?: Clock;
   logger?: FastifyServerOptions['logger'];
+  /** The compute driver; defaults to QEMU run directly. Tests of upper layers may pass a fake. */
+  driver?: ComputeDriver;
 }
 
 /** Composition root: wires repositories → services → routes. No I/O happens here beyond registration. */
@@ -96,6 +113,40 @@ export async function buildApp(deps: AppDeps) {
   const tokens = new TokensService(tokensRepo, events, clock);
   const keys = new KeysService(new KeysRepository(db), events, clock);
   const admin = new AdminService({ db, users, sessions, events, clock });
+
+  const imagesRepo = new ImagesRepository(db);
+  const images = new ImagesService(imagesRepo, config.tinyImageDir);
+  const driver =
+    deps.driver ??
+    new QemuDriver({
+      vmsDir: path.join(config.dataDir, 'vms'),
+      stopTimeoutMs: config.stopTimeoutSeconds * 1000,
+      accel: once(() =>
+        resolveAccel({
+          setting: config.accel,
+          dataDir: config.dataDir,
+          kernel: path.join(config.tinyImageDir, 'vmlinuz'),
+          initrd: path.join(config.tinyImageDir, 'initrd.img'),
+          log: (msg, extra) => app.log.info(extra ?? {}, msg),
+        }),
+      ),
+    });
+  const bus = new EventBus();
+  const vmsRepo = new VmsRepository(db);
+  const actions = new ActionsRepository(db);
+  const ops = new VmOperations({ db, vms: vmsRepo, actions, images, imagesRepo, driver, events, bus, clock, log: app.log, sshHost: config.sshHost, stopTimeoutMs: config.stopTimeoutSeconds * 1000 });
+  const vms = new VmsService({
+    db, vms: vmsRepo, actions, users, keys: new KeysRepository(db), images, ops, events, clock,
+    policy: {
+      maxVmsPerUser: config.maxVmsPerUser,
+      maxRamPerUserMb: config.maxRamPerUserMb,
+      maxVcpusPerUser: config.maxVcpusPerUser,
+      sshPortRange: config.sshPortRange,
+      sshHost: config.sshHost,
+      driver: driver.info().name,
+    },
+  });
+  const reconciler = new Reconciler({ vms: vmsRepo, actions, driver, ops, events, clock, log: app.log });
 
   registerErrorHandling(app);
   await app.register(fastifyCookie);
@@ -147,7 +198,17 @@ export async function buildApp(deps: AppDeps) {
   await app.register(keysRoutes, { keys });
   await app.register(ledgerRoutes, { ledger });
   await app.register(adminRoutes, { admin });
+  await app.register(vmsRoutes, { vms, images });
+  await app.register(streamRoutes, { bus });
   await app.register(webRoutes, { webDir: config.webDir, events });
 
-  return { app, routes, services: { auth, events, tokens, keys, admin, ledger } };
+  app.addHook('onReady', async () => {
+    await images.seedCatalog(clock.now().toISOString());
+  });
+  app.addHook('onClose', async () => {
+    reconciler.stop();
+    await ops.idle();
+  });
+
+  return { app, routes, services: { auth, events, tokens, keys, admin, ledger, vms, ops, images, reconciler, driver, bus } };
 }

@@ -24,6 +24,10 @@ async function main() {
     app.log.info({ username: config.adminUsername }, 'admin account created with TWARGA_ADMIN_PASSWORD');
   }
 
+  // VMs that kept running while we were down are re-adopted; then the periodic pass starts.
+  await services.reconciler.recoverAfterRestart();
+  services.reconciler.start(config.reconcileSeconds * 1000);
+
   const shutdown = async (signal: string) => {
     app.log.info({ signal }, 'shutting down');
     await app.close();

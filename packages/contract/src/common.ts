@@ -30,6 +30,8 @@ export const ErrorCodes = [
   'csrf_failed',
   'rate_limited',
   'account_locked',
+  'quota_exceeded',
+  'insufficient_credits',
   'invalid_credentials',
   'payload_too_large',
   'unsupported_media_type',

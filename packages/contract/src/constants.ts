@@ -9,3 +9,7 @@ export const PASSWORD_MAX_LENGTH = 256;
 export const SESSION_COOKIE = 'twarga_session';
 export const CSRF_COOKIE = 'twarga_csrf';
 export const CSRF_HEADER = 'x-csrf-token';
+
+/** VM names follow hostname rules (they become the guest's hostname). */
+export const VM_NAME_PATTERN = '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$';
+export const USER_DATA_MAX_BYTES = 64 * 1024;

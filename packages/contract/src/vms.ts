@@ -1,8 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Timestamp } from './common.js';
 
-export const VM_NAME_PATTERN = '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$';
-export const USER_DATA_MAX_BYTES = 64 * 1024;
+import { USER_DATA_MAX_BYTES, VM_NAME_PATTERN } from './constants.js';
 
 export const VmStatuses = ['pending', 'provisioning', 'running', 'stopping', 'stopped', 'rebooting', 'destroying', 'destroyed', 'error'] as const;
 export type VmStatus = (typeof VmStatuses)[number];
@@ -89,7 +88,7 @@ export type CreatedVm = Static<typeof CreatedVm>;
 
 export const VmActionRequest = Type.Object(
   {
-    action: Type.Union(['start', 'stop', 'restart', 'reboot', 'destroy'].map((a) => Type.Literal(a))),
+    action: Type.Union([Type.Literal('start'), Type.Literal('stop'), Type.Literal('restart'), Type.Literal('reboot'), Type.Literal('destroy')]),
     /** stop/reboot/destroy: skip the graceful ACPI shutdown and kill at once. */
     force: Type.Optional(Type.Boolean()),
   },

@@ -25,6 +25,15 @@ export const ConfigSchema = Type.Object(
     trustProxy: Type.Boolean(),
     secureCookies: Type.Boolean(),
     webDir: Type.String(),
+    tinyImageDir: Type.String(),
+    accel: Type.Union([Type.Literal('auto'), Type.Literal('kvm'), Type.Literal('tcg')]),
+    sshPortRange: Type.String({ pattern: '^[0-9]{2,5}-[0-9]{2,5}$' }),
+    sshHost: Type.String({ minLength: 1 }),
+    maxVmsPerUser: Type.Integer({ minimum: 0 }),
+    maxRamPerUserMb: Type.Integer({ minimum: 0 }),
+    maxVcpusPerUser: Type.Integer({ minimum: 0 }),
+    reconcileSeconds: Type.Number({ minimum: 0.5, maximum: 300 }),
+    stopTimeoutSeconds: Type.Number({ minimum: 1, maximum: 3600 }),
   },
   { additionalProperties: false },
 );
@@ -50,6 +59,15 @@ export const ENV_VARS: EnvSpec[] = [
   { key: 'trustProxy', env: 'TWARGA_TRUST_PROXY', kind: 'bool' },
   { key: 'secureCookies', env: 'TWARGA_SECURE_COOKIES', kind: 'bool' },
   { key: 'webDir', env: 'TWARGA_WEB_DIR', kind: 'string' },
+  { key: 'tinyImageDir', env: 'TWARGA_TINY_IMAGE_DIR', kind: 'string' },
+  { key: 'accel', env: 'TWARGA_ACCEL', kind: 'string' },
+  { key: 'sshPortRange', env: 'TWARGA_SSH_PORTS', kind: 'string' },
+  { key: 'sshHost', env: 'TWARGA_SSH_HOST', kind: 'string' },
+  { key: 'maxVmsPerUser', env: 'TWARGA_MAX_VMS_PER_USER', kind: 'int' },
+  { key: 'maxRamPerUserMb', env: 'TWARGA_MAX_RAM_PER_USER_MB', kind: 'int' },
+  { key: 'maxVcpusPerUser', env: 'TWARGA_MAX_VCPUS_PER_USER', kind: 'int' },
+  { key: 'reconcileSeconds', env: 'TWARGA_RECONCILE_SECONDS', kind: 'number' },
+  { key: 'stopTimeoutSeconds', env: 'TWARGA_STOP_TIMEOUT_SECONDS', kind: 'number' },
 ];
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -73,6 +91,16 @@ export function defaultConfig(cwd = process.cwd()): Config {
     secureCookies: false,
     // src/config or dist/config → apps/web/dist
     webDir: path.resolve(here, '../../../web/dist'),
+    // built by scripts/setup.sh
+    tinyImageDir: path.resolve(here, '../../../../images/tiny/dist'),
+    accel: 'auto',
+    sshPortRange: '22000-22999',
+    sshHost: '127.0.0.1',
+    maxVmsPerUser: 5,
+    maxRamPerUserMb: 8192,
+    maxVcpusPerUser: 8,
+    reconcileSeconds: 3,
+    stopTimeoutSeconds: 60,
   };
 }
 

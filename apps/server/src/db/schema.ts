@@ -90,12 +90,53 @@ export interface VmsTable {
   name: string;
   status: string;
   os_type: string;
+  image: string;
+  size: string | null;
   ram: number;
   cpu: number;
   disk: number;
+  price_hourly: number;
+  driver: string;
   ip_address: string | null;
+  ssh_port: number | null;
+  ssh_user: string;
+  /** JSON array of the OpenSSH public keys installed at creation. */
+  ssh_keys: string;
+  user_data: string | null;
+  locked: Flag;
+  error: string | null;
+  booted_at: Timestamp | null;
+  destroyed_at: Timestamp | null;
   created_at: Timestamp;
   updated_at: Timestamp;
+}
+
+export interface ActionsTable {
+  id: Generated<number>;
+  vm_id: number;
+  user_id: number;
+  type: string;
+  status: string;
+  started_at: Timestamp;
+  completed_at: Timestamp | null;
+  error: string | null;
+}
+
+export interface ImagesTable {
+  slug: string;
+  name: string;
+  distribution: string;
+  version: string;
+  /** Seed OS name it answers to (tiny, ubuntu, debian…). */
+  os_type: string;
+  min_disk: number;
+  kind: 'builtin' | 'url';
+  url: string | null;
+  sha256: string | null;
+  status: 'available' | 'pending' | 'downloading' | 'error';
+  progress: number | null;
+  error: string | null;
+  created_at: Timestamp;
 }
 
 export interface MetricsTable {
@@ -115,5 +156,7 @@ export interface Database {
   credit_ledger: CreditLedgerTable;
   events: EventsTable;
   vms: VmsTable;
+  actions: ActionsTable;
+  images: ImagesTable;
   metrics: MetricsTable;
 }

@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 
 /** The only module that starts processes: argv arrays (never a shell), a timeout, and a signal. */
 export interface RunOptions {
@@ -53,5 +53,37 @@ export function run(command: string, args: readonly string[], options: RunOption
         reject(new CommandError(command, typeof e.code === 'number' ? e.code : null, stderr || e.message, timedOut));
       },
     );
+  });
+}
+
+/**
+ * Starts a command and watches its combined output until `until` matches (→ true) or the
+ * timeout passes (→ false). The process is killed either way. Used for boot probes.
+ */
+export function watchOutput(
+  command: string,
+  args: readonly string[],
+  options: { timeoutMs: number; until: (output: string) => boolean; cwd?: string },
+): Promise<{ matched: boolean; output: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(command, args, { cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'], shell: false });
+    let output = '';
+    let done = false;
+    const finish = (matched: boolean) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      child.kill('SIGKILL');
+      resolve({ matched, output: output.slice(-4000) });
+    };
+    const timer = setTimeout(() => finish(false), options.timeoutMs);
+    const onData = (d: Buffer) => {
+      output += d.toString('utf8');
+      if (options.until(output)) finish(true);
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.on('error', () => finish(false));
+    child.on('exit', () => finish(options.until(output)));
   });
 }

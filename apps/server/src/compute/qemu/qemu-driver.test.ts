@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { sshExec, waitForSshBanner } from '../../../../../tests/support/ssh.js';
+import { sshExec, waitForSshBanner } from '../../test-support/ssh.js';
 import { seedFiles } from '../../cloudinit/seed-iso.js';
 import type { InstanceSpec } from '../driver.js';
 import { QemuDriver } from './qemu-driver.js';

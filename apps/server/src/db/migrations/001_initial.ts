@@ -73,6 +73,7 @@ export async function up(db: Kysely<unknown>, { pk, timestamp }: MigrationContex
     .execute();
   await db.schema.createIndex('idx_credit_ledger_user').on('credit_ledger').columns(['user_id', 'id']).execute();
 
+  // Destroyed VMs keep their row (audit, billing); names and ports are unique among live ones.
   await db.schema
     .createTable('vms')
     .addColumn('id', 'integer', pk)
@@ -80,15 +81,57 @@ export async function up(db: Kysely<unknown>, { pk, timestamp }: MigrationContex
     .addColumn('name', 'varchar(63)', (c) => c.notNull())
     .addColumn('status', 'varchar(20)', (c) => c.notNull().defaultTo('pending'))
     .addColumn('os_type', 'varchar(64)', (c) => c.notNull())
+    .addColumn('image', 'varchar(64)', (c) => c.notNull())
+    .addColumn('size', 'varchar(64)')
     .addColumn('ram', 'integer', (c) => c.notNull())
     .addColumn('cpu', 'integer', (c) => c.notNull())
     .addColumn('disk', 'integer', (c) => c.notNull())
+    .addColumn('price_hourly', 'integer', (c) => c.notNull())
+    .addColumn('driver', 'varchar(16)', (c) => c.notNull())
     .addColumn('ip_address', 'varchar(45)')
+    .addColumn('ssh_port', 'integer', (c) => c.unique())
+    .addColumn('ssh_user', 'varchar(32)', (c) => c.notNull())
+    .addColumn('ssh_keys', 'text', (c) => c.notNull())
+    .addColumn('user_data', 'text')
+    .addColumn('locked', 'integer', (c) => c.notNull().defaultTo(0))
+    .addColumn('error', 'text')
+    .addColumn('booted_at', timestamp)
+    .addColumn('destroyed_at', timestamp)
     .addColumn('created_at', timestamp, (c) => c.notNull())
     .addColumn('updated_at', timestamp, (c) => c.notNull())
-    .addUniqueConstraint('uq_vms_user_name', ['user_id', 'name'])
     .execute();
+  await db.schema.createIndex('uq_vms_user_name_live').on('vms').columns(['user_id', 'name']).unique().where(sql.ref('destroyed_at'), 'is', null).execute();
   await db.schema.createIndex('idx_vms_status').on('vms').column('status').execute();
+
+  await db.schema
+    .createTable('actions')
+    .addColumn('id', 'integer', pk)
+    .addColumn('vm_id', 'integer', (c) => c.notNull().references('vms.id'))
+    .addColumn('user_id', 'integer', (c) => c.notNull())
+    .addColumn('type', 'varchar(16)', (c) => c.notNull())
+    .addColumn('status', 'varchar(16)', (c) => c.notNull())
+    .addColumn('started_at', timestamp, (c) => c.notNull())
+    .addColumn('completed_at', timestamp)
+    .addColumn('error', 'text')
+    .execute();
+  await db.schema.createIndex('idx_actions_vm').on('actions').columns(['vm_id', 'id']).execute();
+
+  await db.schema
+    .createTable('images')
+    .addColumn('slug', 'varchar(64)', (c) => c.primaryKey())
+    .addColumn('name', 'varchar(128)', (c) => c.notNull())
+    .addColumn('distribution', 'varchar(64)', (c) => c.notNull())
+    .addColumn('version', 'varchar(64)', (c) => c.notNull())
+    .addColumn('os_type', 'varchar(64)', (c) => c.notNull())
+    .addColumn('min_disk', 'integer', (c) => c.notNull())
+    .addColumn('kind', 'varchar(16)', (c) => c.notNull())
+    .addColumn('url', 'text')
+    .addColumn('sha256', 'varchar(64)')
+    .addColumn('status', 'varchar(16)', (c) => c.notNull())
+    .addColumn('progress', 'real')
+    .addColumn('error', 'text')
+    .addColumn('created_at', timestamp, (c) => c.notNull())
+    .execute();
 
   // Events keep user_id/vm_id without foreign keys: deleting a user or VM keeps its history.
   await db.schema

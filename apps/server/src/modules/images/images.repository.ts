@@ -1,0 +1,44 @@
+import type { Selectable } from 'kysely';
+import type { Image } from '@twarga/contract';
+import type { Db } from '../../db/database.js';
+import type { ImagesTable } from '../../db/schema.js';
+
+export type ImageRow = Selectable<ImagesTable>;
+
+export const toImage = (r: ImageRow): Image => ({
+  slug: r.slug,
+  name: r.name,
+  distribution: r.distribution,
+  version: r.version,
+  min_disk: r.min_disk,
+  kind: r.kind,
+  status: r.status,
+  progress: r.progress,
+  error: r.error,
+});
+
+export class ImagesRepository {
+  constructor(private readonly db: Db) {}
+
+  list(): Promise<ImageRow[]> {
+    return this.db.selectFrom('images').selectAll().orderBy('kind').orderBy('slug').execute();
+  }
+
+  find(slug: string): Promise<ImageRow | undefined> {
+    return this.db.selectFrom('images').selectAll().where('slug', '=', slug).executeTakeFirst();
+  }
+
+  findByOsType(osType: string): Promise<ImageRow[]> {
+    return this.db.selectFrom('images').selectAll().where('os_type', '=', osType).orderBy('slug', 'desc').execute();
+  }
+
+  /** Inserts the row if missing; otherwise refreshes only its status (catalog seeding at start). */
+  async upsert(row: ImageRow): Promise<void> {
+    const existing = await this.find(row.slug);
+    if (!existing) {
+      await this.db.insertInto('images').values(row).execute();
+    } else if (row.kind === 'builtin' && existing.status !== row.status) {
+      await this.db.updateTable('images').set({ status: row.status, error: row.error }).where('slug', '=', row.slug).execute();
+    }
+  }
+}

@@ -1,0 +1,82 @@
+import type { FastifyBaseLogger } from 'fastify';
+import type { ComputeDriver } from '../../compute/driver.js';
+import type { Clock } from '../../lib/time.js';
+import type { ActionsRepository } from '../../operations/actions.repository.js';
+import type { EventsService } from '../events/events.service.js';
+import { instanceId, type VmOperations } from './vm-operations.js';
+import type { VmsRepository } from './vms.repository.js';
+
+/**
+ * Compares the database with what the hypervisor really runs, at start-up and every few seconds:
+ * re-adopts VMs that kept running while the server was down, marks VMs whose process died,
+ * removes leftovers of destroyed VMs, and records each drift as an event.
+ */
+export class Reconciler {
+  private timer?: NodeJS.Timeout;
+  private busy = false;
+
+  constructor(
+    private readonly d: {
+      vms: VmsRepository;
+      actions: ActionsRepository;
+      driver: ComputeDriver;
+      ops: VmOperations;
+      events: EventsService;
+      clock: Clock;
+      log: FastifyBaseLogger;
+    },
+  ) {}
+
+  /** First pass after a (re)start: actions that were running cannot finish any more. */
+  async recoverAfterRestart(): Promise<void> {
+    const interrupted = await this.d.actions.failInterrupted(this.d.clock.now().toISOString());
+    if (interrupted) this.d.log.warn({ interrupted }, 'actions interrupted by the restart marked errored');
+    await this.d.vms.unlockAll();
+    await this.pass();
+  }
+
+  start(intervalMs: number): void {
+    this.timer = setInterval(() => void this.pass(), intervalMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+
+  async pass(): Promise<void> {
+    if (this.busy) return;
+    this.busy = true;
+    try {
+      const live = await this.d.vms.listLive();
+      for (const row of live) {
+        if (row.locked === 1 || ['pending', 'provisioning', 'destroying'].includes(row.status)) continue;
+        const state = await this.d.driver.inspect(instanceId(row.id));
+        const fresh = await this.d.vms.find(row.id);
+        if (!fresh || fresh.locked === 1 || fresh.status !== row.status) continue; // an action started meanwhile
+        if (row.status === 'running' && state.state !== 'running') {
+          const status = state.state === 'missing' ? 'error' : 'stopped';
+          await this.d.ops.setStatus(row.id, status, { booted_at: null, error: state.state === 'missing' ? 'VM files are missing' : null });
+          await this.d.events.record({ type: 'vm', severity: 'warning', action: 'vm.died', message: `VM ${row.name}: its process is gone; marked ${status}`, userId: row.user_id, vmId: row.id });
+        } else if (row.status !== 'running' && state.state === 'running') {
+          await this.d.ops.setStatus(row.id, 'running', { booted_at: (state.startedAt ?? this.d.clock.now()).toISOString(), ip_address: state.privateIp ?? null, error: null });
+          await this.d.events.record({ type: 'vm', action: 'vm.adopted', message: `VM ${row.name} is running (re-adopted, was ${row.status})`, userId: row.user_id, vmId: row.id });
+        }
+      }
+      const liveIds = new Set(live.map((r) => instanceId(r.id)));
+      for (const id of await this.d.driver.list()) {
+        if (liveIds.has(id)) continue;
+        const vmId = Number(id.slice(3));
+        const row = await this.d.vms.find(vmId);
+        if (row && !row.destroyed_at) continue; // created after listLive ran
+        this.d.log.warn({ instance: id }, 'removing leftovers of a VM that is not live');
+        await this.d.driver.destroy(id);
+        await this.d.events.record({ type: 'vm', severity: 'warning', action: 'vm.orphan_removed', message: `Removed orphaned instance ${id}`, vmId });
+      }
+    } catch (err) {
+      this.d.log.error({ err }, 'reconcile pass failed');
+    } finally {
+      this.busy = false;
+    }
+  }
+}

@@ -1,0 +1,161 @@
+import type { FastifyBaseLogger } from 'fastify';
+import type { Action, ActionType, VmStatus } from '@twarga/contract';
+import type { Db } from '../../db/database.js';
+import type { ComputeDriver, InstanceSpec } from '../../compute/driver.js';
+import { seedFiles } from '../../cloudinit/seed-iso.js';
+import type { Clock } from '../../lib/time.js';
+import type { ActionsRepository } from '../../operations/actions.repository.js';
+import type { EventBus } from '../../operations/event-bus.js';
+import { applyCreditChange } from '../billing/ledger.service.js';
+import type { EventsService } from '../events/events.service.js';
+import type { ImagesService } from '../images/images.service.js';
+import type { ImagesRepository } from '../images/images.repository.js';
+import { toVm } from './vm-view.js';
+import type { VmRow, VmsRepository } from './vms.repository.js';
+
+export const instanceId = (vmId: number) => `vm-${vmId}`;
+
+export interface VmOperationsDeps {
+  db: Db;
+  vms: VmsRepository;
+  actions: ActionsRepository;
+  images: ImagesService;
+  imagesRepo: ImagesRepository;
+  driver: ComputeDriver;
+  events: EventsService;
+  bus: EventBus;
+  clock: Clock;
+  log: FastifyBaseLogger;
+  sshHost: string;
+  stopTimeoutMs: number;
+}
+
+/**
+ * Runs VM actions in the background (the HTTP request has already returned 201/202):
+ * status transitions, the driver call, the action's outcome, events and billing.
+ * The VM's lock is held by the caller and released here when the action ends.
+ */
+export class VmOperations {
+  private readonly running = new Set<Promise<void>>();
+
+  constructor(private readonly d: VmOperationsDeps) {}
+
+  private now() {
+    return this.d.clock.now().toISOString();
+  }
+
+  /** Pushes the VM's new state to its owner's live channel and writes the .vm_info record. */
+  async publish(row: VmRow): Promise<void> {
+    const vm = toVm(row, this.d.sshHost, this.d.clock.now());
+    this.d.bus.publish(row.user_id, { kind: 'vm', vm });
+    if (row.destroyed_at) return;
+    await this.d.driver
+      .writeInfo(instanceId(row.id), {
+        name: row.name, user_id: row.user_id, os_type: row.os_type, ram: row.ram, cpu: row.cpu, disk: row.disk,
+        status: row.status, ip: row.ip_address, ssh_port: row.ssh_port, created_at: row.created_at, uptime: vm.uptime_seconds ?? 0,
+      })
+      .catch(() => {});
+  }
+
+  async setStatus(id: number, status: VmStatus, extra: Partial<VmRow> = {}): Promise<VmRow> {
+    const row = await this.d.vms.update(id, { status, updated_at: this.now(), ...extra });
+    await this.publish(row);
+    return row;
+  }
+
+  /** Starts the action's work without waiting for it; tests and shutdown can await idle(). */
+  dispatch(row: VmRow, action: Action, work: () => Promise<void>): void {
+    const p = this.execute(row, action, work).finally(() => this.running.delete(p));
+    this.running.add(p);
+  }
+
+  async idle(): Promise<void> {
+    while (this.running.size) await Promise.allSettled([...this.running]);
+  }
+
+  private async execute(row: VmRow, action: Action, work: () => Promise<void>): Promise<void> {
+    const { actions, events, bus, vms } = this.d;
+    this.d.bus.publish(row.user_id, { kind: 'action', action });
+    let outcome: Action;
+    try {
+      await work();
+      outcome = await actions.finish(action.id, { status: 'completed', now: this.now() });
+      await events.record({ type: 'vm', action: `vm.${action.type}`, message: `VM ${row.name}: ${action.type} completed`, userId: row.user_id, vmId: row.id, details: { action_id: action.id } });
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      this.d.log.warn({ err, vm: row.id, action: action.type }, 'VM action failed');
+      outcome = await actions.finish(action.id, { status: 'errored', error: message.slice(0, 1000), now: this.now() });
+      await events.record({ type: 'vm', severity: 'warning', action: `vm.${action.type}_failed`, message: `VM ${row.name}: ${action.type} failed: ${message.slice(0, 200)}`, userId: row.user_id, vmId: row.id, details: { action_id: action.id } });
+      await this.settleAfterFailure(row.id, action.type, message);
+    }
+    const unlocked = await vms.update(row.id, { locked: 0, updated_at: this.now() });
+    await this.publish(unlocked);
+    bus.publish(row.user_id, { kind: 'action', action: outcome });
+  }
+
+  /** After a failure the VM's status follows what the hypervisor really has. */
+  private async settleAfterFailure(id: number, type: ActionType, message: string): Promise<void> {
+    if (type === 'create') {
+      await this.d.driver.destroy(instanceId(id)).catch(() => {});
+      await this.d.vms.update(id, { status: 'error', error: message.slice(0, 1000), updated_at: this.now() });
+      return;
+    }
+    const state = await this.d.driver.inspect(instanceId(id)).catch(() => ({ state: 'missing' as const }));
+    const status: VmStatus = state.state === 'running' ? 'running' : state.state === 'stopped' ? 'stopped' : 'error';
+    await this.d.vms.update(id, { status, error: message.slice(0, 1000), updated_at: this.now() });
+  }
+
+  // --- the actions -------------------------------------------------------------------
+
+  async provision(row: VmRow): Promise<void> {
+    const { driver, images, imagesRepo } = this.d;
+    await this.setStatus(row.id, 'provisioning');
+    const image = await imagesRepo.find(row.image);
+    if (!image) throw new Error(`image ${row.image} disappeared`);
+    const id = instanceId(row.id);
+    const spec: InstanceSpec = {
+      id,
+      hostname: row.name,
+      memoryMb: row.ram,
+      vcpus: row.cpu,
+      diskGb: row.disk,
+      sshPort: row.ssh_port!,
+      boot: images.bootSource(image),
+      seed: seedFiles({ instanceId: id, hostname: row.name, sshAuthorizedKeys: JSON.parse(row.ssh_keys) as string[], userData: row.user_data ?? undefined }),
+      info: { name: row.name, user_id: row.user_id, os_type: row.os_type, ram: row.ram, cpu: row.cpu, disk: row.disk, status: 'provisioning', ip: null, created_at: row.created_at, uptime: 0 },
+    };
+    await driver.create(spec);
+    await driver.start(id);
+    const inspected = await driver.inspect(id);
+    if (inspected.state !== 'running') throw new Error('the VM process exited right after start');
+    // Billing starts once the VM really exists: a failed creation costs nothing.
+    await applyCreditChange(this.d.db, { userId: row.user_id, amount: -row.price_hourly, reason: `VM ${row.name} (#${row.id}): first hour`, actorId: null, now: this.now() }, { allowNegative: true });
+    await this.setStatus(row.id, 'running', { booted_at: this.now(), ip_address: inspected.privateIp ?? null, error: null });
+  }
+
+  async start(row: VmRow): Promise<void> {
+    await this.d.driver.start(instanceId(row.id));
+    const inspected = await this.d.driver.inspect(instanceId(row.id));
+    if (inspected.state !== 'running') throw new Error('the VM process exited right after start');
+    await this.setStatus(row.id, 'running', { booted_at: this.now(), ip_address: inspected.privateIp ?? null, error: null });
+  }
+
+  async stop(row: VmRow, force: boolean): Promise<void> {
+    await this.setStatus(row.id, 'stopping');
+    await this.d.driver.stop(instanceId(row.id), { force, timeoutMs: this.d.stopTimeoutMs });
+    await this.setStatus(row.id, 'stopped', { booted_at: null });
+  }
+
+  async reboot(row: VmRow, force: boolean): Promise<void> {
+    await this.setStatus(row.id, 'rebooting');
+    await this.d.driver.reboot(instanceId(row.id), { force });
+    await this.setStatus(row.id, 'running', { booted_at: this.now(), error: null });
+  }
+
+  async destroy(row: VmRow): Promise<void> {
+    await this.setStatus(row.id, 'destroying');
+    await this.d.driver.destroy(instanceId(row.id));
+    // The row stays for audit and billing; its name and port are free again.
+    await this.setStatus(row.id, 'destroyed', { destroyed_at: this.now(), ssh_port: null, booted_at: null, ip_address: null });
+  }
+}

@@ -1,0 +1,66 @@
+import type { Selectable, Updateable } from 'kysely';
+import type { Db } from '../../db/database.js';
+import type { VmsTable } from '../../db/schema.js';
+
+export type VmRow = Selectable<VmsTable>;
+export type NewVmRow = Omit<VmRow, 'id'>;
+
+export class VmsRepository {
+  constructor(private readonly db: Db) {}
+
+  async insert(row: NewVmRow, db: Db = this.db): Promise<VmRow> {
+    return db.insertInto('vms').values(row).returningAll().executeTakeFirstOrThrow();
+  }
+
+  find(id: number): Promise<VmRow | undefined> {
+    return this.db.selectFrom('vms').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
+  /** Live VMs (not destroyed): one user's, or everyone's. */
+  listLive(userId?: number): Promise<VmRow[]> {
+    let q = this.db.selectFrom('vms').selectAll().where('destroyed_at', 'is', null).orderBy('id');
+    if (userId !== undefined) q = q.where('user_id', '=', userId);
+    return q.execute();
+  }
+
+  async nameTaken(userId: number, name: string): Promise<boolean> {
+    const row = await this.db.selectFrom('vms').select('id').where('user_id', '=', userId).where('name', '=', name).where('destroyed_at', 'is', null).executeTakeFirst();
+    return row !== undefined;
+  }
+
+  async usage(userId: number): Promise<{ count: number; ram: number; cpu: number }> {
+    const row = await this.db
+      .selectFrom('vms')
+      .select((eb) => [eb.fn.countAll<number>().as('count'), eb.fn.coalesce(eb.fn.sum<number>('ram'), eb.lit(0)).as('ram'), eb.fn.coalesce(eb.fn.sum<number>('cpu'), eb.lit(0)).as('cpu')])
+      .where('user_id', '=', userId)
+      .where('destroyed_at', 'is', null)
+      .executeTakeFirstOrThrow();
+    return { count: Number(row.count), ram: Number(row.ram), cpu: Number(row.cpu) };
+  }
+
+  async usedPorts(): Promise<Set<number>> {
+    const rows = await this.db.selectFrom('vms').select('ssh_port').where('ssh_port', 'is not', null).execute();
+    return new Set(rows.map((r) => r.ssh_port!));
+  }
+
+  async update(id: number, patch: Updateable<VmsTable>): Promise<VmRow> {
+    return this.db.updateTable('vms').set(patch).where('id', '=', id).returningAll().executeTakeFirstOrThrow();
+  }
+
+  /** Takes the VM's lock; false if another action holds it (or the VM is gone). */
+  async tryLock(id: number, now: string): Promise<boolean> {
+    const rows = await this.db
+      .updateTable('vms')
+      .set({ locked: 1, updated_at: now })
+      .where('id', '=', id)
+      .where('locked', '=', 0)
+      .where('destroyed_at', 'is', null)
+      .returning('id')
+      .execute();
+    return rows.length === 1;
+  }
+
+  async unlockAll(): Promise<void> {
+    await this.db.updateTable('vms').set({ locked: 0 }).where('locked', '=', 1).execute();
+  }
+}

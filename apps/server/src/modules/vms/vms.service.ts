@@ -1,0 +1,192 @@
+import type { Action, ActionType, CreateVmRequest, CreatedVm, Vm, VmActionRequest, VmStatus } from '@twarga/contract';
+import { USER_DATA_MAX_BYTES } from '@twarga/contract';
+import { pickFreePort } from '../../compute/ports.js';
+import type { Db } from '../../db/database.js';
+import { AppError, badRequest, conflict, notFound } from '../../http/errors.js';
+import type { Clock } from '../../lib/time.js';
+import type { ActionsRepository } from '../../operations/actions.repository.js';
+import { isUniqueViolation } from '../auth/auth.service.js';
+import type { Identity, RequestContext } from '../auth/identity.js';
+import type { EventsService } from '../events/events.service.js';
+import type { ImagesService } from '../images/images.service.js';
+import type { KeysRepository } from '../keys/keys.repository.js';
+import { CUSTOM_LIMITS, hourlyPrice, SIZES } from '../sizes/sizes.js';
+import type { UsersRepository } from '../users/users.repository.js';
+import { toVm } from './vm-view.js';
+import type { VmOperations } from './vm-operations.js';
+import type { VmRow, VmsRepository } from './vms.repository.js';
+
+export interface VmPolicy {
+  maxVmsPerUser: number;
+  maxRamPerUserMb: number;
+  maxVcpusPerUser: number;
+  sshPortRange: string;
+  sshHost: string;
+  driver: string;
+}
+
+/** Which actions a VM accepts in which status. */
+const ALLOWED: Record<ActionType, VmStatus[]> = {
+  create: [],
+  start: ['stopped', 'error'],
+  stop: ['running', 'error'],
+  reboot: ['running'],
+  destroy: ['pending', 'provisioning', 'running', 'stopping', 'stopped', 'rebooting', 'error'],
+};
+
+export class VmsService {
+  constructor(
+    private readonly d: {
+      db: Db;
+      vms: VmsRepository;
+      actions: ActionsRepository;
+      users: UsersRepository;
+      keys: KeysRepository;
+      images: ImagesService;
+      ops: VmOperations;
+      events: EventsService;
+      clock: Clock;
+      policy: VmPolicy;
+    },
+  ) {}
+
+  private view = (row: VmRow) => toVm(row, this.d.policy.sshHost, this.d.clock.now());
+
+  async list(identity: Identity): Promise<Vm[]> {
+    const rows = await this.d.vms.listLive(identity.user.is_admin ? undefined : identity.user.id);
+    return rows.map(this.view);
+  }
+
+  /** The VM if the caller may see it; someone else's VM is indistinguishable from a missing one. */
+  async findVisible(identity: Identity, id: number): Promise<VmRow> {
+    const row = await this.d.vms.find(id);
+    if (!row || (row.user_id !== identity.user.id && !identity.user.is_admin)) throw notFound('VM');
+    return row;
+  }
+
+  async get(identity: Identity, id: number): Promise<Vm> {
+    return this.view(await this.findVisible(identity, id));
+  }
+
+  async listActions(identity: Identity, id: number): Promise<Action[]> {
+    await this.findVisible(identity, id);
+    return this.d.actions.listForVm(id);
+  }
+
+  async getAction(identity: Identity, id: number): Promise<Action> {
+    const action = await this.d.actions.get(id);
+    if (!action || (action.user_id !== identity.user.id && !identity.user.is_admin)) throw notFound('Action');
+    return action;
+  }
+
+  async create(identity: Identity, input: CreateVmRequest, ctx: RequestContext): Promise<CreatedVm> {
+    const { vms, users, keys, images, policy, events } = this.d;
+    const userId = identity.user.id;
+    if (input.image && input.os_type) throw badRequest('Give image or os_type, not both', [{ field: 'image', message: 'conflicts with os_type' }]);
+    const image = await images.resolve(input);
+    const spec = resolveSpec(input);
+    if (spec.disk < image.min_disk) throw badRequest(`Image ${image.slug} needs a disk of at least ${image.min_disk} GB`, [{ field: 'disk', message: `must be at least ${image.min_disk}` }]);
+    if (input.user_data !== undefined && Buffer.byteLength(input.user_data) > USER_DATA_MAX_BYTES) {
+      throw badRequest('user_data is larger than 64 KiB', [{ field: 'user_data', message: 'must be at most 64 KiB' }]);
+    }
+    const sshKeys = await this.resolveKeys(userId, input.ssh_keys ?? []);
+    if (await vms.nameTaken(userId, input.name)) throw conflict(`You already have a VM named ${input.name}`, [{ field: 'name', message: 'is already used by one of your VMs' }]);
+
+    const usage = await vms.usage(userId);
+    if (usage.count + 1 > policy.maxVmsPerUser) throw quota(`at most ${policy.maxVmsPerUser} VMs per user`);
+    if (usage.ram + spec.ram > policy.maxRamPerUserMb) throw quota(`at most ${policy.maxRamPerUserMb} MB of RAM in total (${usage.ram} MB in use)`);
+    if (usage.cpu + spec.cpu > policy.maxVcpusPerUser) throw quota(`at most ${policy.maxVcpusPerUser} vCPUs in total (${usage.cpu} in use)`);
+    const price = hourlyPrice(spec.ram, spec.cpu);
+    const balance = Number((await users.findById(userId))!.credits);
+    if (balance < price) throw new AppError(402, 'insufficient_credits', `This VM costs ${price} credits per hour and your balance is ${balance}`);
+
+    const now = this.d.clock.now().toISOString();
+    const { row, action } = await this.insertWithPort({
+      user_id: userId, name: input.name, status: 'pending', os_type: image.os_type, image: image.slug, size: spec.size,
+      ram: spec.ram, cpu: spec.cpu, disk: spec.disk, price_hourly: price, driver: policy.driver, ip_address: null, ssh_port: null,
+      ssh_user: 'root', ssh_keys: JSON.stringify(sshKeys), user_data: input.user_data ?? null, locked: 1, error: null,
+      booted_at: null, destroyed_at: null, created_at: now, updated_at: now,
+    });
+    await events.record({ type: 'vm', action: 'vm.create_requested', message: `VM ${row.name} requested (${image.slug}, ${spec.ram} MB, ${spec.cpu} vCPU, ${spec.disk} GB)`, userId, username: identity.user.username, vmId: row.id, sourceIp: ctx.ip });
+    this.d.ops.dispatch(row, action, () => this.d.ops.provision(row));
+    return { ...this.view(row), action, message: 'VM creation started' };
+  }
+
+  async act(identity: Identity, id: number, req: VmActionRequest, ctx: RequestContext): Promise<Action> {
+    const { vms, actions, ops, events } = this.d;
+    const row = await this.findVisible(identity, id);
+    const type: ActionType = req.action === 'restart' ? 'reboot' : req.action;
+    if (row.destroyed_at) throw conflict('This VM has been destroyed');
+    const now = this.d.clock.now().toISOString();
+    if (!(await vms.tryLock(id, now))) throw conflict('Another action is in progress on this VM; wait for it to finish');
+    const current = (await vms.find(id))!;
+    if (!ALLOWED[type].includes(current.status as VmStatus)) {
+      await vms.update(id, { locked: 0 });
+      throw conflict(`Cannot ${req.action} a VM that is ${current.status}`);
+    }
+    const action = await actions.insert({ vmId: id, userId: row.user_id, type, now });
+    await events.record({ type: 'vm', action: `vm.${type}_requested`, message: `${identity.user.username} asked to ${req.action} VM ${row.name}${req.force ? ' (forced)' : ''}`, userId: identity.user.id, username: identity.user.username, vmId: id, sourceIp: ctx.ip });
+    const force = req.force === true;
+    const work = { start: () => ops.start(current), stop: () => ops.stop(current, force), reboot: () => ops.reboot(current, force), destroy: () => ops.destroy(current), create: () => ops.provision(current) }[type];
+    ops.dispatch(current, action, work);
+    return action;
+  }
+
+  private async resolveKeys(userId: number, refs: (number | string)[]): Promise<string[]> {
+    const mine = await this.d.keys.listForUser(userId);
+    const chosen = refs.map((ref) => {
+      const key = mine.find((k) => (typeof ref === 'number' ? k.id === ref : k.fingerprint === ref || k.fingerprint_md5 === ref));
+      if (!key) throw badRequest(`SSH key ${ref} is not one of your keys`, [{ field: 'ssh_keys', message: `${ref} is not one of your keys` }]);
+      return key.public_key;
+    });
+    return [...new Set(chosen)];
+  }
+
+  /** Inserts the VM with a free SSH port and its create action; retries if a port race is lost. */
+  private async insertWithPort(row: Omit<VmRow, 'id'>) {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const port = await pickFreePort(this.d.policy.sshPortRange, this.d.policy.sshHost, await this.d.vms.usedPorts());
+      if (port === undefined) throw new AppError(503, 'service_unavailable', 'No free SSH port left in the configured range');
+      try {
+        return await this.d.db.transaction().execute(async (trx) => {
+          const inserted = await this.d.vms.insert({ ...row, ssh_port: port }, trx);
+          const action = await this.d.actions.insert({ vmId: inserted.id, userId: row.user_id, type: 'create', now: row.created_at }, trx);
+          return { row: inserted, action };
+        });
+      } catch (err) {
+        if (!isUniqueViolation(err)) throw err;
+        if (await this.d.vms.nameTaken(row.user_id, row.name)) throw conflict(`You already have a VM named ${row.name}`, [{ field: 'name', message: 'is already used by one of your VMs' }]);
+      }
+    }
+    throw new AppError(503, 'service_unavailable', 'Could not reserve an SSH port, try again');
+  }
+}
+
+function quota(what: string) {
+  return new AppError(403, 'quota_exceeded', `Quota exceeded: ${what}`);
+}
+
+/** A size slug, or a custom ram/cpu/disk within limits. */
+function resolveSpec(input: CreateVmRequest): { size: string | null; ram: number; cpu: number; disk: number } {
+  const custom = input.ram !== undefined || input.cpu !== undefined || input.disk !== undefined;
+  if (input.size) {
+    const size = SIZES.find((s) => s.slug === input.size);
+    if (!size) throw badRequest(`Unknown size "${input.size}" (see GET /api/sizes)`, [{ field: 'size', message: 'is not a known size' }]);
+    if (custom) throw badRequest('Give a size or ram/cpu/disk, not both', [{ field: 'size', message: 'conflicts with ram/cpu/disk' }]);
+    return { size: size.slug, ram: size.memory, cpu: size.vcpus, disk: size.disk };
+  }
+  if (!custom) {
+    const smallest = SIZES[0]!;
+    return { size: smallest.slug, ram: smallest.memory, cpu: smallest.vcpus, disk: smallest.disk };
+  }
+  const ram = input.ram ?? 256;
+  const cpu = input.cpu ?? 1;
+  const disk = input.disk ?? 1;
+  const problems = [
+    ...(ram < CUSTOM_LIMITS.ram.min || ram > CUSTOM_LIMITS.ram.max ? [{ field: 'ram', message: `must be between ${CUSTOM_LIMITS.ram.min} and ${CUSTOM_LIMITS.ram.max} MB` }] : []),
+    ...(cpu > CUSTOM_LIMITS.cpu.max ? [{ field: 'cpu', message: `must be at most ${CUSTOM_LIMITS.cpu.max}` }] : []),
+    ...(disk > CUSTOM_LIMITS.disk.max ? [{ field: 'disk', message: `must be at most ${CUSTOM_LIMITS.disk.max} GB` }] : []),
+  ];
+  if (problems.length) throw badRequest(`Impossible spec: ${problems.map((p) => `${p.field} ${p.message}`).join(', ')}`, problems);
+  return { size: null, ram, cpu, disk };
+}
