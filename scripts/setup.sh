@@ -18,8 +18,10 @@ node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(
   || die "Node.js >= 20.6 is required, found $(node --version)"
 
 # --- Debian packages -----------------------------------------------------------------
-# Server: a C/C++ toolchain in case better-sqlite3/argon2 must compile for this Node.
-packages=(build-essential python3 ca-certificates)
+# Server: a C/C++ toolchain in case better-sqlite3/argon2 must compile for this Node;
+# QEMU and what builds the built-in tiny image and the NoCloud seed ISOs.
+packages=(build-essential python3 ca-certificates qemu-system-x86 qemu-utils genisoimage
+  busybox-static dropbear-bin cpio kmod)
 # Tests: a real PostgreSQL, Debian's Chromium for the browser tier, ssh-keygen for real keys.
 $want_tests && packages+=(postgresql chromium openssh-client fonts-dejavu-core)
 
@@ -48,4 +50,6 @@ fi
 # --- build ---------------------------------------------------------------------------
 say "building"
 npm run build --silent >/dev/null
+# The built-in tiny image (kernel + initramfs from Debian packages), cached with checksums.
+bash images/tiny/build.sh images/tiny/dist
 say "ready"

@@ -15,10 +15,15 @@ mkdir -p "$out"
 for tool in apt-get apt-cache dpkg depmod modprobe cpio gzip busybox dropbear dropbearkey; do
   command -v "$tool" >/dev/null || { echo "build.sh: $tool is missing (apt-get install busybox-static dropbear-bin cpio kmod)" >&2; exit 1; }
 done
-file /bin/busybox 2>/dev/null | grep -q 'statically linked' || [ -x /bin/busybox ] || { echo "build.sh: busybox-static needed" >&2; exit 1; }
 
 # The kernel package that linux-image-amd64 points at (never a glob: one glob pulled 30 kernels).
-kpkg=$(apt-cache depends linux-image-amd64 | awk '/Depends: linux-image-[0-9]/{print $2; exit}')
+find_kernel() { apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/{print $2; exit}'; }
+kpkg=$(find_kernel)
+if [ -z "$kpkg" ]; then
+  # Package lists not fetched yet on this machine.
+  sudo=(); [ "$(id -u)" = 0 ] || sudo=(sudo)
+  "${sudo[@]}" apt-get update -qq && kpkg=$(find_kernel)
+fi
 [ -n "$kpkg" ] || { echo "build.sh: cannot resolve linux-image-amd64 (run apt-get update)" >&2; exit 1; }
 kver=${kpkg#linux-image-}
 
