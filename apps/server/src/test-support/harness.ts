@@ -3,6 +3,7 @@ import { buildApp } from '../app.js';
 import { defaultConfig, type Config } from '../config/config.js';
 import { loadOrCreateSecrets } from '../config/secrets.js';
 import type { Clock } from '../lib/time.js';
+import type { ComputeDriver } from '../compute/driver.js';
 import { createTestDatabase, type DbKind, type TestDatabase } from './databases.js';
 
 /** A clock tests can move forward to cross lockout and expiry boundaries without sleeping. */
@@ -40,7 +41,7 @@ export interface Harness {
   }): Promise<LightMyRequestResponse>;
 }
 
-export async function createHarness(kind: DbKind, overrides: Partial<Config> = {}): Promise<Harness> {
+export async function createHarness(kind: DbKind, overrides: Partial<Config> = {}, driver?: ComputeDriver): Promise<Harness> {
   const db = await createTestDatabase(kind);
   const clock = new TestClock();
   const config: Config = {
@@ -58,6 +59,7 @@ export async function createHarness(kind: DbKind, overrides: Partial<Config> = {
     database: db.handle,
     clock,
     logger: false,
+    driver,
   });
   await services.auth.ensureAdmin({ username: 'admin', email: 'admin@example.com', password: ADMIN_PASSWORD });
   await app.ready();

@@ -1,0 +1,139 @@
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { after, before, beforeEach, describe, test } from 'node:test';
+import { testDatabaseKinds } from '../../test-support/databases.js';
+import { FakeDriver } from '../../test-support/fake-driver.js';
+import { createHarness, type Harness } from '../../test-support/harness.js';
+
+const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl test';
+
+/** The rules above the hypervisor, with a fake driver; real QEMU runs in tests/integration. */
+for (const kind of testDatabaseKinds()) {
+  describe(`VM API rules (${kind})`, () => {
+    let h: Harness;
+    let driver: FakeDriver;
+    let alice: { id: number; token: string };
+    let bob: { id: number; token: string };
+    before(async () => {
+      driver = new FakeDriver();
+      h = await createHarness(kind, { maxVmsPerUser: 3, sshPortRange: '25100-25199' }, driver);
+      alice = await h.user('alice');
+      bob = await h.user('bob');
+      await h.request({ method: 'POST', url: '/api/account/keys', token: alice.token, body: { name: 'k', public_key: KEY } });
+    });
+    after(() => h.close());
+    beforeEach(() => {
+      driver.delayMs = 0;
+    });
+
+    const create = (body: Record<string, unknown>, token = alice.token) => h.request({ method: 'POST', url: '/api/vms', token, body });
+    const act = (id: number, action: string, token = alice.token) => h.request({ method: 'POST', url: `/api/vms/${id}/action`, token, body: { action } });
+    const vmsDir = () => path.join(h.config.dataDir, 'vms');
+    const settle = () => h.services.ops.idle();
+
+    test('bad names, specs, images and user data are clear 400s and create nothing', async () => {
+      const cases: [Record<string, unknown>, string][] = [
+        [{ name: '; touch /tmp/x' }, 'name'],
+        [{ name: '../x' }, 'name'],
+        [{ name: 'ünïcødé' }, 'name'],
+        [{ name: 'a'.repeat(300) }, 'name'],
+        [{ name: 'UPPER' }, 'name'],
+        [{ name: '-lead' }, 'name'],
+        [{ name: 'ok', ram: 100000 }, 'ram'],
+        [{ name: 'ok', cpu: 64 }, 'cpu'],
+        [{ name: 'ok', disk: 100000 }, 'disk'],
+        [{ name: 'ok', ram: 1 }, 'ram'],
+        [{ name: 'ok', size: 'huge' }, 'size'],
+        [{ name: 'ok', size: 's-1vcpu-256mb', ram: 512 }, 'size'],
+        [{ name: 'ok', image: 'windows' }, 'image'],
+        [{ name: 'ok', os_type: 'centos/stream8' }, 'os_type'],
+        [{ name: 'ok', os_type: 'ubuntu' }, 'os_type'],
+        [{ name: 'ok', ssh_keys: [999] }, 'ssh_keys'],
+        [{ name: 'ok', user_data: 'x'.repeat(64 * 1024 + 1) }, 'user_data'],
+        [{ name: 'ok', user_data: '€'.repeat(30_000) }, 'user_data'],
+        [{ name: 'ok', evil: true }, 'evil'],
+      ];
+      for (const [body, field] of cases) {
+        const res = await create(body);
+        assert.equal(res.statusCode, 400, `${JSON.stringify(body).slice(0, 60)} → ${res.statusCode} ${res.body.slice(0, 200)}`);
+        assert.equal(res.json().code, 'validation_failed');
+        assert.ok(res.json().details?.some((d: { field: string }) => d.field === field), `${field} in ${res.body.slice(0, 300)}`);
+      }
+      const centos = await create({ name: 'ok', os_type: 'centos' });
+      assert.match(centos.json().message, /no image for "centos"/);
+      assert.deepEqual((await h.request({ method: 'GET', url: '/api/vms', token: alice.token })).json(), []);
+      assert.deepEqual(driver.calls, [], 'the driver was never called');
+      assert.ok(!existsSync(vmsDir()) || readdirSync(vmsDir()).length === 0, 'nothing on disk');
+    });
+
+    test("someone else's VM is a 404 everywhere; the owner sees it", async () => {
+      const vm = (await create({ name: 'private', image: 'tiny', ssh_keys: [] })).json();
+      await settle();
+      for (const url of [`/api/vms/${vm.id}`, `/api/vms/${vm.id}/status`, `/api/vms/${vm.id}/actions`, `/api/actions/${vm.action.id}`]) {
+        assert.equal((await h.request({ method: 'GET', url, token: bob.token })).statusCode, 404, url);
+      }
+      assert.equal((await act(vm.id, 'destroy', bob.token)).statusCode, 404);
+      assert.deepEqual((await h.request({ method: 'GET', url: '/api/vms', token: bob.token })).json(), []);
+      assert.equal((await h.request({ method: 'GET', url: `/api/vms/${vm.id}`, token: alice.token })).json().status, 'running');
+      const admin = await h.adminToken();
+      assert.ok((await h.request({ method: 'GET', url: '/api/vms', token: admin })).json().some((v: { id: number }) => v.id === vm.id), 'admins see all');
+      await act(vm.id, 'destroy');
+      await settle();
+    });
+
+    test('one action at a time: the second is a 409 while the first runs', async () => {
+      const vm = (await create({ name: 'busy' })).json();
+      await settle();
+      driver.delayMs = 300;
+      assert.equal((await act(vm.id, 'stop')).statusCode, 202);
+      const second = await act(vm.id, 'reboot');
+      assert.equal(second.statusCode, 409);
+      assert.equal(second.json().code, 'conflict');
+      await settle();
+      assert.equal((await h.request({ method: 'GET', url: `/api/vms/${vm.id}`, token: alice.token })).json().status, 'stopped');
+      const wrong = await act(vm.id, 'reboot');
+      assert.equal(wrong.statusCode, 409, 'cannot reboot a stopped VM');
+      await act(vm.id, 'destroy');
+      await settle();
+      assert.equal((await act(vm.id, 'start')).statusCode, 409, 'destroyed is final');
+    });
+
+    test('duplicate names are a 409; quotas are 403 quota_exceeded', async () => {
+      const first = (await create({ name: 'dup' })).json();
+      assert.equal((await create({ name: 'dup' })).statusCode, 409);
+      await create({ name: 'q2' });
+      await create({ name: 'q3' });
+      const over = await create({ name: 'q4' });
+      assert.equal(over.statusCode, 403);
+      assert.equal(over.json().code, 'quota_exceeded');
+      await settle();
+      for (const v of (await h.request({ method: 'GET', url: '/api/vms', token: alice.token })).json()) await act(v.id, 'destroy');
+      await settle();
+      assert.equal((await create({ name: 'dup' })).statusCode, 201, 'a destroyed VM frees its name');
+      await settle();
+      assert.ok(first.id);
+    });
+
+    test('no credits for an hour: 402; a failed creation costs nothing and ends in error', async () => {
+      const carol = await h.user('carol');
+      const admin = await h.adminToken();
+      await h.request({ method: 'POST', url: `/api/admin/users/${carol.id}/credits`, token: admin, body: { amount: -1000, reason: 'test' } });
+      const poor = await create({ name: 'poor' }, carol.token);
+      assert.equal(poor.statusCode, 402);
+      assert.equal(poor.json().code, 'insufficient_credits');
+      await h.request({ method: 'POST', url: `/api/admin/users/${carol.id}/credits`, token: admin, body: { amount: 10, reason: 'test' } });
+      driver.failNext = { op: 'start', message: 'qemu: could not boot' };
+      const vm = (await create({ name: 'doomed' }, carol.token)).json();
+      await settle();
+      const after = (await h.request({ method: 'GET', url: `/api/vms/${vm.id}`, token: carol.token })).json();
+      assert.equal(after.status, 'error');
+      assert.match(after.error, /could not boot/);
+      const action = (await h.request({ method: 'GET', url: `/api/actions/${vm.action.id}`, token: carol.token })).json();
+      assert.equal(action.status, 'errored');
+      assert.equal((await h.request({ method: 'GET', url: '/api/auth/me', token: carol.token })).json().credits, 10, 'not charged');
+      const failed = await h.services.events.list({ action: 'vm.create_failed' });
+      assert.ok(failed.some((e) => e.vm_id === vm.id));
+    });
+  });
+}
