@@ -20,6 +20,9 @@ import { authRoutes } from './modules/auth/auth.routes.js';
 import { AuthService } from './modules/auth/auth.service.js';
 import { SessionsRepository } from './modules/auth/sessions.repository.js';
 import { LedgerRepository } from './modules/billing/ledger.repository.js';
+import { LedgerService } from './modules/billing/ledger.service.js';
+import { IdentityCache } from './modules/auth/identity-cache.js';
+import { UserChanges } from './lib/user-changes.js';
 import { ledgerRoutes } from './modules/billing/ledger.routes.js';
 import { EventsRepository } from './modules/events/events.repository.js';
 import { EventsService } from './modules/events/events.service.js';
@@ -49,6 +52,13 @@ import { VmsRepository } from './modules/vms/vms.repository.js';
 
 export const VERSION = '0.1.0';
 
+/** Unique per process start and cheap: a random prefix and a counter. */
+function requestIds(): () => string {
+  const boot = randomUUID().slice(0, 8);
+  let n = 0;
+  return () => `${boot}-${(++n).toString(36)}`;
+}
+
 /** Every registered route and who may call it (the access test walks this list). */
 export interface RouteInfo {
   method: string;
@@ -75,28 +85,25 @@ export async function buildApp(deps: AppDeps) {
       level: config.logLevel,
       redact: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]'],
     },
-    genReqId: () => randomUUID(),
+    genReqId: requestIds(),
     requestIdHeader: false,
     trustProxy: config.trustProxy,
     bodyLimit: 1024 * 1024,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: true } },
   }).withTypeProvider<TypeBoxTypeProvider>() as App;
 
-  app.addHook('onSend', async (request, reply) => {
-    reply.header('x-request-id', request.id);
-    reply.header('x-content-type-options', 'nosniff');
-    reply.header('referrer-policy', 'same-origin');
-    reply.header('x-frame-options', 'DENY');
-  });
-
   const db = database.db;
   const events = new EventsService(new EventsRepository(db), clock, app.log);
-  const users = new UsersRepository(db);
-  const sessions = new SessionsRepository(db);
-  const tokensRepo = new TokensRepository(db);
+  const changes = new UserChanges();
+  const users = new UsersRepository(db, changes);
+  const sessions = new SessionsRepository(db, changes);
+  const tokensRepo = new TokensRepository(db, changes);
   const ledger = new LedgerRepository(db);
+  const ledgerService = new LedgerService(db, changes);
   const auth = new AuthService({
     db,
+    ledger: ledgerService,
+    cache: new IdentityCache(changes),
     users,
     sessions,
     tokens: tokensRepo,
@@ -112,7 +119,7 @@ export async function buildApp(deps: AppDeps) {
   });
   const tokens = new TokensService(tokensRepo, events, clock);
   const keys = new KeysService(new KeysRepository(db), events, clock);
-  const admin = new AdminService({ db, users, sessions, events, clock });
+  const admin = new AdminService({ ledger: ledgerService, users, sessions, events, clock });
 
   const imagesRepo = new ImagesRepository(db);
   const images = new ImagesService(imagesRepo, config.tinyImageDir);
@@ -134,7 +141,7 @@ export async function buildApp(deps: AppDeps) {
   const bus = new EventBus();
   const vmsRepo = new VmsRepository(db);
   const actions = new ActionsRepository(db);
-  const ops = new VmOperations({ db, vms: vmsRepo, actions, images, imagesRepo, driver, events, bus, clock, log: app.log, sshHost: config.sshHost, stopTimeoutMs: config.stopTimeoutSeconds * 1000 });
+  const ops = new VmOperations({ ledger: ledgerService, vms: vmsRepo, actions, images, imagesRepo, driver, events, bus, clock, log: app.log, sshHost: config.sshHost, stopTimeoutMs: config.stopTimeoutSeconds * 1000 });
   const vms = new VmsService({
     db, vms: vmsRepo, actions, users, keys: new KeysRepository(db), images, ops, events, clock,
     policy: {
@@ -149,7 +156,7 @@ export async function buildApp(deps: AppDeps) {
   const reconciler = new Reconciler({ vms: vmsRepo, actions, driver, ops, events, clock, log: app.log });
 
   registerErrorHandling(app);
-  await app.register(fastifyCookie);
+  await app.register(fastifyCookie, { hook: false });
   await app.register(fastifyFormbody);
   registerGuard(app, { auth, events, csrfKey: secrets.csrfKey });
   const routes: RouteInfo[] = [];

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Kysely } from 'kysely';
-import { applyCreditChange } from '../modules/billing/ledger.service.js';
+import { LedgerService } from '../modules/billing/ledger.service.js';
+import { UserChanges } from '../lib/user-changes.js';
 import { LedgerRepository } from '../modules/billing/ledger.repository.js';
 import { EventsRepository } from '../modules/events/events.repository.js';
 import { SessionsRepository } from '../modules/auth/sessions.repository.js';
@@ -17,9 +18,13 @@ for (const kind of testDatabaseKinds()) {
   describe(`repositories (${kind})`, () => {
     let t: TestDatabase;
     let users: UsersRepository;
+    let changes: UserChanges;
+    let ledgerService: LedgerService;
     before(async () => {
       t = await createTestDatabase(kind);
-      users = new UsersRepository(t.handle.db);
+      changes = new UserChanges();
+      users = new UsersRepository(t.handle.db, changes);
+      ledgerService = new LedgerService(t.handle.db, changes);
     });
     after(() => t.cleanup());
 
@@ -39,9 +44,9 @@ for (const kind of testDatabaseKinds()) {
     test('the ledger and the cached balance move together, atomically', async () => {
       const id = await newUser('ledger');
       const ledger = new LedgerRepository(t.handle.db);
-      assert.equal(await applyCreditChange(t.handle.db, { userId: id, amount: 1000, reason: 'grant', actorId: null, now: now() }), 1000);
-      assert.equal(await applyCreditChange(t.handle.db, { userId: id, amount: -300, reason: 'usage', actorId: null, now: now() }), 700);
-      await assert.rejects(applyCreditChange(t.handle.db, { userId: id, amount: -701, reason: 'too much', actorId: null, now: now() }));
+      assert.equal(await ledgerService.apply({ userId: id, amount: 1000, reason: 'grant', actorId: null, now: now() }), 1000);
+      assert.equal(await ledgerService.apply({ userId: id, amount: -300, reason: 'usage', actorId: null, now: now() }), 700);
+      await assert.rejects(ledgerService.apply({ userId: id, amount: -701, reason: 'too much', actorId: null, now: now() }));
       const row = await users.findById(id);
       assert.equal(Number(row!.credits), 700);
       assert.equal(await ledger.sumForUser(id), 700);
@@ -51,7 +56,7 @@ for (const kind of testDatabaseKinds()) {
 
     test('concurrent credit changes never lose an update', async () => {
       const id = await newUser('racer');
-      await Promise.all(Array.from({ length: 20 }, () => applyCreditChange(t.handle.db, { userId: id, amount: 5, reason: 'tick', actorId: null, now: now() })));
+      await Promise.all(Array.from({ length: 20 }, () => ledgerService.apply({ userId: id, amount: 5, reason: 'tick', actorId: null, now: now() })));
       assert.equal(Number((await users.findById(id))!.credits), 100);
       assert.equal(await new LedgerRepository(t.handle.db).sumForUser(id), 100);
     });
@@ -69,7 +74,7 @@ for (const kind of testDatabaseKinds()) {
 
     test('sessions: live until revoked or expired', async () => {
       const id = await newUser('sess');
-      const sessions = new SessionsRepository(t.handle.db);
+      const sessions = new SessionsRepository(t.handle.db, changes);
       const sid = await sessions.insert({ userId: id, tokenHash: 'a'.repeat(64), now: now(), expiresAt: later(60_000), sourceIp: '127.0.0.1', userAgent: null });
       await sessions.insert({ userId: id, tokenHash: 'b'.repeat(64), now: now(), expiresAt: later(-1), sourceIp: null, userAgent: null });
       assert.equal((await sessions.findLive('a'.repeat(64), now()))?.id, sid);
@@ -81,7 +86,7 @@ for (const kind of testDatabaseKinds()) {
     test('tokens: expiry is honoured and only the owner can revoke', async () => {
       const owner = await newUser('tokowner');
       const other = await newUser('tokother');
-      const tokens = new TokensRepository(t.handle.db);
+      const tokens = new TokensRepository(t.handle.db, changes);
       const tok = await tokens.insert({ userId: owner, name: 'n', tokenHash: 'c'.repeat(64), prefix: 'twp_x', scope: 'read', now: now(), expiresAt: later(60_000) });
       assert.equal((await tokens.findLive('c'.repeat(64), now()))?.scope, 'read');
       assert.equal(await tokens.findLive('c'.repeat(64), later(120_000)), undefined);

@@ -7,6 +7,7 @@ import { AppError, forbidden, unauthorized } from './errors.js';
 import type { Access } from './types.js';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+const SECURITY_HEADERS = { 'x-content-type-options': 'nosniff', 'referrer-policy': 'same-origin', 'x-frame-options': 'DENY' };
 
 /** Routes outside /api (pages, assets) and the API docs are public unless they say otherwise. */
 function defaultAccess(url: string): Access | undefined {
@@ -47,34 +48,49 @@ export function registerGuard(app: FastifyInstance, deps: { auth: AuthService; e
     if (!config.access) throw new Error(`route ${route.method} ${route.url} does not declare its access`);
   });
 
-  const deny = async (request: FastifyRequest, reason: string, message: string, code: 'forbidden' | 'csrf_failed' = 'forbidden') => {
-    await recordAccessDenied(deps.events, request, reason);
-    return code === 'csrf_failed' ? new AppError(403, 'csrf_failed', message) : forbidden(message);
-  };
-
-  app.addHook('onRequest', async (request) => {
-    if (request.is404) return;
-    const access = (request.routeOptions.config as { access?: Access }).access ?? 'user';
-    const header = request.headers.authorization;
-    const bearer = header?.match(/^Bearer\s+(\S+)$/i)?.[1];
-    const cookie = request.cookies?.[SESSION_COOKIE];
-    const credential = bearer ?? cookie;
-    if (credential) request.identity = (await deps.auth.authenticate(credential, !bearer)) ?? null;
-
-    if (access === 'public') return;
+  /** Returns the reason the caller may not proceed, or undefined when they may. */
+  const check = (request: FastifyRequest, access: Access, hadCredential: boolean): AppError | { reason: string; error: AppError } | undefined => {
+    if (access === 'public') return undefined;
     const identity = request.identity;
-    if (!identity) throw unauthorized(credential ? 'Invalid, expired or revoked credentials' : 'Authentication required');
-
+    if (!identity) return unauthorized(hadCredential ? 'Invalid, expired or revoked credentials' : 'Authentication required');
     if (!SAFE_METHODS.has(request.method)) {
-      if (identity.scope === 'read') throw await deny(request, 'read_only_token', 'This API token is read-only');
+      if (identity.scope === 'read') return { reason: 'read_only_token', error: forbidden('This API token is read-only') };
       if (identity.fromCookie) {
         const sent = request.headers[CSRF_HEADER];
         const expected = csrfTokenFor(deps.csrfKey, identity.credentialHash);
         if (typeof sent !== 'string' || !safeEqual(sent, expected)) {
-          throw await deny(request, 'csrf', 'Missing or invalid CSRF token', 'csrf_failed');
+          return { reason: 'csrf', error: new AppError(403, 'csrf_failed', 'Missing or invalid CSRF token') };
         }
       }
     }
-    if (access === 'admin' && !identity.user.is_admin) throw await deny(request, 'admin_only', 'Administrator access required');
+    if (access === 'admin' && !identity.user.is_admin) return { reason: 'admin_only', error: forbidden('Administrator access required') };
+    return undefined;
+  };
+
+  // Callback style, not async: on the hot path (a cached credential) nothing here awaits.
+  app.addHook('onRequest', (request, reply, done) => {
+    reply.headers({ 'x-request-id': request.id, ...SECURITY_HEADERS });
+    if (request.is404) return done();
+    const access = (request.routeOptions.config as { access?: Access }).access ?? 'user';
+    const bearer = request.headers.authorization?.match(/^Bearer\s+(\S+)$/i)?.[1];
+    // Cookies are parsed here, only when there is no bearer (the cookie plugin's hook is off).
+    const cookieHeader = bearer ? undefined : request.headers.cookie;
+    const credential = bearer ?? (cookieHeader ? app.parseCookie(cookieHeader)[SESSION_COOKIE] : undefined);
+    const finish = () => {
+      const problem = check(request, access, credential !== undefined);
+      if (!problem) return done();
+      if (problem instanceof AppError) return done(problem);
+      recordAccessDenied(deps.events, request, problem.reason).then(() => done(problem.error), done);
+    };
+    if (!credential) return finish();
+    const known = deps.auth.cachedIdentity(credential, !bearer);
+    if (known !== undefined) {
+      request.identity = known;
+      return finish();
+    }
+    deps.auth.authenticate(credential, !bearer).then((identity) => {
+      request.identity = identity ?? null;
+      finish();
+    }, done);
   });
 }

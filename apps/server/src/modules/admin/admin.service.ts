@@ -1,16 +1,15 @@
 import type { AdjustCreditsRequest, AdjustCreditsResponse, AdminUser, UpdateUserRequest } from '@twarga/contract';
-import type { Db } from '../../db/database.js';
 import { badRequest, notFound } from '../../http/errors.js';
 import type { Clock } from '../../lib/time.js';
 import type { Identity, RequestContext } from '../auth/identity.js';
 import type { SessionsRepository } from '../auth/sessions.repository.js';
-import { applyCreditChange } from '../billing/ledger.service.js';
+import type { LedgerService } from '../billing/ledger.service.js';
 import type { EventsService } from '../events/events.service.js';
 import { toUser, type UsersRepository } from '../users/users.repository.js';
 
 export class AdminService {
   constructor(
-    private readonly deps: { db: Db; users: UsersRepository; sessions: SessionsRepository; events: EventsService; clock: Clock },
+    private readonly deps: { ledger: LedgerService; users: UsersRepository; sessions: SessionsRepository; events: EventsService; clock: Clock },
   ) {}
 
   async listUsers(): Promise<AdminUser[]> {
@@ -40,10 +39,10 @@ export class AdminService {
   }
 
   async adjustCredits(admin: Identity, id: number, input: AdjustCreditsRequest, ctx: RequestContext): Promise<AdjustCreditsResponse> {
-    const { db, users, events, clock } = this.deps;
+    const { ledger, users, events, clock } = this.deps;
     const target = await users.findById(id);
     if (!target) throw notFound('User');
-    const balance = await applyCreditChange(db, { userId: id, amount: input.amount, reason: input.reason, actorId: admin.user.id, now: clock.now().toISOString() });
+    const balance = await ledger.apply({ userId: id, amount: input.amount, reason: input.reason, actorId: admin.user.id, now: clock.now().toISOString() });
     await events.record({ type: 'admin', action: 'credits.adjusted', message: `${admin.user.username} adjusted ${target.username}'s credits by ${input.amount}: ${input.reason}`, userId: admin.user.id, username: admin.user.username, sourceIp: ctx.ip, details: { target_user_id: id, amount: input.amount, new_balance: balance } });
     return { user_id: id, new_balance: balance, adjustment: input.amount };
   }

@@ -3,7 +3,8 @@ import type { Db } from '../../db/database.js';
 import { AppError, badRequest, conflict, forbidden } from '../../http/errors.js';
 import { hashToken, newToken, randomPassword } from '../../lib/secrets.js';
 import { addMinutes, type Clock } from '../../lib/time.js';
-import { applyCreditChange } from '../billing/ledger.service.js';
+import type { LedgerService } from '../billing/ledger.service.js';
+import type { IdentityCache } from './identity-cache.js';
 import type { EventsService } from '../events/events.service.js';
 import type { TokensRepository } from '../tokens/tokens.repository.js';
 import { toUser, type UsersRepository } from '../users/users.repository.js';
@@ -26,6 +27,8 @@ export class AuthService {
   constructor(
     private readonly deps: {
       db: Db;
+      ledger: LedgerService;
+      cache: IdentityCache;
       users: UsersRepository;
       sessions: SessionsRepository;
       tokens: TokensRepository;
@@ -59,7 +62,7 @@ export class AuthService {
       id = await db.transaction().execute(async (trx) => {
         const newId = await users.insert(trx, { username, email, hashedPassword, isAdmin: false, now });
         if (policy.signupCredits > 0) {
-          await applyCreditChange(trx, { userId: newId, amount: policy.signupCredits, reason: 'Sign-up credit', actorId: null, now });
+          await this.deps.ledger.apply({ userId: newId, amount: policy.signupCredits, reason: 'Sign-up credit', actorId: null, now }, { trx });
         }
         return newId;
       });
@@ -134,27 +137,43 @@ export class AuthService {
     await events.record({ type: 'auth', action: 'password.changed', message: `${row.username} changed their password`, userId: row.id, username: row.username, sourceIp: ctx.ip });
   }
 
+  /** The identity for a credential seen in the last few seconds, without I/O; undefined on a miss. */
+  cachedIdentity(token: string, fromCookie: boolean): Identity | undefined {
+    const cached = this.deps.cache.get(hashToken(token), this.now().getTime());
+    return cached && (!fromCookie || cached.via === 'session') ? { ...cached, fromCookie } : undefined;
+  }
+
   /** Resolves a bearer credential (session or API token) to an identity; undefined if not valid. */
   async authenticate(token: string, fromCookie: boolean): Promise<Identity | undefined> {
-    const { users, sessions, tokens } = this.deps;
+    if (fromCookie && !token.startsWith('tws_')) return undefined; // only sessions live in cookies
     const now = this.now();
-    const nowIso = now.toISOString();
     const credentialHash = hashToken(token);
+    const cached = this.deps.cache.get(credentialHash, now.getTime());
+    if (cached) return { ...cached, fromCookie };
+    const found = await this.lookup(token, credentialHash, now);
+    if (!found) return undefined;
+    this.deps.cache.set(credentialHash, found.identity, found.expiresAt, now.getTime());
+    return { ...found.identity, fromCookie };
+  }
+
+  private async lookup(token: string, credentialHash: string, now: Date) {
+    const { users, sessions, tokens } = this.deps;
+    const nowIso = now.toISOString();
     if (token.startsWith('tws_')) {
       const s = await sessions.findLive(credentialHash, nowIso);
       if (!s) return undefined;
       const user = await users.findById(s.user_id);
       if (!user || user.is_active !== 1) return undefined;
       if (now.getTime() - Date.parse(s.last_seen_at) > TOUCH_INTERVAL_MS) await sessions.touch(s.id, nowIso);
-      return { user: toUser(user), via: 'session', fromCookie, sessionId: s.id, scope: 'read-write', credentialHash };
+      return { expiresAt: s.expires_at, identity: { user: toUser(user), via: 'session' as const, sessionId: s.id, scope: 'read-write' as const, credentialHash } };
     }
-    if (token.startsWith('twp_') && !fromCookie) {
+    if (token.startsWith('twp_')) {
       const t = await tokens.findLive(credentialHash, nowIso);
       if (!t) return undefined;
       const user = await users.findById(t.user_id);
       if (!user || user.is_active !== 1) return undefined;
       if (!t.last_used_at || now.getTime() - Date.parse(t.last_used_at) > TOUCH_INTERVAL_MS) await tokens.touch(t.id, nowIso);
-      return { user: toUser(user), via: 'api_token', fromCookie: false, tokenId: t.id, scope: t.scope, credentialHash };
+      return { expiresAt: t.expires_at, identity: { user: toUser(user), via: 'api_token' as const, tokenId: t.id, scope: t.scope, credentialHash } };
     }
     return undefined;
   }
@@ -171,7 +190,7 @@ export class AuthService {
     const hashedPassword = await hashPassword(password);
     const id = await db.transaction().execute(async (trx) => {
       const newId = await users.insert(trx, { username: opts.username, email: opts.email.toLowerCase(), hashedPassword, isAdmin: true, now });
-      await applyCreditChange(trx, { userId: newId, amount: 10_000, reason: 'Initial admin credit', actorId: null, now });
+      await this.deps.ledger.apply({ userId: newId, amount: 10_000, reason: 'Initial admin credit', actorId: null, now }, { trx });
       return newId;
     });
     await events.record({ type: 'system', action: 'admin.bootstrapped', message: `Admin account ${opts.username} created on first start`, userId: id, username: opts.username });

@@ -1,4 +1,5 @@
 import type { Db } from '../../db/database.js';
+import type { UserChanges } from '../../lib/user-changes.js';
 
 export interface SessionRecord {
   id: number;
@@ -8,7 +9,10 @@ export interface SessionRecord {
 }
 
 export class SessionsRepository {
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    private readonly changes: UserChanges,
+  ) {}
 
   async insert(s: {
     userId: number;
@@ -51,7 +55,8 @@ export class SessionsRepository {
   }
 
   async revoke(id: number, now: string): Promise<void> {
-    await this.db.updateTable('sessions').set({ revoked_at: now }).where('id', '=', id).where('revoked_at', 'is', null).execute();
+    const row = await this.db.updateTable('sessions').set({ revoked_at: now }).where('id', '=', id).where('revoked_at', 'is', null).returning('user_id').executeTakeFirst();
+    if (row) this.changes.notify(row.user_id);
   }
 
   /** Ends every session of a user but one (after a password change). */
@@ -59,5 +64,6 @@ export class SessionsRepository {
     let q = this.db.updateTable('sessions').set({ revoked_at: now }).where('user_id', '=', userId).where('revoked_at', 'is', null);
     if (exceptId !== undefined) q = q.where('id', '!=', exceptId);
     await q.execute();
+    this.changes.notify(userId);
   }
 }

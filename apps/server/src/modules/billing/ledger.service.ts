@@ -1,5 +1,6 @@
 import { AppError, notFound } from '../../http/errors.js';
 import type { Db } from '../../db/database.js';
+import type { UserChanges } from '../../lib/user-changes.js';
 
 export interface CreditChange {
   userId: number;
@@ -14,7 +15,21 @@ export interface CreditChange {
  * The only code that changes a balance: it appends a ledger row and updates the cached
  * balance in the same transaction, so the two can never disagree.
  */
-export async function applyCreditChange(
+export class LedgerService {
+  constructor(
+    private readonly db: Db,
+    private readonly changes: UserChanges,
+  ) {}
+
+  /** Pass `trx` to make the change part of a larger transaction. */
+  async apply(change: CreditChange, options: { allowNegative?: boolean; trx?: Db } = {}): Promise<number> {
+    const balance = await applyCreditChange(options.trx ?? this.db, change, options);
+    this.changes.notify(change.userId);
+    return balance;
+  }
+}
+
+async function applyCreditChange(
   db: Db,
   change: CreditChange,
   options: { allowNegative?: boolean } = {},

@@ -1,17 +1,22 @@
 import type { ApiToken, TokenScope } from '@twarga/contract';
 import type { Db } from '../../db/database.js';
+import type { UserChanges } from '../../lib/user-changes.js';
 
 export interface TokenRecord {
   id: number;
   user_id: number;
   scope: TokenScope;
+  expires_at: string | null;
   last_used_at: string | null;
 }
 
 const PUBLIC_COLUMNS = ['id', 'name', 'scope', 'prefix', 'created_at', 'expires_at', 'last_used_at'] as const;
 
 export class TokensRepository {
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    private readonly changes: UserChanges,
+  ) {}
 
   async insert(t: {
     userId: number;
@@ -53,7 +58,7 @@ export class TokensRepository {
   findLive(tokenHash: string, now: string): Promise<TokenRecord | undefined> {
     return this.db
       .selectFrom('api_tokens')
-      .select(['id', 'user_id', 'scope', 'last_used_at'])
+      .select(['id', 'user_id', 'scope', 'expires_at', 'last_used_at'])
       .where('token_hash', '=', tokenHash)
       .where('revoked_at', 'is', null)
       .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]))
@@ -74,6 +79,7 @@ export class TokensRepository {
       .where('revoked_at', 'is', null)
       .returning('name')
       .executeTakeFirst();
+    if (row) this.changes.notify(userId);
     return row?.name;
   }
 }

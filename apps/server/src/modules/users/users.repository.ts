@@ -1,6 +1,7 @@
 import type { Selectable } from 'kysely';
 import type { User } from '@twarga/contract';
 import type { Db } from '../../db/database.js';
+import type { UserChanges } from '../../lib/user-changes.js';
 import type { UsersTable } from '../../db/schema.js';
 
 export type UserRow = Selectable<UsersTable>;
@@ -18,7 +19,10 @@ export function toUser(row: UserRow): User {
 }
 
 export class UsersRepository {
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    private readonly changes: UserChanges,
+  ) {}
 
   findById(id: number, db: Db = this.db): Promise<UserRow | undefined> {
     return db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
@@ -81,6 +85,7 @@ export class UsersRepository {
     now: string,
   ): Promise<void> {
     await this.db.updateTable('users').set({ ...patch, updated_at: now }).where('id', '=', id).execute();
+    this.changes.notify(id);
   }
 
   /** Adds one failed attempt and returns the new count, atomically. */

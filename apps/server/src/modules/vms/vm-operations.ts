@@ -1,12 +1,11 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Action, ActionType, VmStatus } from '@twarga/contract';
-import type { Db } from '../../db/database.js';
 import type { ComputeDriver, InstanceSpec } from '../../compute/driver.js';
 import { seedFiles } from '../../cloudinit/seed-iso.js';
 import type { Clock } from '../../lib/time.js';
 import type { ActionsRepository } from '../../operations/actions.repository.js';
 import type { EventBus } from '../../operations/event-bus.js';
-import { applyCreditChange } from '../billing/ledger.service.js';
+import type { LedgerService } from '../billing/ledger.service.js';
 import type { EventsService } from '../events/events.service.js';
 import type { ImagesService } from '../images/images.service.js';
 import type { ImagesRepository } from '../images/images.repository.js';
@@ -16,7 +15,7 @@ import type { VmRow, VmsRepository } from './vms.repository.js';
 export const instanceId = (vmId: number) => `vm-${vmId}`;
 
 export interface VmOperationsDeps {
-  db: Db;
+  ledger: LedgerService;
   vms: VmsRepository;
   actions: ActionsRepository;
   images: ImagesService;
@@ -129,7 +128,7 @@ export class VmOperations {
     const inspected = await driver.inspect(id);
     if (inspected.state !== 'running') throw new Error('the VM process exited right after start');
     // Billing starts once the VM really exists: a failed creation costs nothing.
-    await applyCreditChange(this.d.db, { userId: row.user_id, amount: -row.price_hourly, reason: `VM ${row.name} (#${row.id}): first hour`, actorId: null, now: this.now() }, { allowNegative: true });
+    await this.d.ledger.apply({ userId: row.user_id, amount: -row.price_hourly, reason: `VM ${row.name} (#${row.id}): first hour`, actorId: null, now: this.now() }, { allowNegative: true });
     await this.setStatus(row.id, 'running', { booted_at: this.now(), ip_address: inspected.privateIp ?? null, error: null });
   }
 

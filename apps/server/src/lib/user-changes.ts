@@ -1,0 +1,17 @@
+import { EventEmitter } from 'node:events';
+
+/**
+ * Signals that something a request's identity depends on changed for a user (role, status,
+ * password, credits, a revoked session or token). Repositories notify; caches listen.
+ */
+export class UserChanges {
+  private readonly emitter = new EventEmitter<{ changed: [number] }>();
+
+  notify(userId: number): void {
+    this.emitter.emit('changed', userId);
+  }
+
+  onChange(listener: (userId: number) => void): void {
+    this.emitter.on('changed', listener);
+  }
+}
