@@ -2,7 +2,8 @@ import tailwindcss from '@tailwindcss/vite';
 import react from '@vitejs/plugin-react';
 import { defineConfig } from 'vite';
 
-const API = 'http://127.0.0.1:8080';
+// TWARGA_API_URL points the dev/preview proxy at another API server (e.g. a throw-away mock).
+const API = process.env.TWARGA_API_URL ?? 'http://127.0.0.1:8080';
 
 export default defineConfig({
   plugins: [react(), tailwindcss()],

@@ -68,4 +68,9 @@ export const keys = {
   sshKeys: ['account', 'ssh-keys'] as const,
   tokens: ['account', 'tokens'] as const,
   adminUsers: ['admin', 'users'] as const,
+  vms: ['vms'] as const,
+  vm: (id: number) => ['vm', id] as const,
+  vmActions: (id: number) => ['vm-actions', id] as const,
+  images: ['images'] as const,
+  sizes: ['sizes'] as const,
 };

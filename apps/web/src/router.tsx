@@ -8,6 +8,8 @@ import { NotFoundPage } from './pages/NotFoundPage';
 import { RegisterPage } from './pages/RegisterPage';
 import { SocPage } from './pages/SocPage';
 import { VmsPage } from './pages/VmsPage';
+import { CreateVmPage } from './pages/vms/CreateVmPage';
+import { VmDetailPage } from './pages/vms/VmDetailPage';
 
 export const router = createBrowserRouter([
   { path: '/login', element: <LoginPage /> },
@@ -17,6 +19,8 @@ export const router = createBrowserRouter([
     children: [
       { index: true, element: <Navigate to="/vms" replace /> },
       { path: 'vms', element: <VmsPage /> },
+      { path: 'vms/new', element: <CreateVmPage /> },
+      { path: 'vms/:id', element: <VmDetailPage /> },
       { path: 'monitor', element: <MonitorPage /> },
       { path: 'soc', element: <SocPage /> },
       { path: 'admin', element: <AdminPage /> },

@@ -2,6 +2,7 @@ import { useEffect, useState } from 'react';
 import { Link, Navigate, Outlet, useLocation } from 'react-router';
 import { errorMessage } from '../api';
 import { isUnauthorized, useMe } from '../auth/useMe';
+import { LiveEvents } from '../events/LiveEvents';
 import { Alert } from './Alert';
 import { LogoMark } from './Logo';
 import { DesktopNav, MobileNav, navItems } from './Nav';
@@ -96,6 +97,7 @@ export function Layout() {
       <footer className="border-t border-slate-200 py-6 text-center text-xs text-slate-600 dark:border-slate-800 dark:text-slate-400">
         Twarga Cloud · your self-hosted mini-cloud
       </footer>
+      <LiveEvents />
     </div>
   );
 }

@@ -33,7 +33,7 @@ export class ImagesService {
   async seedCatalog(now: string): Promise<void> {
     const tinyReady = existsSync(path.join(this.tinyDir, 'vmlinuz')) && existsSync(path.join(this.tinyDir, 'initrd.img'));
     await this.repo.upsert({
-      slug: 'tiny', name: 'Twarga tiny Linux', distribution: 'Twarga', version: '1', os_type: 'tiny', min_disk: 1, kind: 'builtin',
+      slug: 'tiny', name: 'Twarga tiny Linux (busybox, dropbear, Debian kernel)', distribution: 'Twarga tiny', version: '1', os_type: 'tiny', min_disk: 1, kind: 'builtin',
       url: null, sha256: null, status: tinyReady ? 'available' : 'error', progress: null,
       error: tinyReady ? null : `tiny image not built in ${this.tinyDir} (run scripts/setup.sh)`, created_at: now,
     });

@@ -1,0 +1,60 @@
+import type { QueryClient } from '@tanstack/react-query';
+import type { StreamEvent, Vm } from '@twarga/contract';
+import { keys } from '../api';
+
+/** The message's data as a StreamEvent, or undefined when it is not one (ignored). */
+export function parseStreamEvent(data: unknown): StreamEvent | undefined {
+  if (typeof data !== 'string') return undefined;
+  try {
+    const parsed = JSON.parse(data) as Partial<StreamEvent> | null;
+    if (!parsed || typeof parsed !== 'object') return undefined;
+    if (parsed.kind === 'vm' && parsed.vm && typeof parsed.vm.id === 'number') return parsed as StreamEvent;
+    if (parsed.kind === 'action' && parsed.action && typeof parsed.action.vm_id === 'number') return parsed as StreamEvent;
+    if (parsed.kind === 'hello') return parsed as StreamEvent;
+  } catch {
+    // Not JSON (a comment or keep-alive the server might send): nothing to do.
+  }
+  return undefined;
+}
+
+const newer = (a: Vm, b: Vm) => Date.parse(a.updated_at) > Date.parse(b.updated_at);
+
+/** Puts one pushed VM into the cache: its own entry and its row in the list. */
+function applyVm(queryClient: QueryClient, vm: Vm): void {
+  const cached = queryClient.getQueryData<Vm>(keys.vm(vm.id));
+  // Events can overtake a slower GET; never let an older snapshot win.
+  if (!cached || !newer(cached, vm)) queryClient.setQueryData(keys.vm(vm.id), vm);
+
+  const list = queryClient.getQueryData<Vm[]>(keys.vms);
+  if (!list) return; // the list is not loaded: it will be fetched fresh when needed
+  if (list.some((v) => v.id === vm.id)) {
+    queryClient.setQueryData<Vm[]>(keys.vms, list.map((v) => (v.id === vm.id && !newer(v, vm) ? vm : v)));
+  } else {
+    void queryClient.invalidateQueries({ queryKey: keys.vms, exact: true });
+  }
+}
+
+/** Applies one server-sent event to the TanStack Query cache. */
+export function applyStreamEvent(queryClient: QueryClient, event: StreamEvent): void {
+  switch (event.kind) {
+    case 'vm':
+      applyVm(queryClient, event.vm);
+      return;
+    case 'action': {
+      const id = event.action.vm_id;
+      void queryClient.invalidateQueries({ queryKey: keys.vmActions(id) });
+      void queryClient.invalidateQueries({ queryKey: keys.vm(id) });
+      // Creating and running VMs costs credits.
+      void queryClient.invalidateQueries({ queryKey: keys.me });
+      void queryClient.invalidateQueries({ queryKey: keys.ledger });
+      return;
+    }
+    case 'hello':
+      return;
+  }
+}
+
+/** After a gap in the stream, anything may have changed: refetch what the events keep fresh. */
+export function resyncAfterGap(queryClient: QueryClient): void {
+  for (const key of [keys.vms, ['vm'], ['vm-actions'], keys.me]) void queryClient.invalidateQueries({ queryKey: key });
+}

@@ -1,0 +1,83 @@
+import { Link, useParams } from 'react-router';
+import { errorMessage, isApiError } from '../../api';
+import { Alert } from '../../components/Alert';
+import { Loading } from '../../components/Spinner';
+import { button, link } from '../../components/ui';
+import { useTitle } from '../../useTitle';
+import { OverviewSection, ConnectSection } from './VmOverview';
+import { PowerActions } from './PowerActions';
+import { useImages, useVm } from './queries';
+import { VmStatusBadge } from './StatusBadge';
+import { ActionsSection } from './VmActionsTable';
+
+function BackLink() {
+  return (
+    <Link to="/vms" className={`${link} text-sm`}>
+      ← Virtual machines
+    </Link>
+  );
+}
+
+function VmNotFound() {
+  return (
+    <div className="py-16 text-center">
+      <p className="text-sm font-semibold text-indigo-700 dark:text-indigo-300">404</p>
+      <h1 className="mt-2 text-2xl font-bold tracking-tight text-slate-900 dark:text-white">VM not found</h1>
+      <p className="mt-2 text-sm text-slate-600 dark:text-slate-400">This VM does not exist, has been destroyed, or belongs to someone else.</p>
+      <Link to="/vms" className={`${button.primary} mt-6`}>
+        Back to your VMs
+      </Link>
+    </div>
+  );
+}
+
+export function VmDetailPage() {
+  const param = useParams().id ?? '';
+  const id = /^\d+$/.test(param) ? Number(param) : NaN;
+  const vm = useVm(id);
+  const images = useImages();
+  const notFound = Number.isNaN(id) || (vm.isError && isApiError(vm.error) && vm.error.status === 404);
+  useTitle(notFound ? 'VM not found' : (vm.data?.name ?? 'VM'));
+
+  if (notFound) return <VmNotFound />;
+  if (vm.isPending) return <Loading label="Loading the VM…" />;
+  if (vm.isError) {
+    return (
+      <div className="space-y-4">
+        <BackLink />
+        <Alert title="Could not load this VM">{errorMessage(vm.error)}</Alert>
+        <button type="button" className={button.secondary} onClick={() => void vm.refetch()}>
+          Try again
+        </button>
+      </div>
+    );
+  }
+
+  const data = vm.data;
+  return (
+    <>
+      <BackLink />
+      <div className="mb-6 mt-2 flex flex-wrap items-start justify-between gap-4">
+        <div className="flex min-w-0 flex-wrap items-center gap-3">
+          <h1 className="text-2xl font-bold tracking-tight text-slate-900 [overflow-wrap:anywhere] dark:text-white">{data.name}</h1>
+          <VmStatusBadge status={data.status} />
+        </div>
+        {data.status !== 'destroyed' && <PowerActions vm={data} />}
+      </div>
+      <div className="space-y-6">
+        {data.status === 'error' && data.error && <Alert title="This VM ran into a problem">{data.error}</Alert>}
+        {data.status === 'destroyed' && (
+          <Alert tone="info">
+            This VM has been destroyed.{' '}
+            <Link to="/vms" className={link}>
+              Back to your VMs
+            </Link>
+          </Alert>
+        )}
+        <OverviewSection vm={data} images={images.data} />
+        {data.status !== 'destroyed' && <ConnectSection vm={data} />}
+        <ActionsSection vmId={data.id} />
+      </div>
+    </>
+  );
+}

@@ -1,0 +1,10 @@
+import { useQuery } from '@tanstack/react-query';
+import { client, keys } from '../../api';
+
+/** Images and sizes change rarely: share one answer for a minute between pages. */
+export const useImages = () => useQuery({ queryKey: keys.images, queryFn: client.images.list, staleTime: 60_000 });
+export const useSizes = () => useQuery({ queryKey: keys.sizes, queryFn: client.sizes.list, staleTime: 60_000 });
+export const useVms = () => useQuery({ queryKey: keys.vms, queryFn: client.vms.list });
+export const useVm = (id: number) => useQuery({ queryKey: keys.vm(id), queryFn: () => client.vms.get(id), enabled: Number.isInteger(id) && id > 0 });
+export const useVmActions = (id: number) => useQuery({ queryKey: keys.vmActions(id), queryFn: () => client.vms.actions(id), enabled: Number.isInteger(id) && id > 0 });
+export const useSshKeys = () => useQuery({ queryKey: keys.sshKeys, queryFn: client.account.keys.list });
