@@ -44,6 +44,7 @@ import { EventBus } from './operations/event-bus.js';
 import { streamRoutes } from './modules/events/stream.routes.js';
 import { ImagesRepository } from './modules/images/images.repository.js';
 import { ImagesService } from './modules/images/images.service.js';
+import { imagesRoutes } from './modules/images/images.routes.js';
 import { Reconciler } from './modules/vms/reconciler.js';
 import { VmOperations } from './modules/vms/vm-operations.js';
 import { vmsRoutes } from './modules/vms/vms.routes.js';
@@ -122,7 +123,7 @@ export async function buildApp(deps: AppDeps) {
   const admin = new AdminService({ ledger: ledgerService, users, sessions, events, clock });
 
   const imagesRepo = new ImagesRepository(db);
-  const images = new ImagesService(imagesRepo, config.tinyImageDir);
+  const images = new ImagesService(imagesRepo, config.tinyImageDir, path.join(config.dataDir, 'images'), clock, app.log);
   const driver =
     deps.driver ??
     new QemuDriver({
@@ -205,7 +206,8 @@ export async function buildApp(deps: AppDeps) {
   await app.register(keysRoutes, { keys });
   await app.register(ledgerRoutes, { ledger });
   await app.register(adminRoutes, { admin });
-  await app.register(vmsRoutes, { vms, images });
+  await app.register(vmsRoutes, { vms });
+  await app.register(imagesRoutes, { images, vms: vmsRepo });
   await app.register(streamRoutes, { bus });
   await app.register(webRoutes, { webDir: config.webDir, events });
 
@@ -215,6 +217,7 @@ export async function buildApp(deps: AppDeps) {
   app.addHook('onClose', async () => {
     reconciler.stop();
     await ops.idle();
+    await images.close();
   });
 
   return { app, routes, services: { auth, events, tokens, keys, admin, ledger, vms, ops, images, reconciler, driver, bus } };

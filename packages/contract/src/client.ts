@@ -16,7 +16,7 @@ import type {
 } from './account.js';
 import type { AdjustCreditsRequest, AdjustCreditsResponse, AdminUser, UpdateUserRequest } from './admin.js';
 import { CSRF_HEADER } from './constants.js';
-import type { Action, CreateVmRequest, CreatedVm, Image, Size, Vm, VmActionRequest, VmStatusResponse } from './vms.js';
+import type { Action, CreateVmRequest, CreatedVm, Image, RegisterImageRequest, Size, Vm, VmActionRequest, VmStatusResponse } from './vms.js';
 
 /** Thrown for every non-2xx answer; carries the server's error body. */
 export class ApiError extends Error {
@@ -131,6 +131,9 @@ export class ApiClient {
   };
 
   admin = {
+    registerImage: (body: RegisterImageRequest) => this.request<Image>('POST', '/api/admin/images', body),
+    downloadImage: (slug: string) => this.request<Image>('POST', `/api/admin/images/${slug}/download`),
+    deleteImage: (slug: string) => this.request<void>('DELETE', `/api/admin/images/${slug}`),
     users: () => this.request<AdminUser[]>('GET', '/api/admin/users'),
     updateUser: (id: number, body: UpdateUserRequest) =>
       this.request<AdminUser>('PATCH', `/api/admin/users/${id}`, body),

@@ -123,6 +123,25 @@ export const Image = Type.Object(
 );
 export type Image = Static<typeof Image>;
 
+export const RegisterImageRequest = Type.Object(
+  {
+    slug: Type.String({ pattern: '^[a-z0-9][a-z0-9.-]{1,63}$' }),
+    name: Type.String({ minLength: 1, maxLength: 128 }),
+    distribution: Type.String({ minLength: 1, maxLength: 64 }),
+    version: Type.String({ minLength: 1, maxLength: 64 }),
+    /** Seed OS name it answers to, e.g. ubuntu */
+    os_type: Type.String({ pattern: '^[a-z0-9][a-z0-9._-]{0,63}$' }),
+    min_disk: Type.Integer({ minimum: 1, maximum: 2048 }),
+    url: Type.String({ pattern: '^https?://', maxLength: 2048 }),
+    /** Expected SHA-256 of the file (hex). Either this or checksums_url. */
+    sha256: Type.Optional(Type.String({ pattern: '^[a-f0-9]{64}$' })),
+    /** A SHA256SUMS file listing the image's file name. */
+    checksums_url: Type.Optional(Type.String({ pattern: '^https?://', maxLength: 2048 })),
+  },
+  { additionalProperties: false },
+);
+export type RegisterImageRequest = Static<typeof RegisterImageRequest>;
+
 export const Size = Type.Object(
   {
     slug: Type.String(),

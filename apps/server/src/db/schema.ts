@@ -133,6 +133,10 @@ export interface ImagesTable {
   kind: 'builtin' | 'url';
   url: string | null;
   sha256: string | null;
+  /** A distribution's SHA256SUMS file to verify against when sha256 is not given. */
+  checksums_url: string | null;
+  format: 'qcow2' | 'raw' | null;
+  size_bytes: number | null;
   status: 'available' | 'pending' | 'downloading' | 'error';
   progress: number | null;
   error: string | null;

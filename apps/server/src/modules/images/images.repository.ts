@@ -1,4 +1,4 @@
-import type { Selectable } from 'kysely';
+import type { Selectable, Updateable } from 'kysely';
 import type { Image } from '@twarga/contract';
 import type { Db } from '../../db/database.js';
 import type { ImagesTable } from '../../db/schema.js';
@@ -30,6 +30,18 @@ export class ImagesRepository {
 
   findByOsType(osType: string): Promise<ImageRow[]> {
     return this.db.selectFrom('images').selectAll().where('os_type', '=', osType).orderBy('slug', 'desc').execute();
+  }
+
+  async insert(row: ImageRow): Promise<void> {
+    await this.db.insertInto('images').values(row).execute();
+  }
+
+  async update(slug: string, patch: Updateable<ImagesTable>): Promise<void> {
+    await this.db.updateTable('images').set(patch).where('slug', '=', slug).execute();
+  }
+
+  async delete(slug: string): Promise<void> {
+    await this.db.deleteFrom('images').where('slug', '=', slug).execute();
   }
 
   /** Inserts the row if missing; otherwise refreshes only its status (catalog seeding at start). */

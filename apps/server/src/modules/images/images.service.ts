@@ -1,7 +1,12 @@
 import { existsSync } from 'node:fs';
+import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
-import type { Image } from '@twarga/contract';
-import { AppError, badRequest } from '../../http/errors.js';
+import type { FastifyBaseLogger } from 'fastify';
+import type { Image, RegisterImageRequest } from '@twarga/contract';
+import { AppError, badRequest, conflict, notFound } from '../../http/errors.js';
+import { confined } from '../../infra/fs.js';
+import type { Clock } from '../../lib/time.js';
+import { downloadImage, type Checksum } from './image-download.js';
 import type { BootSource } from '../../compute/driver.js';
 import { toImage, type ImageRow, type ImagesRepository } from './images.repository.js';
 
@@ -17,27 +22,103 @@ const OS_ALIASES: Record<string, string> = {
   'twarga/tiny': 'tiny',
 };
 
+const CHECKSUMS_UBUNTU = 'https://cloud-images.ubuntu.com/noble/current/SHA256SUMS';
+const CHECKSUMS_DEBIAN = 'https://cloud.debian.org/images/cloud/bookworm/latest/SHA512SUMS';
+
 /** Cloud images we know how to verify: listed, downloaded only when an admin asks. */
 const PRELISTED: Omit<ImageRow, 'created_at'>[] = [
-  { slug: 'ubuntu-24-04', name: 'Ubuntu 24.04 LTS (cloud image)', distribution: 'Ubuntu', version: '24.04', os_type: 'ubuntu', min_disk: 4, kind: 'url', url: 'https://cloud-images.ubuntu.com/noble/current/noble-server-cloudimg-amd64.img', sha256: null, status: 'pending', progress: null, error: null },
-  { slug: 'debian-12', name: 'Debian 12 (generic cloud image)', distribution: 'Debian', version: '12', os_type: 'debian', min_disk: 3, kind: 'url', url: 'https://cloud.debian.org/images/cloud/bookworm/latest/debian-12-genericcloud-amd64.qcow2', sha256: null, status: 'pending', progress: null, error: null },
+  { slug: 'ubuntu-24-04', name: 'Ubuntu 24.04 LTS (cloud image)', distribution: 'Ubuntu', version: '24.04', os_type: 'ubuntu', min_disk: 4, kind: 'url', url: 'https://cloud-images.ubuntu.com/noble/current/noble-server-cloudimg-amd64.img', sha256: null, checksums_url: CHECKSUMS_UBUNTU, format: null, size_bytes: null, status: 'pending', progress: null, error: null },
+  { slug: 'debian-12', name: 'Debian 12 (generic cloud image)', distribution: 'Debian', version: '12', os_type: 'debian', min_disk: 3, kind: 'url', url: 'https://cloud.debian.org/images/cloud/bookworm/latest/debian-12-genericcloud-amd64.qcow2', sha256: null, checksums_url: CHECKSUMS_DEBIAN, format: null, size_bytes: null, status: 'pending', progress: null, error: null },
 ];
 
+const MAX_IMAGE_BYTES = 20 * 1024 ** 3;
+const DOWNLOAD_TIMEOUT_MS = 2 * 60 * 60 * 1000;
+
 export class ImagesService {
+  private readonly downloads = new Map<string, Promise<void>>();
+  private readonly closing = new AbortController();
+
   constructor(
     private readonly repo: ImagesRepository,
     private readonly tinyDir: string,
+    /** <data>/images: downloaded cloud images */
+    private readonly imagesDir: string,
+    private readonly clock: Clock,
+    private readonly log: FastifyBaseLogger,
   ) {}
+
+  private file(slug: string) {
+    return confined(this.imagesDir, `${slug}.img`);
+  }
+
+  async register(input: RegisterImageRequest): Promise<Image> {
+    if (!input.sha256 && !input.checksums_url) throw badRequest('Give sha256 or checksums_url so the download can be verified', [{ field: 'sha256', message: 'or checksums_url is required' }]);
+    if (await this.repo.find(input.slug)) throw conflict(`An image ${input.slug} already exists`, [{ field: 'slug', message: 'is taken' }]);
+    const row: ImageRow = {
+      slug: input.slug, name: input.name, distribution: input.distribution, version: input.version, os_type: input.os_type,
+      min_disk: input.min_disk, kind: 'url', url: input.url, sha256: input.sha256 ?? null, checksums_url: input.checksums_url ?? null,
+      format: null, size_bytes: null, status: 'pending', progress: null, error: null, created_at: this.clock.now().toISOString(),
+    };
+    await this.repo.insert(row);
+    return toImage(row);
+  }
+
+  /** Starts the download in the background; GET /api/images shows its progress. */
+  async startDownload(slug: string): Promise<Image> {
+    const img = await this.repo.find(slug);
+    if (!img) throw notFound('Image');
+    if (img.kind !== 'url' || !img.url) throw conflict(`Image ${slug} is built in; there is nothing to download`);
+    if (img.status === 'downloading' || this.downloads.has(slug)) throw conflict(`Image ${slug} is already downloading`);
+    await mkdir(this.imagesDir, { recursive: true, mode: 0o700 });
+    await this.repo.update(slug, { status: 'downloading', progress: 0, error: null });
+    const checksum: Checksum | { checksumsUrl: string } = img.sha256 ? { algo: 'sha256', hex: img.sha256 } : { checksumsUrl: img.checksums_url! };
+    const task = downloadImage({
+      url: img.url, dest: this.file(slug), checksum, maxBytes: MAX_IMAGE_BYTES, signal: AbortSignal.any([AbortSignal.timeout(DOWNLOAD_TIMEOUT_MS), this.closing.signal]),
+      onProgress: (fraction) => void this.repo.update(slug, { progress: fraction }),
+    })
+      .then(({ bytes, format }) => this.repo.update(slug, { status: 'available', progress: 1, size_bytes: bytes, format, error: null }))
+      .catch((err: Error) => {
+        this.log.warn({ err, slug }, 'image download failed');
+        return this.repo.update(slug, { status: 'error', error: err.message.slice(0, 500) });
+      })
+      .finally(() => this.downloads.delete(slug));
+    this.downloads.set(slug, task);
+    return toImage((await this.repo.find(slug))!);
+  }
+
+  /** Resolves when every running download has ended (tests). */
+  async idle(): Promise<void> {
+    await Promise.allSettled([...this.downloads.values()]);
+  }
+
+  /** Server shutdown: running downloads are abandoned (and marked errored). */
+  async close(): Promise<void> {
+    this.closing.abort(new Error('interrupted: the server stopped during the download'));
+    await this.idle();
+  }
+
+  async remove(slug: string, liveVmsUsing: number): Promise<void> {
+    const img = await this.repo.find(slug);
+    if (!img) throw notFound('Image');
+    if (img.kind === 'builtin') throw conflict('The built-in image cannot be deleted');
+    if (img.status === 'downloading') throw conflict('Wait for the download to end first');
+    if (liveVmsUsing > 0) throw conflict(`${liveVmsUsing} live VM(s) still use this image`);
+    await rm(this.file(slug), { force: true });
+    await this.repo.delete(slug);
+  }
 
   /** Makes sure the built-in image and the pre-listed cloud images are in the catalog. */
   async seedCatalog(now: string): Promise<void> {
     const tinyReady = existsSync(path.join(this.tinyDir, 'vmlinuz')) && existsSync(path.join(this.tinyDir, 'initrd.img'));
     await this.repo.upsert({
       slug: 'tiny', name: 'Twarga tiny Linux (busybox, dropbear, Debian kernel)', distribution: 'Twarga tiny', version: '1', os_type: 'tiny', min_disk: 1, kind: 'builtin',
-      url: null, sha256: null, status: tinyReady ? 'available' : 'error', progress: null,
+      url: null, sha256: null, checksums_url: null, format: null, size_bytes: null, status: tinyReady ? 'available' : 'error', progress: null,
       error: tinyReady ? null : `tiny image not built in ${this.tinyDir} (run scripts/setup.sh)`, created_at: now,
     });
     for (const img of PRELISTED) await this.repo.upsert({ ...img, created_at: now });
+    for (const img of await this.repo.list()) {
+      if (img.status === 'downloading') await this.repo.update(img.slug, { status: 'error', error: 'interrupted: the server restarted during the download' });
+    }
   }
 
   async list(): Promise<Image[]> {
@@ -66,6 +147,7 @@ export class ImagesService {
     if (img.slug === 'tiny') {
       return { kind: 'kernel', kernel: path.join(this.tinyDir, 'vmlinuz'), initrd: path.join(this.tinyDir, 'initrd.img'), cmdline: 'console=ttyS0 panic=-1' };
     }
-    throw new AppError(409, 'conflict', `Image ${img.slug} has no local disk yet`);
+    if (img.status !== 'available' || !img.format) throw new AppError(409, 'conflict', `Image ${img.slug} has no local disk yet`);
+    return { kind: 'disk', path: this.file(img.slug), format: img.format };
   }
 }

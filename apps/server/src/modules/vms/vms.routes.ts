@@ -1,12 +1,11 @@
 import { Type } from '@sinclair/typebox';
-import { Action, CreateVmRequest, CreatedVm, IdParam, Image, Size, Vm, VmActionRequest, VmStatusResponse } from '@twarga/contract';
+import { Action, CreateVmRequest, CreatedVm, IdParam, Size, Vm, VmActionRequest, VmStatusResponse } from '@twarga/contract';
 import { errorResponses } from '../../http/errors.js';
 import { contextOf, identityOf, type App } from '../../http/types.js';
-import type { ImagesService } from '../images/images.service.js';
 import { SIZES } from '../sizes/sizes.js';
 import type { VmsService } from './vms.service.js';
 
-export async function vmsRoutes(app: App, { vms, images }: { vms: VmsService; images: ImagesService }) {
+export async function vmsRoutes(app: App, { vms }: { vms: VmsService }) {
   app.get('/api/vms', {
     config: { access: 'user' },
     schema: { tags: ['vms'], summary: 'Your VMs (admins: every VM)', response: { 200: Type.Array(Vm), ...errorResponses } },
@@ -61,12 +60,6 @@ export async function vmsRoutes(app: App, { vms, images }: { vms: VmsService; im
     config: { access: 'user' },
     schema: { tags: ['vms'], summary: 'One action', params: IdParam, response: { 200: Action, ...errorResponses } },
     handler: async (request) => vms.getAction(identityOf(request), request.params.id),
-  });
-
-  app.get('/api/images', {
-    config: { access: 'user' },
-    schema: { tags: ['images'], summary: 'The image catalog', response: { 200: Type.Array(Image), ...errorResponses } },
-    handler: async () => images.list(),
   });
 
   app.get('/api/sizes', {

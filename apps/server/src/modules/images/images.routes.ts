@@ -1,0 +1,38 @@
+import { Type } from '@sinclair/typebox';
+import { Image, RegisterImageRequest } from '@twarga/contract';
+import { errorResponses } from '../../http/errors.js';
+import type { App } from '../../http/types.js';
+import type { VmsRepository } from '../vms/vms.repository.js';
+import type { ImagesService } from './images.service.js';
+
+const SlugParam = Type.Object({ slug: Type.String({ pattern: '^[a-z0-9][a-z0-9.-]{1,63}$' }) });
+
+export async function imagesRoutes(app: App, { images, vms }: { images: ImagesService; vms: VmsRepository }) {
+  app.get('/api/images', {
+    config: { access: 'user' },
+    schema: { tags: ['images'], summary: 'The image catalog', response: { 200: Type.Array(Image), ...errorResponses } },
+    handler: async () => images.list(),
+  });
+
+  app.post('/api/admin/images', {
+    config: { access: 'admin' },
+    schema: { tags: ['images'], summary: 'Register a cloud image by URL (verified by sha256 or a SHA256SUMS file)', body: RegisterImageRequest, response: { 201: Image, ...errorResponses } },
+    handler: async (request, reply) => reply.status(201).send(await images.register(request.body)),
+  });
+
+  app.post('/api/admin/images/:slug/download', {
+    config: { access: 'admin' },
+    schema: { tags: ['images'], summary: 'Download and verify an image (asynchronous; progress in GET /api/images)', params: SlugParam, response: { 202: Image, ...errorResponses } },
+    handler: async (request, reply) => reply.status(202).send(await images.startDownload(request.params.slug)),
+  });
+
+  app.delete('/api/admin/images/:slug', {
+    config: { access: 'admin' },
+    schema: { tags: ['images'], summary: 'Delete a downloaded image no live VM uses', params: SlugParam, response: { 204: Type.Null(), ...errorResponses } },
+    handler: async (request, reply) => {
+      const using = (await vms.listLive()).filter((v) => v.image === request.params.slug).length;
+      await images.remove(request.params.slug, using);
+      return reply.status(204).send(null);
+    },
+  });
+}
