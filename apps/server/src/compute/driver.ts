@@ -78,3 +78,13 @@ export interface ComputeDriver {
 export function assertInstanceId(id: string): void {
   if (!INSTANCE_ID_PATTERN.test(id)) throw new Error(`invalid instance id: ${JSON.stringify(id)}`);
 }
+
+/** Optional ability: the serial console log is kept bounded by rotation. */
+export interface ConsoleLogRotation {
+  /** Moves the console log aside (one old generation kept) once it exceeds maxBytes. */
+  rotateConsoleLog(id: string, maxBytes: number): Promise<boolean>;
+}
+
+export function canRotateConsoleLog(d: ComputeDriver): d is ComputeDriver & ConsoleLogRotation {
+  return typeof (d as Partial<ConsoleLogRotation>).rotateConsoleLog === 'function';
+}

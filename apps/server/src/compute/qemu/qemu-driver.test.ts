@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -42,7 +42,7 @@ describe('QEMU driver with the tiny image', () => {
       vcpus: 1,
       diskGb: 1,
       sshPort: port,
-      boot: { kind: 'kernel', kernel: path.join(tiny, 'vmlinuz'), initrd: path.join(tiny, 'initrd.img'), cmdline: 'console=ttyS0 quiet panic=-1' },
+      boot: { kind: 'kernel', kernel: path.join(tiny, 'vmlinuz'), initrd: path.join(tiny, 'initrd.img'), cmdline: 'console=ttyS0 panic=-1' },
       seed: seedFiles({ instanceId: 'vm-1', hostname: 'driver-test', sshAuthorizedKeys: [readFileSync(path.join(dir, 'key.pub'), 'utf8').trim()] }),
       info: { name: 'driver-test' },
     };
@@ -72,6 +72,17 @@ describe('QEMU driver with the tiny image', () => {
     await driver.start('vm-1');
     await waitForSshBanner(spec.sshPort);
     assert.equal((await sshExec({ port: spec.sshPort, privateKey, command: 'cat /data/proof' })).trim(), 'kept');
+  });
+
+  test('the serial log holds the boot output and rotates past its limit', async () => {
+    const log = path.join(dir, 'vms/vm-1/serial.log');
+    assert.match(readFileSync(log, 'utf8'), /Linux version 6\./);
+    assert.equal(await driver.rotateConsoleLog('vm-1', 10 * 1024 * 1024), false);
+    assert.equal(await driver.rotateConsoleLog('vm-1', 100), true);
+    assert.match(readFileSync(`${log}.1`, 'utf8'), /Linux version 6\./);
+    assert.ok(statSync(log).size < 100);
+    await sshExec({ port: spec.sshPort, privateKey, command: 'echo after-rotation > /dev/console' });
+    assert.match(readFileSync(log, 'utf8'), /after-rotation/, 'QEMU keeps writing to the truncated log');
   });
 
   test('destroy kills the process and removes every file', async () => {

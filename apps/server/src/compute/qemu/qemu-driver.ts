@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, readdir, rename, rm, stat, truncate } from 'node:fs/promises';
 import { writeFileAtomic } from '../../infra/fs.js';
 import { run } from '../../infra/process.js';
 import { writeSeedIso } from '../../cloudinit/seed-iso.js';
-import { INSTANCE_ID_PATTERN, type ComputeDriver, type DriverInfo, type InstanceInspection, type InstanceSpec, type StopOptions } from '../driver.js';
+import { INSTANCE_ID_PATTERN, type ComputeDriver, type ConsoleLogRotation, type DriverInfo, type InstanceInspection, type InstanceSpec, type StopOptions } from '../driver.js';
 import { qemuArgs, type Accel } from './args.js';
 import { instancePaths } from './paths.js';
 import { QmpClient } from './qmp-client.js';
@@ -19,7 +19,7 @@ export interface QemuDriverOptions {
 }
 
 /** QEMU run directly: one detached qemu-system-x86_64 per VM, driven over QMP. */
-export class QemuDriver implements ComputeDriver {
+export class QemuDriver implements ComputeDriver, ConsoleLogRotation {
   private readonly qemu: string;
   private readonly stopTimeoutMs: number;
   private accelUsed?: Accel;
@@ -115,6 +115,19 @@ export class QemuDriver implements ComputeDriver {
   async list(): Promise<string[]> {
     const entries = await readdir(this.opts.vmsDir).catch(() => [] as string[]);
     return entries.filter((e) => INSTANCE_ID_PATTERN.test(e));
+  }
+
+  /**
+   * Copy-then-truncate: QEMU keeps serial.log open in append mode, so truncating it in place is
+   * safe; bytes written between the copy and the truncate (milliseconds) can be lost.
+   */
+  async rotateConsoleLog(id: string, maxBytes: number): Promise<boolean> {
+    const p = this.paths(id);
+    const size = (await stat(p.serialLog).catch(() => undefined))?.size ?? 0;
+    if (size <= maxBytes) return false;
+    await copyFile(p.serialLog, `${p.serialLog}.1`);
+    await truncate(p.serialLog, 0);
+    return true;
   }
 
   async writeInfo(id: string, info: Record<string, unknown>): Promise<void> {

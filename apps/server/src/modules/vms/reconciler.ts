@@ -1,5 +1,8 @@
 import type { FastifyBaseLogger } from 'fastify';
-import type { ComputeDriver } from '../../compute/driver.js';
+import { canRotateConsoleLog, type ComputeDriver } from '../../compute/driver.js';
+
+/** Serial console log kept per VM before rotation (plus one previous generation). */
+const CONSOLE_LOG_MAX_BYTES = 1024 * 1024;
 import type { Clock } from '../../lib/time.js';
 import type { ActionsRepository } from '../../operations/actions.repository.js';
 import type { EventsService } from '../events/events.service.js';
@@ -52,6 +55,9 @@ export class Reconciler {
       for (const row of live) {
         if (row.locked === 1 || ['pending', 'provisioning', 'destroying'].includes(row.status)) continue;
         const state = await this.d.driver.inspect(instanceId(row.id));
+        if (state.state === 'running' && canRotateConsoleLog(this.d.driver)) {
+          await this.d.driver.rotateConsoleLog(instanceId(row.id), CONSOLE_LOG_MAX_BYTES);
+        }
         const fresh = await this.d.vms.find(row.id);
         if (!fresh || fresh.locked === 1 || fresh.status !== row.status) continue; // an action started meanwhile
         if (row.status === 'running' && state.state !== 'running') {
