@@ -10,7 +10,9 @@ export type Accel = 'kvm' | 'tcg';
 export function qemuArgs(spec: InstanceSpec, paths: InstancePaths, accel: Accel): string[] {
   const args = [
     '-name', `${spec.id},process=qemu-${spec.id}`,
-    '-machine', `q35,accel=${accel}`,
+    '-machine', 'q35',
+    // A 32 MiB TCG code buffer instead of the default: ~35 MiB less per VM, same boot time (bench/README.md).
+    '-accel', accel === 'tcg' ? 'tcg,tb-size=32' : 'kvm',
     '-cpu', accel === 'kvm' ? 'host' : 'max',
     '-m', String(spec.memoryMb),
     '-smp', String(spec.vcpus),
