@@ -21,6 +21,7 @@ import { AuthService } from './modules/auth/auth.service.js';
 import { SessionsRepository } from './modules/auth/sessions.repository.js';
 import { LedgerRepository } from './modules/billing/ledger.repository.js';
 import { LedgerService } from './modules/billing/ledger.service.js';
+import { Metering } from './modules/billing/metering.js';
 import { IdentityCache } from './modules/auth/identity-cache.js';
 import { UserChanges } from './lib/user-changes.js';
 import { ledgerRoutes } from './modules/billing/ledger.routes.js';
@@ -154,6 +155,7 @@ export async function buildApp(deps: AppDeps) {
       driver: driver.info().name,
     },
   });
+  const metering = new Metering({ vms: vmsRepo, ledger: ledgerService, events, clock, log: app.log });
   const reconciler = new Reconciler({ vms: vmsRepo, actions, driver, ops, events, clock, log: app.log });
 
   registerErrorHandling(app);
@@ -216,9 +218,10 @@ export async function buildApp(deps: AppDeps) {
   });
   app.addHook('onClose', async () => {
     reconciler.stop();
+    metering.stop();
     await ops.idle();
     await images.close();
   });
 
-  return { app, routes, services: { auth, events, tokens, keys, admin, ledger, vms, ops, images, reconciler, driver, bus } };
+  return { app, routes, services: { auth, events, tokens, keys, admin, ledger, vms, ops, images, reconciler, metering, driver, bus } };
 }

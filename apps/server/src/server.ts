@@ -27,6 +27,8 @@ async function main() {
   // VMs that kept running while we were down are re-adopted; then the periodic pass starts.
   await services.reconciler.recoverAfterRestart();
   services.reconciler.start(config.reconcileSeconds * 1000);
+  await services.metering.pass();
+  services.metering.start();
 
   const shutdown = async (signal: string) => {
     app.log.info({ signal }, 'shutting down');

@@ -107,6 +107,8 @@ export interface VmsTable {
   error: string | null;
   booted_at: Timestamp | null;
   destroyed_at: Timestamp | null;
+  /** Hours are paid up to here; the billing pass charges the next hour when it is reached. */
+  billed_until: Timestamp | null;
   created_at: Timestamp;
   updated_at: Timestamp;
 }

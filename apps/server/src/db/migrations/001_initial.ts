@@ -97,6 +97,7 @@ export async function up(db: Kysely<unknown>, { pk, timestamp }: MigrationContex
     .addColumn('error', 'text')
     .addColumn('booted_at', timestamp)
     .addColumn('destroyed_at', timestamp)
+    .addColumn('billed_until', timestamp)
     .addColumn('created_at', timestamp, (c) => c.notNull())
     .addColumn('updated_at', timestamp, (c) => c.notNull())
     .execute();

@@ -13,6 +13,7 @@ import { toVm } from './vm-view.js';
 import type { VmRow, VmsRepository } from './vms.repository.js';
 
 export const instanceId = (vmId: number) => `vm-${vmId}`;
+export const HOUR_MS = 3_600_000;
 
 export interface VmOperationsDeps {
   ledger: LedgerService;
@@ -129,7 +130,8 @@ export class VmOperations {
     if (inspected.state !== 'running') throw new Error('the VM process exited right after start');
     // Billing starts once the VM really exists: a failed creation costs nothing.
     await this.d.ledger.apply({ userId: row.user_id, amount: -row.price_hourly, reason: `VM ${row.name} (#${row.id}): first hour`, actorId: null, now: this.now() }, { allowNegative: true });
-    await this.setStatus(row.id, 'running', { booted_at: this.now(), ip_address: inspected.privateIp ?? null, error: null });
+    const billedUntil = new Date(this.d.clock.now().getTime() + HOUR_MS).toISOString();
+    await this.setStatus(row.id, 'running', { booted_at: this.now(), billed_until: billedUntil, ip_address: inspected.privateIp ?? null, error: null });
   }
 
   async start(row: VmRow): Promise<void> {

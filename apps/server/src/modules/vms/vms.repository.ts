@@ -60,6 +60,17 @@ export class VmsRepository {
     return rows.length === 1;
   }
 
+  /** Live VMs whose paid time has run out. */
+  dueForBilling(now: string): Promise<VmRow[]> {
+    return this.db.selectFrom('vms').selectAll().where('destroyed_at', 'is', null).where('billed_until', 'is not', null).where('billed_until', '<=', now).orderBy('id').execute();
+  }
+
+  /** Moves the paid-up mark only if nobody else did (so an hour is never charged twice). */
+  async advanceBilledUntil(id: number, from: string, to: string): Promise<boolean> {
+    const rows = await this.db.updateTable('vms').set({ billed_until: to }).where('id', '=', id).where('billed_until', '=', from).where('destroyed_at', 'is', null).returning('id').execute();
+    return rows.length === 1;
+  }
+
   async unlockAll(): Promise<void> {
     await this.db.updateTable('vms').set({ locked: 0 }).where('locked', '=', 1).execute();
   }

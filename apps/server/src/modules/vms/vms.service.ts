@@ -105,7 +105,7 @@ export class VmsService {
       user_id: userId, name: input.name, status: 'pending', os_type: image.os_type, image: image.slug, size: spec.size,
       ram: spec.ram, cpu: spec.cpu, disk: spec.disk, price_hourly: price, driver: policy.driver, ip_address: null, ssh_port: null,
       ssh_user: 'root', ssh_keys: JSON.stringify(sshKeys), user_data: input.user_data ?? null, locked: 1, error: null,
-      booted_at: null, destroyed_at: null, created_at: now, updated_at: now,
+      booted_at: null, destroyed_at: null, billed_until: null, created_at: now, updated_at: now,
     });
     await events.record({ type: 'vm', action: 'vm.create_requested', message: `VM ${row.name} requested (${image.slug}, ${spec.ram} MB, ${spec.cpu} vCPU, ${spec.disk} GB)`, userId, username: identity.user.username, vmId: row.id, sourceIp: ctx.ip });
     this.d.ops.dispatch(row, action, () => this.d.ops.provision(row));
