@@ -1,4 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify';
+import { Periodic } from '../../lib/periodic.js';
 import type { Clock } from '../../lib/time.js';
 import type { EventsService } from '../events/events.service.js';
 import { HOUR_MS } from '../vms/vm-operations.js';
@@ -11,42 +12,38 @@ import type { LedgerService } from './ledger.service.js';
  * pass charges each further hour once it begins, in one ledger row per VM per pass.
  */
 export class Metering {
-  private timer?: NodeJS.Timeout;
-  private busy = false;
+  private readonly periodic: Periodic;
 
-  constructor(private readonly d: { vms: VmsRepository; ledger: LedgerService; events: EventsService; clock: Clock; log: FastifyBaseLogger }) {}
+  constructor(private readonly d: { vms: VmsRepository; ledger: LedgerService; events: EventsService; clock: Clock; log: FastifyBaseLogger }) {
+    this.periodic = new Periodic('metering', () => this.charge(), d.log);
+  }
 
   start(intervalMs = 60_000): void {
-    this.timer = setInterval(() => void this.pass(), intervalMs);
-    this.timer.unref();
+    this.periodic.start(intervalMs);
   }
 
   stop(): void {
-    clearInterval(this.timer);
+    this.periodic.stop();
   }
 
-  async pass(): Promise<void> {
-    if (this.busy) return;
-    this.busy = true;
-    try {
-      const now = this.d.clock.now();
-      for (const vm of await this.d.vms.dueForBilling(now.toISOString())) {
-        const paidUntil = Date.parse(vm.billed_until!);
-        const hours = Math.floor((now.getTime() - paidUntil) / HOUR_MS) + 1;
-        const next = new Date(paidUntil + hours * HOUR_MS).toISOString();
-        if (!(await this.d.vms.advanceBilledUntil(vm.id, vm.billed_until!, next))) continue;
-        const balance = await this.d.ledger.apply(
-          { userId: vm.user_id, amount: -vm.price_hourly * hours, reason: `VM ${vm.name} (#${vm.id}): ${hours} hour${hours > 1 ? 's' : ''}`, actorId: null, now: now.toISOString() },
-          { allowNegative: true },
-        );
-        if (balance < 0) {
-          await this.d.events.record({ type: 'system', severity: 'warning', action: 'billing.negative_balance', message: `Balance of user #${vm.user_id} is ${balance} credits after billing VM ${vm.name}`, userId: vm.user_id, vmId: vm.id, details: { balance } });
-        }
+  pass(): Promise<void> {
+    return this.periodic.run();
+  }
+
+  private async charge(): Promise<void> {
+    const now = this.d.clock.now();
+    for (const vm of await this.d.vms.dueForBilling(now.toISOString())) {
+      const paidUntil = Date.parse(vm.billed_until!);
+      const hours = Math.floor((now.getTime() - paidUntil) / HOUR_MS) + 1;
+      const next = new Date(paidUntil + hours * HOUR_MS).toISOString();
+      if (!(await this.d.vms.advanceBilledUntil(vm.id, vm.billed_until!, next))) continue;
+      const balance = await this.d.ledger.apply(
+        { userId: vm.user_id, amount: -vm.price_hourly * hours, reason: `VM ${vm.name} (#${vm.id}): ${hours} hour${hours > 1 ? 's' : ''}`, actorId: null, now: now.toISOString() },
+        { allowNegative: true },
+      );
+      if (balance < 0) {
+        await this.d.events.record({ type: 'system', severity: 'warning', action: 'billing.negative_balance', message: `Balance of user #${vm.user_id} is ${balance} credits after billing VM ${vm.name}`, userId: vm.user_id, vmId: vm.id, details: { balance } });
       }
-    } catch (err) {
-      this.d.log.error({ err }, 'metering pass failed');
-    } finally {
-      this.busy = false;
     }
   }
 }

@@ -3,6 +3,7 @@ import { canRotateConsoleLog, type ComputeDriver } from '../../compute/driver.js
 
 /** Serial console log kept per VM before rotation (plus one previous generation). */
 const CONSOLE_LOG_MAX_BYTES = 1024 * 1024;
+import { Periodic } from '../../lib/periodic.js';
 import type { Clock } from '../../lib/time.js';
 import type { ActionsRepository } from '../../operations/actions.repository.js';
 import type { EventsService } from '../events/events.service.js';
@@ -15,8 +16,7 @@ import type { VmsRepository } from './vms.repository.js';
  * removes leftovers of destroyed VMs, and records each drift as an event.
  */
 export class Reconciler {
-  private timer?: NodeJS.Timeout;
-  private busy = false;
+  private readonly periodic: Periodic;
 
   constructor(
     private readonly d: {
@@ -28,7 +28,9 @@ export class Reconciler {
       clock: Clock;
       log: FastifyBaseLogger;
     },
-  ) {}
+  ) {
+    this.periodic = new Periodic('reconcile', () => this.reconcile(), d.log);
+  }
 
   /** First pass after a (re)start: actions that were running cannot finish any more. */
   async recoverAfterRestart(): Promise<void> {
@@ -39,50 +41,45 @@ export class Reconciler {
   }
 
   start(intervalMs: number): void {
-    this.timer = setInterval(() => void this.pass(), intervalMs);
-    this.timer.unref();
+    this.periodic.start(intervalMs);
   }
 
   stop(): void {
-    clearInterval(this.timer);
+    this.periodic.stop();
   }
 
-  async pass(): Promise<void> {
-    if (this.busy) return;
-    this.busy = true;
-    try {
-      const live = await this.d.vms.listLive();
-      for (const row of live) {
-        if (row.locked === 1 || ['pending', 'provisioning', 'destroying'].includes(row.status)) continue;
-        const state = await this.d.driver.inspect(instanceId(row.id));
-        if (state.state === 'running' && canRotateConsoleLog(this.d.driver)) {
-          await this.d.driver.rotateConsoleLog(instanceId(row.id), CONSOLE_LOG_MAX_BYTES);
-        }
-        const fresh = await this.d.vms.find(row.id);
-        if (!fresh || fresh.locked === 1 || fresh.status !== row.status) continue; // an action started meanwhile
-        if (row.status === 'running' && state.state !== 'running') {
-          const status = state.state === 'missing' ? 'error' : 'stopped';
-          await this.d.ops.setStatus(row.id, status, { booted_at: null, error: state.state === 'missing' ? 'VM files are missing' : null });
-          await this.d.events.record({ type: 'vm', severity: 'warning', action: 'vm.died', message: `VM ${row.name}: its process is gone; marked ${status}`, userId: row.user_id, vmId: row.id });
-        } else if (row.status !== 'running' && state.state === 'running') {
-          await this.d.ops.setStatus(row.id, 'running', { booted_at: (state.startedAt ?? this.d.clock.now()).toISOString(), ip_address: state.privateIp ?? null, error: null });
-          await this.d.events.record({ type: 'vm', action: 'vm.adopted', message: `VM ${row.name} is running (re-adopted, was ${row.status})`, userId: row.user_id, vmId: row.id });
-        }
+  pass(): Promise<void> {
+    return this.periodic.run();
+  }
+
+  private async reconcile(): Promise<void> {
+    const live = await this.d.vms.listLive();
+    for (const row of live) {
+      if (row.locked === 1 || ['pending', 'provisioning', 'destroying'].includes(row.status)) continue;
+      const state = await this.d.driver.inspect(instanceId(row.id));
+      if (state.state === 'running' && canRotateConsoleLog(this.d.driver)) {
+        await this.d.driver.rotateConsoleLog(instanceId(row.id), CONSOLE_LOG_MAX_BYTES);
       }
-      const liveIds = new Set(live.map((r) => instanceId(r.id)));
-      for (const id of await this.d.driver.list()) {
-        if (liveIds.has(id)) continue;
-        const vmId = Number(id.slice(3));
-        const row = await this.d.vms.find(vmId);
-        if (row && !row.destroyed_at) continue; // created after listLive ran
-        this.d.log.warn({ instance: id }, 'removing leftovers of a VM that is not live');
-        await this.d.driver.destroy(id);
-        await this.d.events.record({ type: 'vm', severity: 'warning', action: 'vm.orphan_removed', message: `Removed orphaned instance ${id}`, vmId });
+      const fresh = await this.d.vms.find(row.id);
+      if (!fresh || fresh.locked === 1 || fresh.status !== row.status) continue; // an action started meanwhile
+      if (row.status === 'running' && state.state !== 'running') {
+        const status = state.state === 'missing' ? 'error' : 'stopped';
+        await this.d.ops.setStatus(row.id, status, { booted_at: null, error: state.state === 'missing' ? 'VM files are missing' : null });
+        await this.d.events.record({ type: 'vm', severity: 'warning', action: 'vm.died', message: `VM ${row.name}: its process is gone; marked ${status}`, userId: row.user_id, vmId: row.id });
+      } else if (row.status !== 'running' && state.state === 'running') {
+        await this.d.ops.setStatus(row.id, 'running', { booted_at: (state.startedAt ?? this.d.clock.now()).toISOString(), ip_address: state.privateIp ?? null, error: null });
+        await this.d.events.record({ type: 'vm', action: 'vm.adopted', message: `VM ${row.name} is running (re-adopted, was ${row.status})`, userId: row.user_id, vmId: row.id });
       }
-    } catch (err) {
-      this.d.log.error({ err }, 'reconcile pass failed');
-    } finally {
-      this.busy = false;
+    }
+    const liveIds = new Set(live.map((r) => instanceId(r.id)));
+    for (const id of await this.d.driver.list()) {
+      if (liveIds.has(id)) continue;
+      const vmId = Number(id.slice(3));
+      const row = await this.d.vms.find(vmId);
+      if (row && !row.destroyed_at) continue; // created after listLive ran
+      this.d.log.warn({ instance: id }, 'removing leftovers of a VM that is not live');
+      await this.d.driver.destroy(id);
+      await this.d.events.record({ type: 'vm', severity: 'warning', action: 'vm.orphan_removed', message: `Removed orphaned instance ${id}`, vmId });
     }
   }
 }
