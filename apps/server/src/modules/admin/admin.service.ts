@@ -12,8 +12,8 @@ export class AdminService {
     private readonly deps: { ledger: LedgerService; users: UsersRepository; sessions: SessionsRepository; events: EventsService; clock: Clock },
   ) {}
 
-  async listUsers(): Promise<AdminUser[]> {
-    const rows = await this.deps.users.listWithVmCounts();
+  async listUsers(onlyId?: number): Promise<AdminUser[]> {
+    const rows = await this.deps.users.listWithVmCounts(onlyId);
     return rows.map((r) => ({ ...toUser(r), vm_count: r.vm_count }));
   }
 
@@ -35,7 +35,7 @@ export class AdminService {
     );
     if (patch.is_active === false) await sessions.revokeAllForUser(id, now);
     await events.record({ type: 'admin', severity: 'warning', action: 'user.updated', message: `${admin.user.username} changed ${target.username}: ${JSON.stringify(patch)}`, userId: admin.user.id, username: admin.user.username, sourceIp: ctx.ip, details: { target_user_id: id, ...patch } });
-    return (await this.listUsers()).find((u) => u.id === id)!;
+    return (await this.listUsers(id))[0]!;
   }
 
   async adjustCredits(admin: Identity, id: number, input: AdjustCreditsRequest, ctx: RequestContext): Promise<AdjustCreditsResponse> {

@@ -143,13 +143,14 @@ export class AuthService {
     return cached && (!fromCookie || cached.via === 'session') ? { ...cached, fromCookie } : undefined;
   }
 
-  /** Resolves a bearer credential (session or API token) to an identity; undefined if not valid. */
+  /**
+   * Resolves a bearer credential (session or API token) to an identity from the database, and
+   * remembers it; undefined if not valid. Callers ask cachedIdentity() first.
+   */
   async authenticate(token: string, fromCookie: boolean): Promise<Identity | undefined> {
     if (fromCookie && !token.startsWith('tws_')) return undefined; // only sessions live in cookies
     const now = this.now();
     const credentialHash = hashToken(token);
-    const cached = this.deps.cache.get(credentialHash, now.getTime());
-    if (cached) return { ...cached, fromCookie };
     const found = await this.lookup(token, credentialHash, now);
     if (!found) return undefined;
     this.deps.cache.set(credentialHash, found.identity, found.expiresAt, now.getTime());

@@ -99,8 +99,9 @@ export class UsersRepository {
     return row.failed_login_count;
   }
 
-  async listWithVmCounts(): Promise<(UserRow & { vm_count: number })[]> {
-    const rows = await this.db
+  /** Every user (or just one) with the number of their live VMs. */
+  async listWithVmCounts(onlyId?: number): Promise<(UserRow & { vm_count: number })[]> {
+    let query = this.db
       .selectFrom('users')
       .selectAll('users')
       .select((eb) =>
@@ -111,8 +112,9 @@ export class UsersRepository {
           .where('vms.status', '!=', 'destroyed')
           .as('vm_count'),
       )
-      .orderBy('users.id')
-      .execute();
+      .orderBy('users.id');
+    if (onlyId !== undefined) query = query.where('users.id', '=', onlyId);
+    const rows = await query.execute();
     return rows.map((r) => ({ ...r, vm_count: Number(r.vm_count ?? 0) }));
   }
 }

@@ -90,7 +90,7 @@ export class VmsService {
       throw badRequest('user_data is larger than 64 KiB', [{ field: 'user_data', message: 'must be at most 64 KiB' }]);
     }
     const sshKeys = await this.resolveKeys(userId, input.ssh_keys ?? []);
-    if (await vms.nameTaken(userId, input.name)) throw conflict(`You already have a VM named ${input.name}`, [{ field: 'name', message: 'is already used by one of your VMs' }]);
+    if (await vms.nameTaken(userId, input.name)) throw duplicateName(input.name);
 
     const usage = await vms.usage(userId);
     if (usage.count + 1 > policy.maxVmsPerUser) throw quota(`at most ${policy.maxVmsPerUser} VMs per user`);
@@ -119,12 +119,15 @@ export class VmsService {
     if (row.destroyed_at) throw conflict('This VM has been destroyed');
     const now = this.d.clock.now().toISOString();
     if (!(await vms.tryLock(id, now))) throw conflict('Another action is in progress on this VM; wait for it to finish');
-    const current = (await vms.find(id))!;
-    if (!ALLOWED[type].includes(current.status as VmStatus)) {
+    // Whatever fails between taking the lock and dispatching the action must release it.
+    const { current, action } = await (async () => {
+      const current = (await vms.find(id))!;
+      if (!ALLOWED[type].includes(current.status as VmStatus)) throw conflict(`Cannot ${req.action} a VM that is ${current.status}`);
+      return { current, action: await actions.insert({ vmId: id, userId: row.user_id, type, now }) };
+    })().catch(async (err: unknown) => {
       await vms.update(id, { locked: 0 });
-      throw conflict(`Cannot ${req.action} a VM that is ${current.status}`);
-    }
-    const action = await actions.insert({ vmId: id, userId: row.user_id, type, now });
+      throw err;
+    });
     await events.record({ type: 'vm', action: `vm.${type}_requested`, message: `${identity.user.username} asked to ${req.action} VM ${row.name}${req.force ? ' (forced)' : ''}`, userId: identity.user.id, username: identity.user.username, vmId: id, sourceIp: ctx.ip });
     const force = req.force === true;
     const work = { start: () => ops.start(current), stop: () => ops.stop(current, force), reboot: () => ops.reboot(current, force), destroy: () => ops.destroy(current), create: () => ops.provision(current) }[type];
@@ -155,11 +158,15 @@ export class VmsService {
         });
       } catch (err) {
         if (!isUniqueViolation(err)) throw err;
-        if (await this.d.vms.nameTaken(row.user_id, row.name)) throw conflict(`You already have a VM named ${row.name}`, [{ field: 'name', message: 'is already used by one of your VMs' }]);
+        if (await this.d.vms.nameTaken(row.user_id, row.name)) throw duplicateName(row.name);
       }
     }
     throw new AppError(503, 'service_unavailable', 'Could not reserve an SSH port, try again');
   }
+}
+
+function duplicateName(name: string) {
+  return conflict(`You already have a VM named ${name}`, [{ field: 'name', message: 'is already used by one of your VMs' }]);
 }
 
 function quota(what: string) {
