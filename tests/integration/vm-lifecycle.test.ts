@@ -7,6 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import { ApiClient, type Vm } from '@twarga/contract';
 import { sshExec, waitForSshBanner } from '../../apps/server/src/test-support/ssh.js';
 import { startServer } from '../support/server.js';
+import { until } from '../support/until.js';
 
 const ADMIN_PASSWORD = 'lifecycle-admin-pw';
 
@@ -20,16 +21,6 @@ function alive(pid: number): boolean {
 
 function qemuPidOf(dataDir: string, vmId: number): number {
   return Number(readFileSync(path.join(dataDir, 'vms', `vm-${vmId}`, 'qemu.pid'), 'utf8').trim());
-}
-
-async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 120_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
 }
 
 /** Real QEMU (software emulation) behind the real server process, driven through the API. */

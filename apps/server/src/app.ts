@@ -5,6 +5,7 @@ import fastifyFormbody from '@fastify/formbody';
 import fastifyRateLimit from '@fastify/rate-limit';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
+import fastifyWebsocket from '@fastify/websocket';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyServerOptions } from 'fastify';
 import type { Config } from './config/config.js';
@@ -51,6 +52,10 @@ import { VmOperations } from './modules/vms/vm-operations.js';
 import { vmsRoutes } from './modules/vms/vms.routes.js';
 import { VmsService } from './modules/vms/vms.service.js';
 import { VmsRepository } from './modules/vms/vms.repository.js';
+import { ConsoleKeys } from './modules/terminal/console-keys.js';
+import { TerminalSessionsRepository } from './modules/terminal/terminal-sessions.repository.js';
+import { terminalRoutes } from './modules/terminal/terminal.routes.js';
+import { TerminalService } from './modules/terminal/terminal.service.js';
 
 export const VERSION = '0.1.0';
 
@@ -143,7 +148,8 @@ export async function buildApp(deps: AppDeps) {
   const bus = new EventBus();
   const vmsRepo = new VmsRepository(db);
   const actions = new ActionsRepository(db);
-  const ops = new VmOperations({ ledger: ledgerService, vms: vmsRepo, actions, images, imagesRepo, driver, events, bus, clock, log: app.log, sshHost: config.sshHost, stopTimeoutMs: config.stopTimeoutSeconds * 1000 });
+  const consoleKeys = new ConsoleKeys(db, secrets.consoleKeyKey, clock);
+  const ops = new VmOperations({ ledger: ledgerService, vms: vmsRepo, actions, images, imagesRepo, driver, consoleKeys, events, bus, clock, log: app.log, sshHost: config.sshHost, stopTimeoutMs: config.stopTimeoutSeconds * 1000 });
   const vms = new VmsService({
     db, vms: vmsRepo, actions, users, keys: new KeysRepository(db), images, ops, events, clock,
     policy: {
@@ -156,6 +162,19 @@ export async function buildApp(deps: AppDeps) {
     },
   });
   const metering = new Metering({ vms: vmsRepo, ledger: ledgerService, events, clock, log: app.log });
+  const terminal = new TerminalService({
+    sessions: new TerminalSessionsRepository(db), vms: vmsRepo, consoleKeys, driver, events, bus, clock, log: app.log,
+    policy: {
+      idleSeconds: config.terminalIdleSeconds,
+      maxSeconds: config.terminalMaxSeconds,
+      ticketSeconds: config.terminalTicketSeconds,
+      maxSessionsPerUser: config.terminalMaxSessionsPerUser,
+      recordingsDir: path.join(config.dataDir, 'recordings'),
+      recordingMaxBytes: config.recordingMaxBytes,
+      recordingRetentionDays: config.recordingRetentionDays,
+      sshHost: config.sshHost,
+    },
+  });
   const reconciler = new Reconciler({ vms: vmsRepo, actions, driver, ops, events, clock, log: app.log });
 
   registerErrorHandling(app);
@@ -180,6 +199,9 @@ export async function buildApp(deps: AppDeps) {
       });
     },
   });
+  // Before the websocket plugin's own preClose: sessions end with an exit message and are written down.
+  app.addHook('preClose', async () => terminal.close());
+  await app.register(fastifyWebsocket, { options: { maxPayload: 64 * 1024 } });
   await app.register(fastifySwagger, {
     openapi: {
       openapi: '3.0.3',
@@ -211,6 +233,7 @@ export async function buildApp(deps: AppDeps) {
   await app.register(vmsRoutes, { vms });
   await app.register(imagesRoutes, { images, vms: vmsRepo });
   await app.register(streamRoutes, { bus });
+  await app.register(terminalRoutes, { terminal, events });
   await app.register(webRoutes, { webDir: config.webDir, events });
 
   app.addHook('onReady', async () => {
@@ -223,5 +246,5 @@ export async function buildApp(deps: AppDeps) {
     await images.close();
   });
 
-  return { app, routes, services: { auth, events, tokens, keys, admin, ledger, vms, ops, images, reconciler, metering, driver, bus } };
+  return { app, routes, services: { auth, events, tokens, keys, admin, ledger, vms, ops, images, reconciler, metering, driver, bus, terminal } };
 }

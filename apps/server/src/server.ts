@@ -29,6 +29,7 @@ async function main() {
   services.reconciler.start(config.reconcileSeconds * 1000);
   await services.metering.pass();
   services.metering.start();
+  await services.terminal.start();
 
   const shutdown = async (signal: string) => {
     app.log.info({ signal }, 'shutting down');

@@ -16,6 +16,7 @@ import type {
 } from './account.js';
 import type { AdjustCreditsRequest, AdjustCreditsResponse, AdminUser, UpdateUserRequest } from './admin.js';
 import { CSRF_HEADER } from './constants.js';
+import type { EndedSessions, StartTerminalRequest, TerminalSession, TerminalTicket, VmTerminalSessions } from './terminal.js';
 import type { Action, CreateVmRequest, CreatedVm, Image, RegisterImageRequest, Size, Vm, VmActionRequest, VmStatusResponse } from './vms.js';
 
 /** Thrown for every non-2xx answer; carries the server's error body. */
@@ -81,6 +82,24 @@ export class ApiClient {
     return parsed as T;
   }
 
+  /** GET for a non-JSON body (recordings); errors still carry the JSON error body. */
+  async requestText(path: string): Promise<string> {
+    const headers: Record<string, string> = {};
+    if (this.options.token) headers.authorization = `Bearer ${this.options.token}`;
+    const res = await this.doFetch(`${this.baseUrl}${path}`, { headers, credentials: 'same-origin' });
+    const text = await res.text();
+    if (!res.ok) {
+      let err: Partial<ErrorBody> = {};
+      try {
+        err = JSON.parse(text) as Partial<ErrorBody>;
+      } catch {
+        /* not JSON */
+      }
+      throw new ApiError(res.status, { code: err.code ?? 'http_' + res.status, message: err.message ?? res.statusText, request_id: err.request_id ?? '' });
+    }
+    return text;
+  }
+
   health = () => this.request<Health>('GET', '/health');
 
   auth = {
@@ -120,6 +139,19 @@ export class ApiClient {
 
   actions = {
     get: (id: number) => this.request<Action>('GET', `/api/actions/${id}`),
+  };
+
+  terminal = {
+    /** A single-use ticket for the websocket (see terminal-protocol.ts). */
+    start: (vmId: number, body: StartTerminalRequest = {}) => this.request<TerminalTicket>('POST', `/api/terminal/start/${vmId}`, body),
+    /** Ends the caller's live sessions on the VM (every session for the VM's owner or an admin). */
+    stop: (vmId: number) => this.request<EndedSessions>('DELETE', `/api/terminal/stop/${vmId}`),
+    forVm: (vmId: number) => this.request<VmTerminalSessions>('GET', `/api/terminal/session/${vmId}`),
+    /** Live sessions: your own and those on your VMs; every one for an admin. */
+    live: () => this.request<TerminalSession[]>('GET', '/api/terminal/sessions'),
+    end: (sessionId: number) => this.request<void>('DELETE', `/api/terminal/sessions/${sessionId}`),
+    /** The session's asciicast v2 recording as text. */
+    recording: (sessionId: number) => this.requestText(`/api/terminal/recordings/${sessionId}`),
   };
 
   images = {

@@ -6,3 +6,5 @@ export * from './admin.js';
 export * from './events.js';
 export * from './client.js';
 export * from './vms.js';
+export * from './terminal.js';
+export * from './terminal-protocol.js';

@@ -88,3 +88,15 @@ export interface ConsoleLogRotation {
 export function canRotateConsoleLog(d: ComputeDriver): d is ComputeDriver & ConsoleLogRotation {
   return typeof (d as Partial<ConsoleLogRotation>).rotateConsoleLog === 'function';
 }
+
+/** Optional ability: the guest's serial port, for the browser console. */
+export interface SerialConsole {
+  /** Connects to the serial port. The hypervisor may accept only one connection at a time. */
+  openSerial(id: string): Promise<import('node:stream').Duplex>;
+  /** The last maxBytes the serial port printed (boot log and earlier sessions), oldest first. */
+  serialScrollback(id: string, maxBytes: number): Promise<Buffer>;
+}
+
+export function hasSerialConsole(d: ComputeDriver): d is ComputeDriver & SerialConsole {
+  return typeof (d as Partial<SerialConsole>).openSerial === 'function';
+}

@@ -62,4 +62,15 @@ describe('secrets', () => {
     rmSync(dir, { recursive: true });
     rmSync(other, { recursive: true });
   });
+
+  test('a secret added by a newer version is generated once; existing ones are kept', () => {
+    const dir = tmp();
+    const file = path.join(dir, 'secrets.json');
+    writeFileSync(file, JSON.stringify({ csrfKey: 'k'.repeat(43) }), { mode: 0o600 });
+    const upgraded = loadOrCreateSecrets(dir);
+    assert.equal(upgraded.csrfKey, 'k'.repeat(43));
+    assert.ok(upgraded.consoleKeyKey.length >= 40);
+    assert.deepEqual(loadOrCreateSecrets(dir), upgraded);
+    rmSync(dir, { recursive: true });
+  });
 });

@@ -34,6 +34,12 @@ export const ConfigSchema = Type.Object(
     maxVcpusPerUser: Type.Integer({ minimum: 0 }),
     reconcileSeconds: Type.Number({ minimum: 0.5, maximum: 300 }),
     stopTimeoutSeconds: Type.Number({ minimum: 1, maximum: 3600 }),
+    terminalIdleSeconds: Type.Number({ minimum: 1, maximum: 7 * 86400 }),
+    terminalMaxSeconds: Type.Number({ minimum: 1, maximum: 7 * 86400 }),
+    terminalTicketSeconds: Type.Number({ minimum: 0.1, maximum: 600 }),
+    terminalMaxSessionsPerUser: Type.Integer({ minimum: 1 }),
+    recordingMaxBytes: Type.Integer({ minimum: 4096 }),
+    recordingRetentionDays: Type.Number({ exclusiveMinimum: 0 }),
   },
   { additionalProperties: false },
 );
@@ -68,6 +74,12 @@ export const ENV_VARS: EnvSpec[] = [
   { key: 'maxVcpusPerUser', env: 'TWARGA_MAX_VCPUS_PER_USER', kind: 'int' },
   { key: 'reconcileSeconds', env: 'TWARGA_RECONCILE_SECONDS', kind: 'number' },
   { key: 'stopTimeoutSeconds', env: 'TWARGA_STOP_TIMEOUT_SECONDS', kind: 'number' },
+  { key: 'terminalIdleSeconds', env: 'TWARGA_TERMINAL_IDLE_SECONDS', kind: 'number' },
+  { key: 'terminalMaxSeconds', env: 'TWARGA_TERMINAL_MAX_SECONDS', kind: 'number' },
+  { key: 'terminalTicketSeconds', env: 'TWARGA_TERMINAL_TICKET_SECONDS', kind: 'number' },
+  { key: 'terminalMaxSessionsPerUser', env: 'TWARGA_TERMINAL_MAX_SESSIONS', kind: 'int' },
+  { key: 'recordingMaxBytes', env: 'TWARGA_RECORDING_MAX_BYTES', kind: 'int' },
+  { key: 'recordingRetentionDays', env: 'TWARGA_RECORDING_RETENTION_DAYS', kind: 'number' },
 ];
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -101,6 +113,12 @@ export function defaultConfig(cwd = process.cwd()): Config {
     maxVcpusPerUser: 8,
     reconcileSeconds: 3,
     stopTimeoutSeconds: 60,
+    terminalIdleSeconds: 15 * 60,
+    terminalMaxSeconds: 8 * 3600,
+    terminalTicketSeconds: 30,
+    terminalMaxSessionsPerUser: 10,
+    recordingMaxBytes: 10 * 1024 * 1024,
+    recordingRetentionDays: 30,
   };
 }
 

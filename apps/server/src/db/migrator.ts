@@ -1,5 +1,6 @@
 import { sql, type ColumnDataType, type ColumnDefinitionBuilder, type Expression, type Kysely } from 'kysely';
 import * as m001 from './migrations/001_initial.js';
+import * as m002 from './migrations/002_terminal.js';
 
 export interface MigrationContext {
   /** Auto-increment integer primary key that never reuses ids (events refer to deleted rows). */
@@ -14,7 +15,10 @@ interface Migration {
 }
 
 /** Ordered, append-only. Never edit a migration that has shipped: add a new one. */
-const MIGRATIONS: Migration[] = [{ name: '001_initial', ...m001 }];
+const MIGRATIONS: Migration[] = [
+  { name: '001_initial', ...m001 },
+  { name: '002_terminal', ...m002 },
+];
 
 /**
  * Applies pending migrations in one transaction each, recording them in twarga_migrations.

@@ -154,6 +154,32 @@ export interface MetricsTable {
   value: string;
 }
 
+export interface VmConsoleKeysTable {
+  vm_id: number;
+  public_key: string;
+  private_key_enc: string;
+  host_key_sha256: string | null;
+  created_at: Timestamp;
+}
+
+export interface TerminalSessionsTable {
+  id: Generated<number>;
+  vm_id: number;
+  user_id: number;
+  kind: 'serial' | 'ssh';
+  source_ip: string | null;
+  cols: number;
+  rows: number;
+  started_at: Timestamp;
+  ended_at: Timestamp | null;
+  end_reason: string | null;
+  bytes_in: Generated<number>;
+  bytes_out: Generated<number>;
+  recording_bytes: Generated<number>;
+  recording_truncated: Generated<Flag>;
+  recording_deleted_at: Timestamp | null;
+}
+
 export interface Database {
   users: UsersTable;
   sessions: SessionsTable;
@@ -165,4 +191,6 @@ export interface Database {
   actions: ActionsTable;
   images: ImagesTable;
   metrics: MetricsTable;
+  vm_console_keys: VmConsoleKeysTable;
+  terminal_sessions: TerminalSessionsTable;
 }

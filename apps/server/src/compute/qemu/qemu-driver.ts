@@ -3,10 +3,11 @@ import { copyFile, mkdir, readFile, readdir, rename, rm, stat, truncate } from '
 import { writeFileAtomic } from '../../infra/fs.js';
 import { run } from '../../infra/process.js';
 import { writeSeedIso } from '../../cloudinit/seed-iso.js';
-import { INSTANCE_ID_PATTERN, type ComputeDriver, type ConsoleLogRotation, type DriverInfo, type InstanceInspection, type InstanceSpec, type StopOptions } from '../driver.js';
+import { INSTANCE_ID_PATTERN, type ComputeDriver, type ConsoleLogRotation, type SerialConsole, type DriverInfo, type InstanceInspection, type InstanceSpec, type StopOptions } from '../driver.js';
 import { qemuArgs, type Accel } from './args.js';
 import { instancePaths } from './paths.js';
 import { QmpClient } from './qmp-client.js';
+import { connectSerial, tailOfFiles } from './serial.js';
 
 export interface QemuDriverOptions {
   /** <data>/vms */
@@ -19,7 +20,7 @@ export interface QemuDriverOptions {
 }
 
 /** QEMU run directly: one detached qemu-system-x86_64 per VM, driven over QMP. */
-export class QemuDriver implements ComputeDriver, ConsoleLogRotation {
+export class QemuDriver implements ComputeDriver, ConsoleLogRotation, SerialConsole {
   private readonly qemu: string;
   private readonly stopTimeoutMs: number;
   private accelUsed?: Accel;
@@ -128,6 +129,15 @@ export class QemuDriver implements ComputeDriver, ConsoleLogRotation {
     await copyFile(p.serialLog, `${p.serialLog}.1`);
     await truncate(p.serialLog, 0);
     return true;
+  }
+
+  openSerial(id: string) {
+    return connectSerial(this.paths(id).serial);
+  }
+
+  serialScrollback(id: string, maxBytes: number): Promise<Buffer> {
+    const { serialLog } = this.paths(id);
+    return tailOfFiles([`${serialLog}.1`, serialLog], maxBytes);
   }
 
   async writeInfo(id: string, info: Record<string, unknown>): Promise<void> {

@@ -9,6 +9,7 @@ import type { LedgerService } from '../billing/ledger.service.js';
 import type { EventsService } from '../events/events.service.js';
 import type { ImagesService } from '../images/images.service.js';
 import type { ImagesRepository } from '../images/images.repository.js';
+import type { ConsoleKeys } from '../terminal/console-keys.js';
 import { toVm } from './vm-view.js';
 import type { VmRow, VmsRepository } from './vms.repository.js';
 
@@ -22,6 +23,7 @@ export interface VmOperationsDeps {
   images: ImagesService;
   imagesRepo: ImagesRepository;
   driver: ComputeDriver;
+  consoleKeys: ConsoleKeys;
   events: EventsService;
   bus: EventBus;
   clock: Clock;
@@ -113,6 +115,8 @@ export class VmOperations {
     const image = await imagesRepo.find(row.image);
     if (!image) throw new Error(`image ${row.image} disappeared`);
     const id = instanceId(row.id);
+    // The server's own key for the browser SSH terminal sits next to the user's keys.
+    const consoleKey = await this.d.consoleKeys.ensure(row.id, row.name);
     const spec: InstanceSpec = {
       id,
       hostname: row.name,
@@ -121,7 +125,7 @@ export class VmOperations {
       diskGb: row.disk,
       sshPort: row.ssh_port!,
       boot: images.bootSource(image),
-      seed: seedFiles({ instanceId: id, hostname: row.name, sshAuthorizedKeys: JSON.parse(row.ssh_keys) as string[], userData: row.user_data ?? undefined }),
+      seed: seedFiles({ instanceId: id, hostname: row.name, sshAuthorizedKeys: [...(JSON.parse(row.ssh_keys) as string[]), consoleKey], userData: row.user_data ?? undefined }),
       info: { name: row.name, user_id: row.user_id, os_type: row.os_type, ram: row.ram, cpu: row.cpu, disk: row.disk, status: 'provisioning', ip: null, created_at: row.created_at, uptime: 0 },
     };
     await driver.create(spec);
@@ -156,6 +160,7 @@ export class VmOperations {
   async destroy(row: VmRow): Promise<void> {
     await this.setStatus(row.id, 'destroying');
     await this.d.driver.destroy(instanceId(row.id));
+    await this.d.consoleKeys.remove(row.id);
     // The row stays for audit and billing; its name and port are free again.
     await this.setStatus(row.id, 'destroyed', { destroyed_at: this.now(), ssh_port: null, booted_at: null, ip_address: null });
   }

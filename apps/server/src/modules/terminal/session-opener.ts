@@ -1,0 +1,126 @@
+import { mkdir } from 'node:fs/promises';
+import type { WebSocket } from 'ws';
+import { TERMINAL_CLOSE_CODES, type TerminalServerMessage } from '@twarga/contract';
+import { hasSerialConsole } from '../../compute/driver.js';
+import { instanceId } from '../vms/vm-operations.js';
+import type { TerminalBackend } from './backend.js';
+import { LiveSession, type SessionOutcome } from './live-session.js';
+import { AsciicastRecorder } from './recorder.js';
+import { SerialHubs } from './serial-hub.js';
+import { HostKeyMismatch, openSshShell } from './ssh-shell.js';
+import type { TerminalDeps } from './terminal.service.js';
+import type { TicketGrant } from './tickets.js';
+
+/** How much of the serial log a new viewer sees first (the boot log, earlier output). */
+const SCROLLBACK_BYTES = 64 * 1024;
+const SSH_TIMEOUT_MS = 15_000;
+
+/** Turns a redeemed ticket into a live session (row, recording, backend) and writes it down at the end. */
+export class SessionOpener {
+  private hubs?: SerialHubs;
+
+  constructor(
+    private readonly d: TerminalDeps,
+    private readonly onEnd: (session: LiveSession, outcome: SessionOutcome) => void,
+  ) {
+    if (hasSerialConsole(d.driver)) this.hubs = new SerialHubs(d.driver);
+  }
+
+  async open(grant: TicketGrant, ws: WebSocket, sourceIp: string, register: (s: LiveSession) => void): Promise<void> {
+    const { d } = this;
+    // The VM may have stopped, or changed hands, since the ticket was issued.
+    const vm = await d.vms.find(grant.vmId);
+    if (!vm || vm.destroyed_at || (vm.user_id !== grant.userId && !grant.isAdmin) || vm.status !== 'running') {
+      refuse(ws, 'vm_not_running', `the VM is ${vm?.status ?? 'gone'}`, TERMINAL_CLOSE_CODES.vmStopped);
+      return;
+    }
+    const startedAt = d.clock.now();
+    const id = await d.sessions.insert({
+      vm_id: vm.id, user_id: grant.userId, kind: grant.kind, source_ip: sourceIp, cols: grant.cols, rows: grant.rows,
+      started_at: startedAt.toISOString(), ended_at: null, end_reason: null, recording_deleted_at: null,
+    });
+    await mkdir(d.policy.recordingsDir, { recursive: true, mode: 0o700 });
+    const recorder = new AsciicastRecorder(this.recordingPath(id), {
+      width: grant.cols, height: grant.rows, timestamp: Math.floor(startedAt.getTime() / 1000),
+      title: `${vm.name} ${grant.kind} #${id}`, maxBytes: d.policy.recordingMaxBytes,
+    });
+    const session = new LiveSession(
+      { id, vmId: vm.id, userId: grant.userId, kind: grant.kind, cols: grant.cols, rows: grant.rows, startedAt },
+      ws, recorder, { idleMs: d.policy.idleSeconds * 1000, maxMs: d.policy.maxSeconds * 1000 }, this.onEnd,
+    );
+    register(session);
+    await d.events.record({
+      type: 'terminal', action: 'terminal.session_started', message: `${grant.kind} terminal #${id} opened on VM ${vm.name}`,
+      userId: grant.userId, vmId: vm.id, sourceIp, details: { session_id: id, kind: grant.kind },
+    });
+    const ready = (scrollback: number): TerminalServerMessage => ({
+      type: 'ready', session_id: id, vm_id: vm.id, kind: grant.kind, idle_timeout_seconds: d.policy.idleSeconds,
+      max_duration_seconds: d.policy.maxSeconds, scrollback_bytes: scrollback,
+    });
+    try {
+      if (grant.kind === 'serial') {
+        if (!this.hubs || !hasSerialConsole(d.driver)) throw new Error('this driver has no serial console');
+        const backend = await this.hubs.attach(instanceId(vm.id), session);
+        const scrollback = await d.driver.serialScrollback(instanceId(vm.id), SCROLLBACK_BYTES);
+        session.connect(backend, ready(scrollback.length), scrollback);
+      } else {
+        session.connect(await this.openSsh(vm.id, vm.ssh_port!, vm.ssh_user, grant, session, sourceIp), ready(0));
+      }
+    } catch (err) {
+      session.end('backend_error', `could not reach the VM: ${(err as Error).message}`);
+    }
+  }
+
+  private async openSsh(vmId: number, port: number, username: string, grant: TicketGrant, session: LiveSession, sourceIp: string): Promise<TerminalBackend> {
+    const key = await this.d.consoleKeys.privateKey(vmId);
+    if (!key) throw new Error('the VM has no console key');
+    try {
+      const { backend, hostKey } = await openSshShell(
+        { host: this.d.policy.sshHost, port, username, privateKey: key.privateKey, expectedHostKey: key.hostKeySha256, cols: grant.cols, rows: grant.rows, timeoutMs: SSH_TIMEOUT_MS },
+        session,
+      );
+      if (!key.hostKeySha256) await this.d.consoleKeys.pinHostKey(vmId, hostKey);
+      return backend;
+    } catch (err) {
+      if (err instanceof HostKeyMismatch)
+        await this.d.events.record({
+          type: 'security', severity: 'critical', action: 'terminal.host_key_changed', message: err.message,
+          userId: grant.userId, vmId, sourceIp, details: { seen: err.seen, pinned: key.hostKeySha256 },
+        });
+      throw err;
+    }
+  }
+
+  recordingPath(id: number): string {
+    return `${this.d.policy.recordingsDir}/${id}.cast`;
+  }
+
+  /** Writes the session's end: its row, its recording's size, and the event. */
+  async finalize(session: LiveSession, outcome: SessionOutcome): Promise<void> {
+    const { info } = session;
+    const recorder = session.recorder;
+    await recorder?.close();
+    const endedAt = this.d.clock.now();
+    await this.d.sessions.update(info.id, {
+      ended_at: endedAt.toISOString(), end_reason: outcome.reason, bytes_in: outcome.bytesIn, bytes_out: outcome.bytesOut,
+      cols: outcome.cols, rows: outcome.rows, recording_bytes: recorder?.size ?? 0, recording_truncated: recorder?.truncated ? 1 : 0,
+    });
+    const timedOut = outcome.reason === 'idle_timeout' || outcome.reason === 'max_duration';
+    const seconds = Math.round((endedAt.getTime() - info.startedAt.getTime()) / 1000);
+    await this.d.events.record({
+      type: 'terminal', severity: outcome.reason === 'backend_error' ? 'warning' : 'info',
+      action: timedOut ? 'terminal.session_timed_out' : 'terminal.session_ended',
+      message: `${info.kind} terminal #${info.id} ended after ${seconds} s: ${outcome.message}`,
+      userId: info.userId, vmId: info.vmId, details: { session_id: info.id, kind: info.kind, reason: outcome.reason, seconds, bytes_in: outcome.bytesIn, bytes_out: outcome.bytesOut },
+    });
+  }
+}
+
+/** Refuses a socket before any session exists: an error message, then the close code. */
+export function refuse(ws: WebSocket, code: string, message: string, closeCode: number): void {
+  if (ws.readyState !== ws.OPEN) return;
+  // The gateway pauses the socket after the first frame; the close handshake needs it reading.
+  ws.resume();
+  ws.send(JSON.stringify({ type: 'error', code, message } satisfies TerminalServerMessage));
+  ws.close(closeCode, code);
+}

@@ -1,0 +1,215 @@
+import { rm } from 'node:fs/promises';
+import type { FastifyBaseLogger } from 'fastify';
+import type { WebSocket } from 'ws';
+import {
+  TERMINAL_PROTOCOL,
+  TERMINAL_WEBSOCKET_PATH,
+  type StartTerminalRequest,
+  type TerminalEndReason,
+  type TerminalSession,
+  type TerminalTicket,
+  type VmTerminalSessions,
+} from '@twarga/contract';
+import { hasSerialConsole, type ComputeDriver } from '../../compute/driver.js';
+import { AppError, notFound } from '../../http/errors.js';
+import type { Clock } from '../../lib/time.js';
+import { Periodic } from '../../lib/periodic.js';
+import type { EventBus } from '../../operations/event-bus.js';
+import type { Identity } from '../auth/identity.js';
+import type { EventsService } from '../events/events.service.js';
+import type { VmRow, VmsRepository } from '../vms/vms.repository.js';
+import type { ConsoleKeys } from './console-keys.js';
+import { LiveSession, type SessionOutcome } from './live-session.js';
+import { SessionOpener } from './session-opener.js';
+import type { TerminalSessionsRepository } from './terminal-sessions.repository.js';
+import { toTerminalSession } from './terminal-view.js';
+import { TicketBook, type TicketGrant } from './tickets.js';
+
+export interface TerminalPolicy {
+  idleSeconds: number;
+  maxSeconds: number;
+  ticketSeconds: number;
+  maxSessionsPerUser: number;
+  recordingsDir: string;
+  recordingMaxBytes: number;
+  recordingRetentionDays: number;
+  sshHost: string;
+}
+
+export interface TerminalDeps {
+  sessions: TerminalSessionsRepository;
+  vms: VmsRepository;
+  consoleKeys: ConsoleKeys;
+  driver: ComputeDriver;
+  events: EventsService;
+  bus: EventBus;
+  clock: Clock;
+  log: FastifyBaseLogger;
+  policy: TerminalPolicy;
+}
+
+/** Statuses during which a terminal stays open (a reboot keeps the serial line). */
+const KEEPS_TERMINAL = new Set(['running', 'rebooting']);
+
+/**
+ * The rules of the browser terminal: who may open one (the VM's owner or an admin, VM running),
+ * single-use tickets, the live sessions and their end, recordings and their retention.
+ */
+export class TerminalService {
+  readonly tickets: TicketBook;
+  private readonly live = new Map<number, LiveSession>();
+  private readonly finishing = new Set<Promise<void>>();
+  private readonly opener: SessionOpener;
+  private readonly retention: Periodic;
+  private unsubscribe?: () => void;
+
+  constructor(private readonly d: TerminalDeps) {
+    this.tickets = new TicketBook(d.policy.ticketSeconds * 1000, d.clock);
+    this.opener = new SessionOpener(d, (session, outcome) => this.finish(session, outcome));
+    this.retention = new Periodic('recording retention', () => this.pruneRecordings(), d.log);
+  }
+
+  private get limits() {
+    return { idleSeconds: this.d.policy.idleSeconds, maxSeconds: this.d.policy.maxSeconds };
+  }
+
+  async issueTicket(identity: Identity, vmId: number, body: StartTerminalRequest, sourceIp: string): Promise<TerminalTicket> {
+    const vm = await this.visibleVm(identity, vmId, sourceIp);
+    const kind = body.kind ?? 'serial';
+    if (!KEEPS_TERMINAL.has(vm.status) || vm.destroyed_at) throw new AppError(409, 'vm_not_running', `VM ${vm.name} is ${vm.status}: start it to open a terminal`);
+    if (kind === 'serial' && !hasSerialConsole(this.d.driver)) throw new AppError(409, 'console_unavailable', `the ${this.d.driver.info().name} driver has no serial console`);
+    if (kind === 'ssh' && (!vm.ssh_port || !(await this.d.consoleKeys.privateKey(vm.id))))
+      throw new AppError(409, 'console_unavailable', `VM ${vm.name} has no console key (created before the browser terminal existed): use the serial console`);
+    const userId = identity.user.id;
+    const open = [...this.live.values()].filter((s) => s.info.userId === userId).length + this.tickets.pending(userId);
+    if (open >= this.d.policy.maxSessionsPerUser)
+      throw new AppError(429, 'too_many_sessions', `you already have ${open} terminal sessions open (limit ${this.d.policy.maxSessionsPerUser})`);
+    const grant: TicketGrant = { userId, isAdmin: identity.user.is_admin, vmId: vm.id, kind, cols: body.cols ?? 80, rows: body.rows ?? 24, sourceIp };
+    const { ticket, expiresAt } = this.tickets.issue(grant);
+    return { ticket, expires_at: expiresAt.toISOString(), websocket_path: TERMINAL_WEBSOCKET_PATH, protocol: TERMINAL_PROTOCOL, vm_id: vm.id, kind };
+  }
+
+  /** Opens the session a redeemed ticket grants (the gateway has checked origin and ticket). */
+  begin(grant: TicketGrant, ws: WebSocket, sourceIp: string): Promise<void> {
+    return this.opener.open(grant, ws, sourceIp, (session) => this.live.set(session.info.id, session));
+  }
+
+  async listLive(identity: Identity): Promise<TerminalSession[]> {
+    const rows = await this.d.sessions.findMany([...this.live.keys()]);
+    const visible = await this.filterVisible(identity, rows);
+    return visible.map((r) => toTerminalSession(r, true, this.limits));
+  }
+
+  async forVm(identity: Identity, vmId: number): Promise<VmTerminalSessions> {
+    const vm = await this.visibleVm(identity, vmId);
+    const active = (await this.d.sessions.findMany([...this.live.values()].filter((s) => s.info.vmId === vm.id).map((s) => s.info.id))).map((r) =>
+      toTerminalSession(r, true, this.limits),
+    );
+    const recent = (await this.d.sessions.recentForVm(vm.id, 50)).map((r) => toTerminalSession(r, false, this.limits));
+    return { vm_id: vm.id, active, recent };
+  }
+
+  /** Ends every live session on the VM (the VM's owner or an admin). */
+  async stopForVm(identity: Identity, vmId: number, sourceIp: string): Promise<number> {
+    const vm = await this.visibleVm(identity, vmId, sourceIp);
+    const reason: TerminalEndReason = vm.user_id === identity.user.id ? 'ended_by_user' : 'ended_by_admin';
+    const sessions = [...this.live.values()].filter((s) => s.info.vmId === vm.id);
+    for (const s of sessions) this.endBy(identity, s, reason, sourceIp);
+    await this.settled();
+    return sessions.length;
+  }
+
+  async endSession(identity: Identity, sessionId: number, sourceIp: string): Promise<void> {
+    const session = this.live.get(sessionId);
+    const row = session && (await this.d.sessions.find(sessionId));
+    if (!session || !row || !(await this.filterVisible(identity, [row])).length) throw notFound('Live terminal session');
+    const own = row.user_id === identity.user.id || (await this.d.vms.find(row.vm_id))?.user_id === identity.user.id;
+    this.endBy(identity, session, own ? 'ended_by_user' : 'ended_by_admin', sourceIp);
+    await this.settled();
+  }
+
+  /** The recording's path, for the owner of the session or the VM, or an admin. */
+  async recordingFile(identity: Identity, sessionId: number): Promise<string> {
+    const row = await this.d.sessions.find(sessionId);
+    if (!row || !(await this.filterVisible(identity, [row])).length) throw notFound('Recording');
+    if (this.live.has(sessionId)) throw new AppError(409, 'conflict', 'the session is still live: its recording is available once it ends');
+    if (row.recording_deleted_at || Number(row.recording_bytes) === 0) throw notFound('Recording');
+    return this.recordingPath(sessionId);
+  }
+
+  recordingPath(sessionId: number): string {
+    return this.opener.recordingPath(sessionId);
+  }
+
+  /** At start: close what a crash left open, follow VM status, prune old recordings daily. */
+  async start(): Promise<void> {
+    const abandoned = await this.d.sessions.closeAbandoned(this.d.clock.now().toISOString());
+    if (abandoned) this.d.log.info({ abandoned }, 'terminal sessions left open by the previous run marked ended');
+    this.unsubscribe = this.d.bus.subscribe(({ event }) => {
+      if (event.kind !== 'vm' || KEEPS_TERMINAL.has(event.vm.status)) return;
+      for (const s of this.live.values()) if (s.info.vmId === event.vm.id) s.end('vm_stopped', `the VM is ${event.vm.status}`);
+    });
+    await this.retention.run();
+    this.retention.start(6 * 3_600_000);
+  }
+
+  async close(): Promise<void> {
+    this.unsubscribe?.();
+    this.retention.stop();
+    for (const s of this.live.values()) s.end('server_shutdown', 'the server is shutting down');
+    await this.settled();
+  }
+
+  /** Resolves once every ended session is written down (row, recording, event). */
+  async settled(): Promise<void> {
+    while (this.finishing.size) await Promise.allSettled([...this.finishing]);
+  }
+
+  liveCount(): number {
+    return this.live.size;
+  }
+
+  async pruneRecordings(): Promise<void> {
+    const cutoff = new Date(this.d.clock.now().getTime() - this.d.policy.recordingRetentionDays * 86_400_000).toISOString();
+    const expired = await this.d.sessions.expiredRecordings(cutoff);
+    for (const { id } of expired) {
+      await rm(this.recordingPath(id), { force: true });
+      await this.d.sessions.update(id, { recording_deleted_at: this.d.clock.now().toISOString() });
+    }
+    if (expired.length) this.d.log.info({ removed: expired.length }, 'old terminal recordings removed');
+  }
+
+  private endBy(identity: Identity, session: LiveSession, reason: TerminalEndReason, sourceIp: string): void {
+    session.end(reason, reason === 'ended_by_admin' ? `ended by administrator ${identity.user.username}` : `ended by ${identity.user.username}`);
+    if (reason === 'ended_by_admin')
+      void this.d.events.record({
+        type: 'admin', severity: 'warning', action: 'admin.terminal_ended', message: `${identity.user.username} ended terminal session #${session.info.id}`,
+        userId: identity.user.id, username: identity.user.username, vmId: session.info.vmId, sourceIp, details: { session_id: session.info.id, session_user_id: session.info.userId },
+      });
+  }
+
+  private finish(session: LiveSession, outcome: SessionOutcome): void {
+    this.live.delete(session.info.id);
+    const p = this.opener.finalize(session, outcome).finally(() => this.finishing.delete(p));
+    this.finishing.add(p);
+  }
+
+  /** The VM if the caller owns it or is an admin; a 404 (and a security event) otherwise. */
+  private async visibleVm(identity: Identity, vmId: number, sourceIp?: string): Promise<VmRow> {
+    const vm = await this.d.vms.find(vmId);
+    if (vm && !vm.destroyed_at && (vm.user_id === identity.user.id || identity.user.is_admin)) return vm;
+    if (vm && sourceIp && vm.user_id !== identity.user.id)
+      await this.d.events.record({
+        type: 'security', severity: 'warning', action: 'terminal.denied', message: `${identity.user.username} asked for a terminal on someone else's VM #${vmId}`,
+        userId: identity.user.id, username: identity.user.username, vmId, sourceIp, details: { reason: 'not_owner' },
+      });
+    throw notFound('VM');
+  }
+
+  private async filterVisible<T extends { user_id: number; vm_id: number }>(identity: Identity, rows: T[]): Promise<T[]> {
+    if (identity.user.is_admin) return rows;
+    const out: T[] = [];
+    for (const r of rows) if (r.user_id === identity.user.id || (await this.d.vms.find(r.vm_id))?.user_id === identity.user.id) out.push(r);
+    return out;
+  }
+}
