@@ -200,6 +200,16 @@ describe('browser terminal: serial console and SSH to a real VM', () => {
     const ended = await a.closed();
     assert.equal(ended.code, TERMINAL_CLOSE_CODES.ended);
 
+    // An admin sees every live session and can end it; that is audited.
+    const admin = new ApiClient({ baseUrl: server.base, token: (await new ApiClient({ baseUrl: server.base }).auth.login('admin', 'terminal-admin-pw')).access_token });
+    const c = await open('ssh');
+    const all = await admin.terminal.live();
+    assert.deepEqual(all.map((s) => [s.username, s.vm_id, s.kind]), [['termowner', vm.id, 'ssh']]);
+    await admin.terminal.end(all[0]!.id);
+    const byAdmin = await c.closed();
+    assert.ok(byAdmin.code === TERMINAL_CLOSE_CODES.ended && byAdmin.last?.type === 'exit' && byAdmin.last.reason === 'ended_by_admin');
+    await until('audit event', async () => (events('admin.terminal_ended').length === 1 ? true : undefined), 5_000);
+
     const b = await open('serial');
     await owner.vms.action(vm.id, { action: 'stop', force: true });
     const stopped = await b.closed(30_000);

@@ -28,6 +28,10 @@ export interface SessionOutcome {
   rows: number;
 }
 
+const FLUSH_INTERVAL_MS = 4;
+const FLUSH_BYTES = 64 * 1024;
+const MAX_UNSENT_BYTES = 16 * 1024 * 1024;
+
 const CLOSE_CODE: Record<TerminalEndReason, number> = {
   closed: TERMINAL_CLOSE_CODES.normal,
   exited: TERMINAL_CLOSE_CODES.normal,
@@ -54,6 +58,10 @@ export class LiveSession implements BackendSink {
   private finished = false;
   /** Output that arrived before connect() (an SSH prompt, serial output during scrollback). */
   private pending: Buffer[] | undefined = [];
+  private outQueue: Buffer[] = [];
+  private outQueued = 0;
+  private flushTimer?: NodeJS.Timeout;
+  private lastFlush = 0;
 
   constructor(
     readonly info: LiveSessionInfo,
@@ -96,8 +104,32 @@ export class LiveSession implements BackendSink {
       this.bytesOut += data.length;
       this.lastActivity = Date.now();
     }
+    this.outQueue.push(data);
+    this.outQueued += data.length;
+    if (this.flushTimer) return;
+    const wait = this.lastFlush + FLUSH_INTERVAL_MS - performance.now();
+    if (wait <= 0 || this.outQueued >= FLUSH_BYTES) this.flush();
+    else this.flushTimer = setTimeout(() => this.flush(), wait);
+  }
+
+  /**
+   * A serial port delivers output a byte or two at a time; one frame (and one recording event)
+   * per read made printing a megabyte take minutes. Output is sent at once after a quiet spell
+   * (a keystroke's echo is not delayed) and at most every few ms while it streams.
+   */
+  private flush(): void {
+    clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    if (!this.outQueued) return;
+    const data = this.outQueue.length === 1 ? this.outQueue[0]! : Buffer.concat(this.outQueue, this.outQueued);
+    this.outQueue = [];
+    this.outQueued = 0;
+    this.lastFlush = performance.now();
     this.recorder?.output(data);
+    if (this.ws.readyState !== this.ws.OPEN) return;
     this.ws.send(data, { binary: true });
+    // A client that stops reading must not make the server hold its output without bound.
+    if (this.ws.bufferedAmount > MAX_UNSENT_BYTES) this.end('backend_error', 'the client is not reading its output');
   }
 
   /** BackendSink: the backend went away (shell exited, VM stopped, connection broke). */
@@ -107,6 +139,7 @@ export class LiveSession implements BackendSink {
 
   end(reason: TerminalEndReason, message: string, exitCode: number | null = null): void {
     if (this.finished) return;
+    this.flush();
     this.finished = true;
     clearTimeout(this.idleTimer);
     clearTimeout(this.maxTimer);
