@@ -217,4 +217,17 @@ describe('browser terminal: serial console and SSH to a real VM', () => {
     await until('VM stopped', async () => ((await owner.vms.get(vm.id)).status === 'stopped' ? true : undefined));
     await assert.rejects(owner.terminal.start(vm.id, { kind: 'serial' }), (e: ApiError) => e.status === 409 && e.code === 'vm_not_running');
   });
+
+  test('after a stop/start the SSH terminal still trusts the VM: its host key lives on /data', async () => {
+    await owner.vms.action(vm.id, { action: 'start' });
+    await until('VM running again', async () => {
+      const v = await owner.vms.get(vm.id);
+      return v.status === 'running' && !v.locked ? v : undefined;
+    });
+    await waitForSshBanner(vm.ssh_port!, 120_000);
+    const t = await open('ssh');
+    assert.match(await run(t, 'uname -n', /term-vm\r\n/), /term-vm/);
+    t.close();
+    await t.closed();
+  });
 });
