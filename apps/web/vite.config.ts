@@ -12,13 +12,14 @@ export default defineConfig({
   resolve: { conditions: ['development', 'module', 'browser', 'default'] },
   server: {
     proxy: {
-      '/api': { target: API, changeOrigin: false },
+      // ws: the browser terminal's websocket (/api/terminal/ws) goes through the proxy too.
+      '/api': { target: API, changeOrigin: false, ws: true },
       '/health': { target: API, changeOrigin: false },
     },
   },
   preview: {
     proxy: {
-      '/api': { target: API, changeOrigin: false },
+      '/api': { target: API, changeOrigin: false, ws: true },
       '/health': { target: API, changeOrigin: false },
     },
   },

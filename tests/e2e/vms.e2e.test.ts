@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -8,6 +8,7 @@ import type { Browser, Page } from 'playwright-core';
 import { ApiClient } from '@twarga/contract';
 import { waitForSshBanner } from '../../apps/server/src/test-support/ssh.js';
 import { launchChromium } from '../support/browser.js';
+import { killQemusUnder } from '../support/qemu.js';
 import { root, startServer } from '../support/server.js';
 
 const shots = path.join(root, 'docs/screenshots');
@@ -45,13 +46,7 @@ describe('browser: launch, reach and destroy a VM', () => {
   after(async () => {
     await browser?.close();
     await server?.stop();
-    for (const d of readdirSync(path.join(dataDir, 'vms'), { withFileTypes: true }).filter((e) => e.isDirectory())) {
-      try {
-        process.kill(Number(readFileSync(path.join(dataDir, 'vms', d.name, 'qemu.pid'), 'utf8')), 'SIGKILL');
-      } catch {
-        /* not running */
-      }
-    }
+    killQemusUnder(dataDir);
     rmSync(dataDir, { recursive: true, force: true });
   });
 

@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
 import { ApiClient, ApiError, TERMINAL_CLOSE_CODES, type Vm } from '@twarga/contract';
 import { waitForSshBanner } from '../../apps/server/src/test-support/ssh.js';
+import { killQemusUnder } from '../support/qemu.js';
 import { startServer } from '../support/server.js';
 import { until } from '../support/until.js';
 import { TerminalClient } from '../support/terminal.js';
@@ -66,7 +67,7 @@ describe('browser terminal: serial console and SSH to a real VM', () => {
   before(async () => {
     dataDir = mkdtempSync(path.join(os.tmpdir(), 'twarga-term-'));
     server = await startServer({
-      TWARGA_DATA_DIR: dataDir, TWARGA_ADMIN_PASSWORD: 'terminal-admin-pw', TWARGA_ACCEL: 'tcg', TWARGA_SSH_PORTS: '23200-23249',
+      TWARGA_DATA_DIR: dataDir, TWARGA_ADMIN_PASSWORD: 'terminal-admin-pw', TWARGA_ACCEL: 'tcg', TWARGA_SSH_PORTS: '23700-23749',
       TWARGA_TERMINAL_IDLE_SECONDS: String(IDLE_SECONDS), TWARGA_TERMINAL_TICKET_SECONDS: String(TICKET_SECONDS),
     });
     const anon = new ApiClient({ baseUrl: server.base });
@@ -85,14 +86,7 @@ describe('browser terminal: serial console and SSH to a real VM', () => {
 
   after(async () => {
     await server?.stop();
-    const vmsDir = path.join(dataDir, 'vms');
-    for (const d of existsSync(vmsDir) ? readdirSync(vmsDir) : []) {
-      try {
-        process.kill(Number(readFileSync(path.join(vmsDir, d, 'qemu.pid'), 'utf8').trim()), 'SIGKILL');
-      } catch {
-        /* already gone */
-      }
-    }
+    killQemusUnder(dataDir);
     rmSync(dataDir, { recursive: true, force: true });
   });
 
@@ -192,8 +186,10 @@ describe('browser terminal: serial console and SSH to a real VM', () => {
 
   test('live sessions: listed for the owner, ended by DELETE, and stopping the VM ends the rest', async () => {
     const a = await open('serial');
+    await run(a, '', /# /);
     const live = await owner.terminal.live();
     assert.equal(live.length, 1);
+    assert.ok(live[0]!.active && live[0]!.bytes_in === 1 && live[0]!.bytes_out > 0, 'live byte counts');
     assert.deepEqual(await other.terminal.live(), []);
     await assert.rejects(other.terminal.end(live[0]!.id), (e: ApiError) => e.status === 404);
     await owner.terminal.end(live[0]!.id);

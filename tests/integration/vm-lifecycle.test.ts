@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ApiClient, type Vm } from '@twarga/contract';
 import { sshExec, waitForSshBanner } from '../../apps/server/src/test-support/ssh.js';
+import { killQemusUnder } from '../support/qemu.js';
 import { startServer } from '../support/server.js';
 import { until } from '../support/until.js';
 
@@ -53,14 +54,7 @@ describe('VM lifecycle through the API with real QEMU', () => {
   });
   after(async () => {
     await server?.stop();
-    // Any QEMU still running belongs to this test: end it by its pidfile.
-    for (const d of existsSync(path.join(dataDir, 'vms')) ? readdirSync(path.join(dataDir, 'vms')) : []) {
-      try {
-        process.kill(qemuPidOf(dataDir, Number(d.slice(3))), 'SIGKILL');
-      } catch {
-        /* already gone */
-      }
-    }
+    killQemusUnder(dataDir);
     rmSync(dataDir, { recursive: true, force: true });
     rmSync(keyDir, { recursive: true, force: true });
   });

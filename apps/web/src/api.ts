@@ -73,4 +73,6 @@ export const keys = {
   vmActions: (id: number) => ['vm-actions', id] as const,
   images: ['images'] as const,
   sizes: ['sizes'] as const,
+  vmTerminals: (id: number) => ['terminal-sessions', id] as const,
+  liveTerminals: ['terminal-sessions', 'live'] as const,
 };

@@ -1,7 +1,9 @@
 import { createBrowserRouter, Navigate } from 'react-router';
+import { BareLayout } from './components/BareLayout';
 import { Layout } from './components/Layout';
 import { AccountPage } from './pages/AccountPage';
 import { AdminPage } from './pages/AdminPage';
+import { AdminTerminalsPage } from './pages/admin/AdminTerminalsPage';
 import { LoginPage } from './pages/LoginPage';
 import { MonitorPage } from './pages/MonitorPage';
 import { NotFoundPage } from './pages/NotFoundPage';
@@ -9,11 +11,14 @@ import { RegisterPage } from './pages/RegisterPage';
 import { SocPage } from './pages/SocPage';
 import { VmsPage } from './pages/VmsPage';
 import { CreateVmPage } from './pages/vms/CreateVmPage';
+import { VmConsolePage } from './pages/vms/VmConsolePage';
 import { VmDetailPage } from './pages/vms/VmDetailPage';
 
 export const router = createBrowserRouter([
   { path: '/login', element: <LoginPage /> },
   { path: '/register', element: <RegisterPage /> },
+  // The full-window console: signed in, but without the app's header and footer.
+  { element: <BareLayout />, children: [{ path: 'vms/:id/console', element: <VmConsolePage /> }] },
   {
     element: <Layout />,
     children: [
@@ -24,6 +29,7 @@ export const router = createBrowserRouter([
       { path: 'monitor', element: <MonitorPage /> },
       { path: 'soc', element: <SocPage /> },
       { path: 'admin', element: <AdminPage /> },
+      { path: 'admin/terminals', element: <AdminTerminalsPage /> },
       { path: 'account', element: <AccountPage /> },
       { path: '*', element: <NotFoundPage /> },
     ],

@@ -1,19 +1,16 @@
 import { useEffect, useState } from 'react';
-import { Link, Navigate, Outlet, useLocation } from 'react-router';
-import { errorMessage } from '../api';
-import { isUnauthorized, useMe } from '../auth/useMe';
+import { Link, Outlet, useLocation } from 'react-router';
 import { LiveEvents } from '../events/LiveEvents';
-import { Alert } from './Alert';
 import { LogoMark } from './Logo';
 import { DesktopNav, MobileNav, navItems } from './Nav';
-import { Loading } from './Spinner';
+import { useSignedIn } from './SignedInGate';
 import { ThemeToggle } from './ThemeToggle';
 import { button, focusRing } from './ui';
 import { UserMenu } from './UserMenu';
 
 /** The signed-in shell: header, navigation, user menu and the page in <main>. */
 export function Layout() {
-  const me = useMe();
+  const signedIn = useSignedIn();
   const location = useLocation();
   const [menuOpen, setMenuOpen] = useState(false);
 
@@ -26,29 +23,9 @@ export function Layout() {
     return () => window.removeEventListener('keydown', onKey);
   }, [menuOpen]);
 
-  if (me.isError && isUnauthorized(me.error)) {
-    const next = encodeURIComponent(location.pathname + location.search);
-    return <Navigate to={`/login?next=${next}`} replace />;
-  }
-  if (me.isPending) {
-    return (
-      <div className="flex min-h-screen items-center justify-center">
-        <Loading label="Loading your account…" />
-      </div>
-    );
-  }
-  if (me.isError) {
-    return (
-      <div className="mx-auto max-w-md px-4 py-16">
-        <Alert title="Twarga Cloud is not answering">{errorMessage(me.error)}</Alert>
-        <button type="button" className={`${button.primary} mt-4`} onClick={() => void me.refetch()}>
-          Try again
-        </button>
-      </div>
-    );
-  }
+  if (signedIn.gate) return signedIn.gate;
 
-  const user = me.data;
+  const { user } = signedIn;
   const items = navItems(user.is_admin);
 
   return (

@@ -1,6 +1,7 @@
 import { useMe } from '../auth/useMe';
 import { PageHeader } from '../components/PageHeader';
 import { useTitle } from '../useTitle';
+import { AdminTabs } from './admin/AdminTabs';
 import { Forbidden } from './admin/Forbidden';
 import { UsersTable } from './admin/UsersTable';
 
@@ -9,8 +10,13 @@ export function AdminPage() {
   const { data: me } = useMe();
   return (
     <>
-      <PageHeader title="Admin" description="Manage the people who use this Twarga Cloud." />
-      {me && (me.is_admin ? <UsersTable me={me} /> : <Forbidden />)}
+      <PageHeader title="Admin" description="The people who use this Twarga Cloud, their credits, and the terminals open right now." />
+      {me && (me.is_admin ? (
+        <>
+          <AdminTabs />
+          <UsersTable me={me} />
+        </>
+      ) : <Forbidden />)}
     </>
   );
 }

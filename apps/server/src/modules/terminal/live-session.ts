@@ -83,6 +83,11 @@ export class LiveSession implements BackendSink {
     return this.finished;
   }
 
+  /** Bytes so far, for the live session lists (the row gets them at the end). */
+  get traffic(): { bytesIn: number; bytesOut: number } {
+    return { bytesIn: this.bytesIn, bytesOut: this.bytesOut };
+  }
+
   /** Starts relaying once the backend is connected (output before that is buffered by it). */
   connect(backend: TerminalBackend, ready: TerminalServerMessage, scrollback?: Buffer): void {
     if (this.finished) return backend.close();

@@ -79,7 +79,9 @@ export function openSshShell(opts: SshShellOptions, sink: BackendSink): Promise<
       hostVerifier: (key: Buffer) => {
         hostKey = hostKeyFingerprint(key);
         if (opts.expectedHostKey && opts.expectedHostKey !== hostKey) {
+          // Our error, not ssh2's "Host denied", is what the user should read.
           settled = true;
+          ended = true;
           reject(new HostKeyMismatch(hostKey));
           return false;
         }

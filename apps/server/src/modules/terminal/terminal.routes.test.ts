@@ -15,7 +15,7 @@ for (const kind of testDatabaseKinds()) {
     let vmId: number;
     before(async () => {
       driver = new FakeDriver();
-      h = await createHarness(kind, { terminalMaxSessionsPerUser: 2, sshPortRange: '25300-25399' }, driver);
+      h = await createHarness(kind, { terminalMaxSessionsPerUser: 2, sshPortRange: '25400-25499' }, driver);
       alice = await h.user('alice');
       bob = await h.user('bob');
       const res = await h.request({ method: 'POST', url: '/api/vms', token: alice.token, body: { name: 'box', image: 'tiny' } });

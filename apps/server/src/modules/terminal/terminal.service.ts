@@ -21,7 +21,7 @@ import type { VmRow, VmsRepository } from '../vms/vms.repository.js';
 import type { ConsoleKeys } from './console-keys.js';
 import { LiveSession, type SessionOutcome } from './live-session.js';
 import { SessionOpener } from './session-opener.js';
-import type { TerminalSessionsRepository } from './terminal-sessions.repository.js';
+import type { TerminalSessionRow, TerminalSessionsRepository } from './terminal-sessions.repository.js';
 import { toTerminalSession } from './terminal-view.js';
 import { TicketBook, type TicketGrant } from './tickets.js';
 
@@ -97,16 +97,20 @@ export class TerminalService {
   async listLive(identity: Identity): Promise<TerminalSession[]> {
     const rows = await this.d.sessions.findMany([...this.live.keys()]);
     const visible = await this.filterVisible(identity, rows);
-    return visible.map((r) => toTerminalSession(r, true, this.limits));
+    return visible.map((r) => this.liveView(r));
   }
 
   async forVm(identity: Identity, vmId: number): Promise<VmTerminalSessions> {
     const vm = await this.visibleVm(identity, vmId);
-    const active = (await this.d.sessions.findMany([...this.live.values()].filter((s) => s.info.vmId === vm.id).map((s) => s.info.id))).map((r) =>
-      toTerminalSession(r, true, this.limits),
-    );
+    const active = (await this.d.sessions.findMany([...this.live.values()].filter((s) => s.info.vmId === vm.id).map((s) => s.info.id))).map((r) => this.liveView(r));
     const recent = (await this.d.sessions.recentForVm(vm.id, 50)).map((r) => toTerminalSession(r, false, this.limits));
     return { vm_id: vm.id, active, recent };
+  }
+
+  private liveView(row: TerminalSessionRow): TerminalSession {
+    const traffic = this.live.get(row.id)?.traffic;
+    const view = toTerminalSession(row, true, this.limits);
+    return traffic ? { ...view, bytes_in: traffic.bytesIn, bytes_out: traffic.bytesOut } : view;
   }
 
   /** Ends every live session on the VM (the VM's owner or an admin). */

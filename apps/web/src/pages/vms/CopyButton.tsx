@@ -1,28 +1,6 @@
 import { useEffect, useState } from 'react';
+import { copyText } from '../../clipboard';
 import { button } from '../../components/ui';
-
-/** Clipboard API when allowed; else the old execCommand way (plain-http LAN addresses). */
-async function copyText(text: string): Promise<boolean> {
-  try {
-    await navigator.clipboard.writeText(text);
-    return true;
-  } catch {
-    const area = document.createElement('textarea');
-    area.value = text;
-    area.setAttribute('readonly', '');
-    area.style.position = 'fixed';
-    area.style.opacity = '0';
-    document.body.appendChild(area);
-    area.select();
-    try {
-      return document.execCommand('copy');
-    } catch {
-      return false;
-    } finally {
-      area.remove();
-    }
-  }
-}
 
 /**
  * A "Copy" button with a polite live message next to it. `label` is the visible text,

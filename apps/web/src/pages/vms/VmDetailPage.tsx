@@ -4,6 +4,8 @@ import { Alert } from '../../components/Alert';
 import { Loading } from '../../components/Spinner';
 import { button, link } from '../../components/ui';
 import { useTitle } from '../../useTitle';
+import { VmTerminalSessionsSection } from '../terminals/VmTerminalSessionsSection';
+import { ConsoleSection } from './ConsoleSection';
 import { OverviewSection, ConnectSection } from './VmOverview';
 import { PowerActions } from './PowerActions';
 import { useImages, useVm } from './queries';
@@ -76,6 +78,8 @@ export function VmDetailPage() {
         )}
         <OverviewSection vm={data} images={images.data} />
         {data.status !== 'destroyed' && <ConnectSection vm={data} />}
+        {data.status !== 'destroyed' && <ConsoleSection vm={data} />}
+        {data.status !== 'destroyed' && <VmTerminalSessionsSection vmId={data.id} />}
         <ActionsSection vmId={data.id} />
       </div>
     </>
