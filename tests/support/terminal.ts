@@ -7,13 +7,18 @@ import { TERMINAL_WEBSOCKET_PATH, type TerminalServerMessage } from '@twarga/con
  */
 export class TerminalClient {
   output = '';
+  /** Terminal bytes received (output is decoded text, whose length differs). */
+  bytes = 0;
   readonly messages: TerminalServerMessage[] = [];
   closeCode?: number;
   private waiters: (() => void)[] = [];
 
   private constructor(readonly ws: WebSocket) {
     ws.on('message', (data, isBinary) => {
-      if (isBinary) this.output += (data as Buffer).toString('utf8');
+      if (isBinary) {
+        this.bytes += (data as Buffer).length;
+        this.output += (data as Buffer).toString('utf8');
+      }
       else this.messages.push(JSON.parse((data as Buffer).toString('utf8')) as TerminalServerMessage);
       this.wake();
     });
@@ -59,8 +64,11 @@ export class TerminalClient {
     });
   }
 
-  ready() {
-    return this.until('ready', () => this.messages.find((m): m is Extract<TerminalServerMessage, { type: 'ready' }> => m.type === 'ready'));
+  /** Waits for `ready` and then for the replayed scrollback, so later output is live output. */
+  async ready() {
+    const ready = await this.until('ready', () => this.messages.find((m): m is Extract<TerminalServerMessage, { type: 'ready' }> => m.type === 'ready'));
+    await this.until('the scrollback', () => this.bytes >= ready.scrollback_bytes);
+    return ready;
   }
 
   /** Waits for the server to close the socket; returns the code and the last control message. */
