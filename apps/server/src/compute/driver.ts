@@ -50,6 +50,11 @@ export interface InstanceInspection {
   startedAt?: Date;
   /** Address the guest uses on its private network, when known. */
   privateIp?: string;
+  /**
+   * Where the guest's SSH answers, when the driver knows better than the VM's forwarded host
+   * port (libvirt: the guest's address on its network; vagrant: `vagrant ssh-config`).
+   */
+  sshEndpoint?: { host: string; port: number; username: string };
 }
 
 export interface StopOptions {

@@ -47,9 +47,11 @@ export function driverContractSuite(name: string, makeDriver: (dir: string) => C
       await ctx.driver.destroy(ctx.spec.id).catch(() => {});
       rmSync(ctx.dir, { recursive: true, force: true });
     });
+    // Where SSH answers: a forwarded host port (qemu) or what the driver reports (libvirt, vagrant).
     const ssh = async (command: string) => {
-      await waitForSshBanner(ctx.spec.sshPort);
-      return sshExec({ port: ctx.spec.sshPort, privateKey: ctx.privateKey, command });
+      const { host, port, username } = (await ctx.driver.inspect(ctx.spec.id)).sshEndpoint ?? { host: '127.0.0.1', port: ctx.spec.sshPort, username: 'root' };
+      await waitForSshBanner(port, 120_000, host);
+      return sshExec({ host, port, username, privateKey: ctx.privateKey, command });
     };
 
     test('ids that could escape a path are refused', async () => {

@@ -2,7 +2,7 @@ import { Client } from 'ssh2';
 import { connect } from 'node:net';
 
 /** Runs one command over SSH (ssh2) with a private key; resolves with stdout. */
-export function sshExec(opts: { port: number; privateKey: string; command: string; username?: string; timeoutMs?: number }): Promise<string> {
+export function sshExec(opts: { host?: string; port: number; privateKey: string; command: string; username?: string; timeoutMs?: number }): Promise<string> {
   return new Promise((resolve, reject) => {
     const conn = new Client();
     const timer = setTimeout(() => {
@@ -28,16 +28,16 @@ export function sshExec(opts: { port: number; privateKey: string; command: strin
         clearTimeout(timer);
         reject(e);
       })
-      .connect({ host: '127.0.0.1', port: opts.port, username: opts.username ?? 'root', privateKey: opts.privateKey, readyTimeout: 20_000 });
+      .connect({ host: opts.host ?? '127.0.0.1', port: opts.port, username: opts.username ?? 'root', privateKey: opts.privateKey, readyTimeout: 20_000 });
   });
 }
 
-/** Waits until the port on 127.0.0.1 answers with an SSH banner; returns the ms it took. */
-export async function waitForSshBanner(port: number, timeoutMs = 120_000): Promise<number> {
+/** Waits until host:port answers with an SSH banner; returns the ms it took. */
+export async function waitForSshBanner(port: number, timeoutMs = 120_000, host = '127.0.0.1'): Promise<number> {
   const start = Date.now();
   while (Date.now() - start < timeoutMs) {
     const banner = await new Promise<string>((resolve) => {
-      const s = connect(port, '127.0.0.1');
+      const s = connect(port, host);
       let got = '';
       const done = () => {
         s.destroy();
@@ -54,5 +54,5 @@ export async function waitForSshBanner(port: number, timeoutMs = 120_000): Promi
     if (banner.startsWith('SSH-')) return Date.now() - start;
     await new Promise((r) => setTimeout(r, 250));
   }
-  throw new Error(`no SSH banner on port ${port} within ${timeoutMs} ms`);
+  throw new Error(`no SSH banner on ${host}:${port} within ${timeoutMs} ms`);
 }

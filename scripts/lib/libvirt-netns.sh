@@ -1,0 +1,41 @@
+# A private libvirtd for the libvirt and Vagrant tests, inside a network namespace the tests
+# create and delete themselves (the network rule: libvirt's NAT bridge and everything that talks
+# to it live in that namespace, never on the host's networks).
+# Source this file, then: libvirt_netns_start <name>; ip netns exec <name> …; libvirt_netns_stop <name>
+# Needs root, iproute2, libvirt-daemon-system, dnsmasq-base and iptables (scripts/setup.sh --test).
+
+libvirt_netns_start() {
+  local ns=$1
+  if virsh -q -c qemu:///system version >/dev/null 2>&1; then
+    echo "libvirt_netns_start: a libvirtd is already running on this machine; not starting a second one" >&2
+    return 1
+  fi
+  ip netns add "$ns"
+  ip netns exec "$ns" ip link set lo up
+  ip netns exec "$ns" virtlogd -d
+  ip netns exec "$ns" libvirtd -d
+  local i
+  for i in $(seq 1 100); do
+    virsh -q -c qemu:///system version >/dev/null 2>&1 && break
+    sleep 0.1
+  done
+  virsh -q -c qemu:///system version >/dev/null || { echo "libvirtd did not answer" >&2; return 1; }
+  # The default NAT network (192.168.122.0/24) exists only inside the namespace.
+  virsh -q -c qemu:///system net-start default >/dev/null 2>&1 || virsh -q -c qemu:///system net-info default | grep -q 'Active: *yes'
+}
+
+libvirt_netns_stop() {
+  local ns=$1 pid
+  ip netns list | grep -qw "$ns" || return 0
+  # Domains and networks first, so libvirt stops its QEMUs and dnsmasq itself.
+  for dom in $(virsh -q -c qemu:///system list --all --name 2>/dev/null); do
+    virsh -q -c qemu:///system destroy "$dom" >/dev/null 2>&1 || true
+    virsh -q -c qemu:///system undefine "$dom" --nvram >/dev/null 2>&1 || virsh -q -c qemu:///system undefine "$dom" >/dev/null 2>&1 || true
+  done
+  virsh -q -c qemu:///system net-destroy default >/dev/null 2>&1 || true
+  # Then every process still in the namespace (libvirtd, virtlogd, strays), by PID.
+  for pid in $(ip netns pids "$ns"); do kill "$pid" 2>/dev/null || true; done
+  for _ in $(seq 1 50); do [ -z "$(ip netns pids "$ns")" ] && break; sleep 0.1; done
+  for pid in $(ip netns pids "$ns"); do kill -9 "$pid" 2>/dev/null || true; done
+  ip netns del "$ns"
+}
