@@ -38,9 +38,11 @@ import { TokensService } from './modules/tokens/tokens.service.js';
 import { UsersRepository } from './modules/users/users.repository.js';
 import { webRoutes } from './modules/web/web.routes.js';
 import type { ComputeDriver } from './compute/driver.js';
-import { resolveAccel } from './compute/qemu/accel.js';
-import { QemuDriver } from './compute/qemu/qemu-driver.js';
-import { once } from './lib/once.js';
+import { driverFactories, singleDriverFactories } from './compute/factories.js';
+import { ComputeRegistry } from './compute/registry.js';
+import { HostsRepository } from './modules/hosts/hosts.repository.js';
+import { hostsRoutes } from './modules/hosts/hosts.routes.js';
+import { HostsService } from './modules/hosts/hosts.service.js';
 import { ActionsRepository } from './operations/actions.repository.js';
 import { EventBus } from './operations/event-bus.js';
 import { streamRoutes } from './modules/events/stream.routes.js';
@@ -130,40 +132,27 @@ export async function buildApp(deps: AppDeps) {
 
   const imagesRepo = new ImagesRepository(db);
   const images = new ImagesService(imagesRepo, config.tinyImageDir, path.join(config.dataDir, 'images'), clock, app.log);
-  const driver =
-    deps.driver ??
-    new QemuDriver({
-      vmsDir: path.join(config.dataDir, 'vms'),
-      stopTimeoutMs: config.stopTimeoutSeconds * 1000,
-      accel: once(() =>
-        resolveAccel({
-          setting: config.accel,
-          dataDir: config.dataDir,
-          kernel: path.join(config.tinyImageDir, 'vmlinuz'),
-          initrd: path.join(config.tinyImageDir, 'initrd.img'),
-          log: (msg, extra) => app.log.info(extra ?? {}, msg),
-        }),
-      ),
-    });
+  const hostsRepo = new HostsRepository(db);
+  const drivers = new ComputeRegistry(hostsRepo, deps.driver ? singleDriverFactories(deps.driver) : driverFactories(config, app.log));
+  const hosts = new HostsService(hostsRepo, events, clock, (d) => drivers.supports(d));
   const bus = new EventBus();
   const vmsRepo = new VmsRepository(db);
   const actions = new ActionsRepository(db);
   const consoleKeys = new ConsoleKeys(db, secrets.consoleKeyKey, clock);
-  const ops = new VmOperations({ ledger: ledgerService, vms: vmsRepo, actions, images, imagesRepo, driver, consoleKeys, events, bus, clock, log: app.log, sshHost: config.sshHost, stopTimeoutMs: config.stopTimeoutSeconds * 1000 });
+  const ops = new VmOperations({ ledger: ledgerService, vms: vmsRepo, actions, images, imagesRepo, drivers, consoleKeys, events, bus, clock, log: app.log, sshHost: config.sshHost, stopTimeoutMs: config.stopTimeoutSeconds * 1000 });
   const vms = new VmsService({
-    db, vms: vmsRepo, actions, users, keys: new KeysRepository(db), images, ops, events, clock,
+    db, vms: vmsRepo, actions, users, keys: new KeysRepository(db), images, ops, hosts, events, clock,
     policy: {
       maxVmsPerUser: config.maxVmsPerUser,
       maxRamPerUserMb: config.maxRamPerUserMb,
       maxVcpusPerUser: config.maxVcpusPerUser,
       sshPortRange: config.sshPortRange,
       sshHost: config.sshHost,
-      driver: driver.info().name,
     },
   });
   const metering = new Metering({ vms: vmsRepo, ledger: ledgerService, events, clock, log: app.log });
   const terminal = new TerminalService({
-    sessions: new TerminalSessionsRepository(db), vms: vmsRepo, consoleKeys, driver, events, bus, clock, log: app.log,
+    sessions: new TerminalSessionsRepository(db), vms: vmsRepo, consoleKeys, drivers, events, bus, clock, log: app.log,
     policy: {
       idleSeconds: config.terminalIdleSeconds,
       maxSeconds: config.terminalMaxSeconds,
@@ -175,7 +164,7 @@ export async function buildApp(deps: AppDeps) {
       sshHost: config.sshHost,
     },
   });
-  const reconciler = new Reconciler({ vms: vmsRepo, actions, driver, ops, events, clock, log: app.log });
+  const reconciler = new Reconciler({ vms: vmsRepo, actions, drivers, ops, events, clock, log: app.log });
 
   registerErrorHandling(app);
   await app.register(fastifyCookie, { hook: false });
@@ -234,10 +223,14 @@ export async function buildApp(deps: AppDeps) {
   await app.register(imagesRoutes, { images, vms: vmsRepo });
   await app.register(streamRoutes, { bus });
   await app.register(terminalRoutes, { terminal, events });
+  await app.register(hostsRoutes, { hosts });
   await app.register(webRoutes, { webDir: config.webDir, events });
 
   app.addHook('onReady', async () => {
     await images.seedCatalog(clock.now().toISOString());
+    // This machine is the first compute host; VMs from before hosts existed live on it.
+    const local = await hosts.ensureDefault({ driver: config.defaultDriver, uri: config.libvirtUri });
+    await vmsRepo.assignUnplaced(local.id);
   });
   app.addHook('onClose', async () => {
     reconciler.stop();
@@ -246,5 +239,5 @@ export async function buildApp(deps: AppDeps) {
     await images.close();
   });
 
-  return { app, routes, services: { auth, events, tokens, keys, admin, ledger, vms, ops, images, reconciler, metering, driver, bus, terminal } };
+  return { app, routes, services: { auth, events, tokens, keys, admin, ledger, vms, ops, images, reconciler, metering, drivers, hosts, bus, terminal } };
 }

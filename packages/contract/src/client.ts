@@ -16,6 +16,7 @@ import type {
 } from './account.js';
 import type { AdjustCreditsRequest, AdjustCreditsResponse, AdminUser, UpdateUserRequest } from './admin.js';
 import { CSRF_HEADER } from './constants.js';
+import type { ComputeHost, CreateHostRequest, UpdateHostRequest } from './hosts.js';
 import type { EndedSessions, StartTerminalRequest, TerminalSession, TerminalTicket, VmTerminalSessions } from './terminal.js';
 import type { Action, CreateVmRequest, CreatedVm, Image, RegisterImageRequest, Size, Vm, VmActionRequest, VmStatusResponse } from './vms.js';
 
@@ -163,6 +164,12 @@ export class ApiClient {
   };
 
   admin = {
+    hosts: {
+      list: () => this.request<ComputeHost[]>('GET', '/api/admin/hosts'),
+      create: (body: CreateHostRequest) => this.request<ComputeHost>('POST', '/api/admin/hosts', body),
+      update: (id: number, body: UpdateHostRequest) => this.request<ComputeHost>('PATCH', `/api/admin/hosts/${id}`, body),
+      remove: (id: number) => this.request<void>('DELETE', `/api/admin/hosts/${id}`),
+    },
     registerImage: (body: RegisterImageRequest) => this.request<Image>('POST', '/api/admin/images', body),
     downloadImage: (slug: string) => this.request<Image>('POST', `/api/admin/images/${slug}/download`),
     deleteImage: (slug: string) => this.request<void>('DELETE', `/api/admin/images/${slug}`),

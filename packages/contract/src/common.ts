@@ -30,6 +30,7 @@ export const ErrorCodes = [
   'vm_not_running',
   'console_unavailable',
   'too_many_sessions',
+  'no_capacity',
   'csrf_failed',
   'rate_limited',
   'account_locked',

@@ -8,3 +8,4 @@ export * from './client.js';
 export * from './vms.js';
 export * from './terminal.js';
 export * from './terminal-protocol.js';
+export * from './hosts.js';

@@ -47,6 +47,8 @@ export const Vm = Type.Object(
     driver: Type.String(),
     /** Private address inside the VM's network. */
     ip_address: Type.Union([Type.String(), Type.Null()]),
+    /** The compute host the VM was placed on (admin API: /api/admin/hosts). */
+    host_id: Type.Union([Type.Integer(), Type.Null()]),
     ssh_host: Type.String(),
     ssh_port: Type.Union([Type.Integer(), Type.Null()]),
     ssh_user: Type.String(),

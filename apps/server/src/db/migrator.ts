@@ -1,6 +1,7 @@
 import { sql, type ColumnDataType, type ColumnDefinitionBuilder, type Expression, type Kysely } from 'kysely';
 import * as m001 from './migrations/001_initial.js';
 import * as m002 from './migrations/002_terminal.js';
+import * as m003 from './migrations/003_compute_hosts.js';
 
 export interface MigrationContext {
   /** Auto-increment integer primary key that never reuses ids (events refer to deleted rows). */
@@ -18,6 +19,7 @@ interface Migration {
 const MIGRATIONS: Migration[] = [
   { name: '001_initial', ...m001 },
   { name: '002_terminal', ...m002 },
+  { name: '003_compute_hosts', ...m003 },
 ];
 
 /**

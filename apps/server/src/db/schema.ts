@@ -109,6 +109,9 @@ export interface VmsTable {
   destroyed_at: Timestamp | null;
   /** Hours are paid up to here; the billing pass charges the next hour when it is reached. */
   billed_until: Timestamp | null;
+  host_id: number | null;
+  guest_ssh_host: string | null;
+  guest_ssh_port: number | null;
   created_at: Timestamp;
   updated_at: Timestamp;
 }
@@ -180,6 +183,19 @@ export interface TerminalSessionsTable {
   recording_deleted_at: Timestamp | null;
 }
 
+export interface ComputeHostsTable {
+  id: Generated<number>;
+  name: string;
+  driver: 'qemu' | 'libvirt' | 'vagrant';
+  uri: string | null;
+  ram_mb: number;
+  vcpus: number;
+  enabled: Flag;
+  draining: Flag;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
 export interface Database {
   users: UsersTable;
   sessions: SessionsTable;
@@ -193,4 +209,5 @@ export interface Database {
   metrics: MetricsTable;
   vm_console_keys: VmConsoleKeysTable;
   terminal_sessions: TerminalSessionsTable;
+  compute_hosts: ComputeHostsTable;
 }

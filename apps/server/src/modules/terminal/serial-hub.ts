@@ -15,10 +15,8 @@ interface Hub {
 export class SerialHubs {
   private readonly hubs = new Map<string, Promise<Hub>>();
 
-  constructor(private readonly console: SerialConsole) {}
-
-  async attach(instanceId: string, sink: BackendSink): Promise<TerminalBackend> {
-    const hub = await this.hub(instanceId);
+  async attach(console: SerialConsole, instanceId: string, sink: BackendSink): Promise<TerminalBackend> {
+    const hub = await this.hub(console, instanceId);
     hub.viewers.add(sink);
     const leave = () => {
       if (!hub.viewers.delete(sink)) return;
@@ -39,18 +37,18 @@ export class SerialHubs {
     return this.hubs.get(instanceId)?.then((h) => h.viewers.size) ?? Promise.resolve(0);
   }
 
-  private hub(instanceId: string): Promise<Hub> {
+  private hub(console: SerialConsole, instanceId: string): Promise<Hub> {
     let pending = this.hubs.get(instanceId);
     if (!pending) {
-      pending = this.connect(instanceId);
+      pending = this.connect(console, instanceId);
       this.hubs.set(instanceId, pending);
       pending.catch(() => this.hubs.delete(instanceId));
     }
     return pending;
   }
 
-  private async connect(instanceId: string): Promise<Hub> {
-    const socket = await this.console.openSerial(instanceId);
+  private async connect(console: SerialConsole, instanceId: string): Promise<Hub> {
+    const socket = await console.openSerial(instanceId);
     const hub: Hub = { socket, viewers: new Set() };
     socket.on('data', (data: Buffer) => {
       for (const v of hub.viewers) v.output(data);

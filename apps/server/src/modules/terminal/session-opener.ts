@@ -3,6 +3,7 @@ import type { WebSocket } from 'ws';
 import { TERMINAL_CLOSE_CODES, type TerminalServerMessage } from '@twarga/contract';
 import { hasSerialConsole } from '../../compute/driver.js';
 import { instanceId } from '../vms/vm-operations.js';
+import { sshEndpointOf } from '../vms/vm-view.js';
 import type { TerminalBackend } from './backend.js';
 import { LiveSession, type SessionOutcome } from './live-session.js';
 import { AsciicastRecorder } from './recorder.js';
@@ -17,14 +18,12 @@ const SSH_TIMEOUT_MS = 15_000;
 
 /** Turns a redeemed ticket into a live session (row, recording, backend) and writes it down at the end. */
 export class SessionOpener {
-  private hubs?: SerialHubs;
+  private readonly hubs = new SerialHubs();
 
   constructor(
     private readonly d: TerminalDeps,
     private readonly onEnd: (session: LiveSession, outcome: SessionOutcome) => void,
-  ) {
-    if (hasSerialConsole(d.driver)) this.hubs = new SerialHubs(d.driver);
-  }
+  ) {}
 
   async open(grant: TicketGrant, ws: WebSocket, sourceIp: string, register: (s: LiveSession) => void): Promise<void> {
     const { d } = this;
@@ -59,24 +58,26 @@ export class SessionOpener {
     });
     try {
       if (grant.kind === 'serial') {
-        if (!this.hubs || !hasSerialConsole(d.driver)) throw new Error('this driver has no serial console');
-        const backend = await this.hubs.attach(instanceId(vm.id), session);
-        const scrollback = await d.driver.serialScrollback(instanceId(vm.id), SCROLLBACK_BYTES);
+        const driver = await d.drivers.forVm(vm);
+        if (!hasSerialConsole(driver)) throw new Error('this driver has no serial console');
+        const backend = await this.hubs.attach(driver, instanceId(vm.id), session);
+        const scrollback = await driver.serialScrollback(instanceId(vm.id), SCROLLBACK_BYTES);
         session.connect(backend, ready(scrollback.length), scrollback);
       } else {
-        session.connect(await this.openSsh(vm.id, vm.ssh_port!, vm.ssh_user, grant, session, sourceIp), ready(0));
+        const { host, port } = sshEndpointOf(vm, d.policy.sshHost);
+        session.connect(await this.openSsh(vm.id, host, port!, vm.ssh_user, grant, session, sourceIp), ready(0));
       }
     } catch (err) {
       session.end('backend_error', `could not reach the VM: ${(err as Error).message}`);
     }
   }
 
-  private async openSsh(vmId: number, port: number, username: string, grant: TicketGrant, session: LiveSession, sourceIp: string): Promise<TerminalBackend> {
+  private async openSsh(vmId: number, host: string, port: number, username: string, grant: TicketGrant, session: LiveSession, sourceIp: string): Promise<TerminalBackend> {
     const key = await this.d.consoleKeys.privateKey(vmId);
     if (!key) throw new Error('the VM has no console key');
     try {
       const { backend, hostKey } = await openSshShell(
-        { host: this.d.policy.sshHost, port, username, privateKey: key.privateKey, expectedHostKey: key.hostKeySha256, cols: grant.cols, rows: grant.rows, timeoutMs: SSH_TIMEOUT_MS },
+        { host, port, username, privateKey: key.privateKey, expectedHostKey: key.hostKeySha256, cols: grant.cols, rows: grant.rows, timeoutMs: SSH_TIMEOUT_MS },
         session,
       );
       if (!key.hostKeySha256) await this.d.consoleKeys.pinHostKey(vmId, hostKey);

@@ -10,7 +10,8 @@ import {
   type TerminalTicket,
   type VmTerminalSessions,
 } from '@twarga/contract';
-import { hasSerialConsole, type ComputeDriver } from '../../compute/driver.js';
+import { hasSerialConsole } from '../../compute/driver.js';
+import type { ComputeRegistry } from '../../compute/registry.js';
 import { AppError, notFound } from '../../http/errors.js';
 import type { Clock } from '../../lib/time.js';
 import { Periodic } from '../../lib/periodic.js';
@@ -18,6 +19,7 @@ import type { EventBus } from '../../operations/event-bus.js';
 import type { Identity } from '../auth/identity.js';
 import type { EventsService } from '../events/events.service.js';
 import type { VmRow, VmsRepository } from '../vms/vms.repository.js';
+import { sshEndpointOf } from '../vms/vm-view.js';
 import type { ConsoleKeys } from './console-keys.js';
 import { LiveSession, type SessionOutcome } from './live-session.js';
 import { SessionOpener } from './session-opener.js';
@@ -40,7 +42,7 @@ export interface TerminalDeps {
   sessions: TerminalSessionsRepository;
   vms: VmsRepository;
   consoleKeys: ConsoleKeys;
-  driver: ComputeDriver;
+  drivers: ComputeRegistry;
   events: EventsService;
   bus: EventBus;
   clock: Clock;
@@ -77,8 +79,9 @@ export class TerminalService {
     const vm = await this.visibleVm(identity, vmId, sourceIp);
     const kind = body.kind ?? 'serial';
     if (!KEEPS_TERMINAL.has(vm.status) || vm.destroyed_at) throw new AppError(409, 'vm_not_running', `VM ${vm.name} is ${vm.status}: start it to open a terminal`);
-    if (kind === 'serial' && !hasSerialConsole(this.d.driver)) throw new AppError(409, 'console_unavailable', `the ${this.d.driver.info().name} driver has no serial console`);
-    if (kind === 'ssh' && (!vm.ssh_port || !(await this.d.consoleKeys.privateKey(vm.id))))
+    const driver = await this.d.drivers.forVm(vm);
+    if (kind === 'serial' && !hasSerialConsole(driver)) throw new AppError(409, 'console_unavailable', `the ${driver.info().name} driver has no serial console`);
+    if (kind === 'ssh' && (!sshEndpointOf(vm, this.d.policy.sshHost).port || !(await this.d.consoleKeys.privateKey(vm.id))))
       throw new AppError(409, 'console_unavailable', `VM ${vm.name} has no console key (created before the browser terminal existed): use the serial console`);
     const userId = identity.user.id;
     const open = [...this.live.values()].filter((s) => s.info.userId === userId).length + this.tickets.pending(userId);

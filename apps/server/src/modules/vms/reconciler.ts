@@ -1,5 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify';
 import { canRotateConsoleLog, type ComputeDriver } from '../../compute/driver.js';
+import type { ComputeRegistry } from '../../compute/registry.js';
 
 /** Serial console log kept per VM before rotation (plus one previous generation). */
 const CONSOLE_LOG_MAX_BYTES = 1024 * 1024;
@@ -7,7 +8,7 @@ import { Periodic } from '../../lib/periodic.js';
 import type { Clock } from '../../lib/time.js';
 import type { ActionsRepository } from '../../operations/actions.repository.js';
 import type { EventsService } from '../events/events.service.js';
-import { instanceId, type VmOperations } from './vm-operations.js';
+import { addresses, instanceId, type VmOperations } from './vm-operations.js';
 import type { VmsRepository } from './vms.repository.js';
 
 /**
@@ -22,7 +23,7 @@ export class Reconciler {
     private readonly d: {
       vms: VmsRepository;
       actions: ActionsRepository;
-      driver: ComputeDriver;
+      drivers: ComputeRegistry;
       ops: VmOperations;
       events: EventsService;
       clock: Clock;
@@ -56,9 +57,11 @@ export class Reconciler {
     const live = await this.d.vms.listLive();
     for (const row of live) {
       if (row.locked === 1 || ['pending', 'provisioning', 'destroying'].includes(row.status)) continue;
-      const state = await this.d.driver.inspect(instanceId(row.id));
-      if (state.state === 'running' && canRotateConsoleLog(this.d.driver)) {
-        await this.d.driver.rotateConsoleLog(instanceId(row.id), CONSOLE_LOG_MAX_BYTES);
+      const driver = await this.d.drivers.forVm(row).catch(() => undefined);
+      if (!driver) continue; // its host's driver is not available on this server
+      const state = await driver.inspect(instanceId(row.id));
+      if (state.state === 'running' && canRotateConsoleLog(driver)) {
+        await driver.rotateConsoleLog(instanceId(row.id), CONSOLE_LOG_MAX_BYTES);
       }
       const fresh = await this.d.vms.find(row.id);
       if (!fresh || fresh.locked === 1 || fresh.status !== row.status) continue; // an action started meanwhile
@@ -67,18 +70,27 @@ export class Reconciler {
         await this.d.ops.setStatus(row.id, status, { booted_at: null, error: state.state === 'missing' ? 'VM files are missing' : null });
         await this.d.events.record({ type: 'vm', severity: 'warning', action: 'vm.died', message: `VM ${row.name}: its process is gone; marked ${status}`, userId: row.user_id, vmId: row.id });
       } else if (row.status !== 'running' && state.state === 'running') {
-        await this.d.ops.setStatus(row.id, 'running', { booted_at: (state.startedAt ?? this.d.clock.now()).toISOString(), ip_address: state.privateIp ?? null, error: null });
+        await this.d.ops.setStatus(row.id, 'running', { booted_at: (state.startedAt ?? this.d.clock.now()).toISOString(), error: null, ...addresses(state) });
         await this.d.events.record({ type: 'vm', action: 'vm.adopted', message: `VM ${row.name} is running (re-adopted, was ${row.status})`, userId: row.user_id, vmId: row.id });
+      } else if (row.status === 'running' && state.state === 'running') {
+        // A DHCP lease (libvirt, vagrant) often arrives after the start action has finished.
+        const seen = addresses(state);
+        if (seen.guest_ssh_host !== row.guest_ssh_host || seen.guest_ssh_port !== row.guest_ssh_port || seen.ip_address !== row.ip_address) await this.d.ops.setStatus(row.id, 'running', seen);
       }
     }
     const liveIds = new Set(live.map((r) => instanceId(r.id)));
-    for (const id of await this.d.driver.list()) {
+    for (const { host, driver } of await this.d.drivers.all()) await this.removeOrphans(host.name, driver, liveIds);
+  }
+
+  /** Instances a host has that no live VM owns (of any host: two hosts may share one libvirtd). */
+  private async removeOrphans(hostName: string, driver: ComputeDriver, liveIds: Set<string>): Promise<void> {
+    for (const id of await driver.list()) {
       if (liveIds.has(id)) continue;
       const vmId = Number(id.slice(3));
       const row = await this.d.vms.find(vmId);
       if (row && !row.destroyed_at) continue; // created after listLive ran
-      this.d.log.warn({ instance: id }, 'removing leftovers of a VM that is not live');
-      await this.d.driver.destroy(id);
+      this.d.log.warn({ instance: id, host: hostName }, 'removing leftovers of a VM that is not live');
+      await driver.destroy(id);
       await this.d.events.record({ type: 'vm', severity: 'warning', action: 'vm.orphan_removed', message: `Removed orphaned instance ${id}`, vmId });
     }
   }

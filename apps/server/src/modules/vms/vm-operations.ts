@@ -1,6 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Action, ActionType, VmStatus } from '@twarga/contract';
-import type { ComputeDriver, InstanceSpec } from '../../compute/driver.js';
+import type { InstanceInspection, InstanceSpec } from '../../compute/driver.js';
+import type { ComputeRegistry } from '../../compute/registry.js';
 import { seedFiles } from '../../cloudinit/seed-iso.js';
 import type { Clock } from '../../lib/time.js';
 import type { ActionsRepository } from '../../operations/actions.repository.js';
@@ -22,7 +23,7 @@ export interface VmOperationsDeps {
   actions: ActionsRepository;
   images: ImagesService;
   imagesRepo: ImagesRepository;
-  driver: ComputeDriver;
+  drivers: ComputeRegistry;
   consoleKeys: ConsoleKeys;
   events: EventsService;
   bus: EventBus;
@@ -51,8 +52,9 @@ export class VmOperations {
     const vm = toVm(row, this.d.sshHost, this.d.clock.now());
     this.d.bus.publish(row.user_id, { kind: 'vm', vm });
     if (row.destroyed_at) return;
-    await this.d.driver
-      .writeInfo(instanceId(row.id), {
+    const driver = await this.d.drivers.forVm(row).catch(() => undefined);
+    await driver
+      ?.writeInfo(instanceId(row.id), {
         name: row.name, user_id: row.user_id, os_type: row.os_type, ram: row.ram, cpu: row.cpu, disk: row.disk,
         status: row.status, ip: row.ip_address, ssh_port: row.ssh_port, created_at: row.created_at, uptime: vm.uptime_seconds ?? 0,
       })
@@ -98,11 +100,13 @@ export class VmOperations {
   /** After a failure the VM's status follows what the hypervisor really has. */
   private async settleAfterFailure(id: number, type: ActionType, message: string): Promise<void> {
     if (type === 'create') {
-      await this.d.driver.destroy(instanceId(id)).catch(() => {});
+      const row = await this.d.vms.find(id);
+      if (row) await (await this.d.drivers.forVm(row)).destroy(instanceId(id)).catch(() => {});
       await this.d.vms.update(id, { status: 'error', error: message.slice(0, 1000), updated_at: this.now() });
       return;
     }
-    const state = await this.d.driver.inspect(instanceId(id)).catch(() => ({ state: 'missing' as const }));
+    const row = await this.d.vms.find(id);
+    const state = row ? await (await this.d.drivers.forVm(row)).inspect(instanceId(id)).catch(() => ({ state: 'missing' as const })) : { state: 'missing' as const };
     const status: VmStatus = state.state === 'running' ? 'running' : state.state === 'stopped' ? 'stopped' : 'error';
     await this.d.vms.update(id, { status, error: message.slice(0, 1000), updated_at: this.now() });
   }
@@ -110,7 +114,8 @@ export class VmOperations {
   // --- the actions -------------------------------------------------------------------
 
   async provision(row: VmRow): Promise<void> {
-    const { driver, images, imagesRepo } = this.d;
+    const { images, imagesRepo } = this.d;
+    const driver = await this.d.drivers.forVm(row);
     await this.setStatus(row.id, 'provisioning');
     const image = await imagesRepo.find(row.image);
     if (!image) throw new Error(`image ${row.image} disappeared`);
@@ -135,33 +140,39 @@ export class VmOperations {
     // Billing starts once the VM really exists: a failed creation costs nothing.
     await this.d.ledger.apply({ userId: row.user_id, amount: -row.price_hourly, reason: `VM ${row.name} (#${row.id}): first hour`, actorId: null, now: this.now() }, { allowNegative: true });
     const billedUntil = new Date(this.d.clock.now().getTime() + HOUR_MS).toISOString();
-    await this.setStatus(row.id, 'running', { booted_at: this.now(), billed_until: billedUntil, ip_address: inspected.privateIp ?? null, error: null });
+    await this.setStatus(row.id, 'running', { booted_at: this.now(), billed_until: billedUntil, error: null, ...addresses(inspected) });
   }
 
   async start(row: VmRow): Promise<void> {
-    await this.d.driver.start(instanceId(row.id));
-    const inspected = await this.d.driver.inspect(instanceId(row.id));
+    const driver = await this.d.drivers.forVm(row);
+    await driver.start(instanceId(row.id));
+    const inspected = await driver.inspect(instanceId(row.id));
     if (inspected.state !== 'running') throw new Error('the VM process exited right after start');
-    await this.setStatus(row.id, 'running', { booted_at: this.now(), ip_address: inspected.privateIp ?? null, error: null });
+    await this.setStatus(row.id, 'running', { booted_at: this.now(), error: null, ...addresses(inspected) });
   }
 
   async stop(row: VmRow, force: boolean): Promise<void> {
     await this.setStatus(row.id, 'stopping');
-    await this.d.driver.stop(instanceId(row.id), { force, timeoutMs: this.d.stopTimeoutMs });
+    await (await this.d.drivers.forVm(row)).stop(instanceId(row.id), { force, timeoutMs: this.d.stopTimeoutMs });
     await this.setStatus(row.id, 'stopped', { booted_at: null });
   }
 
   async reboot(row: VmRow, force: boolean): Promise<void> {
     await this.setStatus(row.id, 'rebooting');
-    await this.d.driver.reboot(instanceId(row.id), { force });
+    await (await this.d.drivers.forVm(row)).reboot(instanceId(row.id), { force });
     await this.setStatus(row.id, 'running', { booted_at: this.now(), error: null });
   }
 
   async destroy(row: VmRow): Promise<void> {
     await this.setStatus(row.id, 'destroying');
-    await this.d.driver.destroy(instanceId(row.id));
+    await (await this.d.drivers.forVm(row)).destroy(instanceId(row.id));
     await this.d.consoleKeys.remove(row.id);
     // The row stays for audit and billing; its name and port are free again.
-    await this.setStatus(row.id, 'destroyed', { destroyed_at: this.now(), ssh_port: null, booted_at: null, ip_address: null });
+    await this.setStatus(row.id, 'destroyed', { destroyed_at: this.now(), ssh_port: null, booted_at: null, ip_address: null, guest_ssh_host: null, guest_ssh_port: null });
   }
+}
+
+/** What the driver says about the guest's addresses (a lease may come a few seconds after boot). */
+export function addresses(inspected: InstanceInspection): Pick<VmRow, 'ip_address' | 'guest_ssh_host' | 'guest_ssh_port'> {
+  return { ip_address: inspected.privateIp ?? null, guest_ssh_host: inspected.sshEndpoint?.host ?? null, guest_ssh_port: inspected.sshEndpoint?.port ?? null };
 }

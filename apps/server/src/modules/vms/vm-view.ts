@@ -1,9 +1,15 @@
 import type { Vm, VmStatus } from '@twarga/contract';
 import type { VmRow } from './vms.repository.js';
 
+/** Where the VM's SSH answers: the driver-reported endpoint, else the forwarded port on sshHost. */
+export function sshEndpointOf(row: VmRow, sshHost: string): { host: string; port: number | null } {
+  return row.guest_ssh_host ? { host: row.guest_ssh_host, port: row.guest_ssh_port ?? 22 } : { host: sshHost, port: row.ssh_port };
+}
+
 /** The API's view of a VM row, with what is derived at read time (uptime, SSH command). */
 export function toVm(row: VmRow, sshHost: string, now: Date): Vm {
   const running = row.status === 'running' && row.booted_at;
+  const ssh = sshEndpointOf(row, sshHost);
   return {
     id: row.id,
     user_id: row.user_id,
@@ -18,10 +24,11 @@ export function toVm(row: VmRow, sshHost: string, now: Date): Vm {
     price_hourly: row.price_hourly,
     driver: row.driver,
     ip_address: row.ip_address,
-    ssh_host: sshHost,
-    ssh_port: row.ssh_port,
+    host_id: row.host_id,
+    ssh_host: ssh.host,
+    ssh_port: ssh.port,
     ssh_user: row.ssh_user,
-    ssh_command: row.ssh_port ? `ssh -p ${row.ssh_port} ${row.ssh_user}@${sshHost}` : null,
+    ssh_command: ssh.port ? `ssh -p ${ssh.port} ${row.ssh_user}@${ssh.host}` : null,
     locked: row.locked === 1,
     error: row.error,
     created_at: row.created_at,

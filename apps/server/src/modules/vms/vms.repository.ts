@@ -74,4 +74,9 @@ export class VmsRepository {
   async unlockAll(): Promise<void> {
     await this.db.updateTable('vms').set({ locked: 0 }).where('locked', '=', 1).execute();
   }
+
+  /** VMs created before compute hosts existed are on this machine's host. */
+  async assignUnplaced(hostId: number): Promise<void> {
+    await this.db.updateTable('vms').set({ host_id: hostId }).where('host_id', 'is', null).execute();
+  }
 }

@@ -14,6 +14,7 @@ import { CUSTOM_LIMITS, hourlyPrice, SIZES } from '../sizes/sizes.js';
 import type { UsersRepository } from '../users/users.repository.js';
 import { toVm } from './vm-view.js';
 import type { VmOperations } from './vm-operations.js';
+import type { HostsService } from '../hosts/hosts.service.js';
 import type { VmRow, VmsRepository } from './vms.repository.js';
 
 export interface VmPolicy {
@@ -22,7 +23,6 @@ export interface VmPolicy {
   maxVcpusPerUser: number;
   sshPortRange: string;
   sshHost: string;
-  driver: string;
 }
 
 /** Which actions a VM accepts in which status. */
@@ -44,6 +44,7 @@ export class VmsService {
       keys: KeysRepository;
       images: ImagesService;
       ops: VmOperations;
+      hosts: HostsService;
       events: EventsService;
       clock: Clock;
       policy: VmPolicy;
@@ -100,10 +101,11 @@ export class VmsService {
     const balance = Number((await users.findById(userId))!.credits);
     if (balance < price) throw new AppError(402, 'insufficient_credits', `This VM costs ${price} credits per hour and your balance is ${balance}`);
 
+    const host = await this.d.hosts.place({ ramMb: spec.ram, vcpus: spec.cpu });
     const now = this.d.clock.now().toISOString();
-    const { row, action } = await this.insertWithPort({
+    const { row, action } = await this.insertWithPort(host.driver === 'qemu', {
       user_id: userId, name: input.name, status: 'pending', os_type: image.os_type, image: image.slug, size: spec.size,
-      ram: spec.ram, cpu: spec.cpu, disk: spec.disk, price_hourly: price, driver: policy.driver, ip_address: null, ssh_port: null,
+      ram: spec.ram, cpu: spec.cpu, disk: spec.disk, price_hourly: price, driver: host.driver, host_id: host.id, guest_ssh_host: null, guest_ssh_port: null, ip_address: null, ssh_port: null,
       ssh_user: 'root', ssh_keys: JSON.stringify(sshKeys), user_data: input.user_data ?? null, locked: 1, error: null,
       booted_at: null, destroyed_at: null, billed_until: null, created_at: now, updated_at: now,
     });
@@ -145,10 +147,13 @@ export class VmsService {
     return [...new Set(chosen)];
   }
 
-  /** Inserts the VM with a free SSH port and its create action; retries if a port race is lost. */
-  private async insertWithPort(row: Omit<VmRow, 'id'>) {
+  /**
+   * Inserts the VM and its create action, with a free forwarded SSH port when its host forwards
+   * one (qemu; libvirt and vagrant guests answer on their own address); retries a lost port race.
+   */
+  private async insertWithPort(forwardsSsh: boolean, row: Omit<VmRow, 'id'>) {
     for (let attempt = 0; attempt < 5; attempt++) {
-      const port = await pickFreePort(this.d.policy.sshPortRange, this.d.policy.sshHost, await this.d.vms.usedPorts());
+      const port = forwardsSsh ? await pickFreePort(this.d.policy.sshPortRange, this.d.policy.sshHost, await this.d.vms.usedPorts()) : null;
       if (port === undefined) throw new AppError(503, 'service_unavailable', 'No free SSH port left in the configured range');
       try {
         return await this.d.db.transaction().execute(async (trx) => {

@@ -1,0 +1,33 @@
+import path from 'node:path';
+import type { FastifyBaseLogger } from 'fastify';
+import type { Config } from '../config/config.js';
+import { once } from '../lib/once.js';
+import type { ComputeDriver } from './driver.js';
+import { resolveAccel } from './qemu/accel.js';
+import { QemuDriver } from './qemu/qemu-driver.js';
+import type { DriverFactory } from './registry.js';
+import type { ComputeDriverName } from '@twarga/contract';
+
+/** How each kind of compute host gets its driver on this server. */
+export function driverFactories(config: Config, log: FastifyBaseLogger): Partial<Record<ComputeDriverName, DriverFactory>> {
+  // One QEMU driver for this machine, whichever host row names it.
+  const local = new QemuDriver({
+    vmsDir: path.join(config.dataDir, 'vms'),
+    stopTimeoutMs: config.stopTimeoutSeconds * 1000,
+    accel: once(() =>
+      resolveAccel({
+        setting: config.accel,
+        dataDir: config.dataDir,
+        kernel: path.join(config.tinyImageDir, 'vmlinuz'),
+        initrd: path.join(config.tinyImageDir, 'initrd.img'),
+        log: (msg, extra) => log.info(extra ?? {}, msg),
+      }),
+    ),
+  });
+  return { qemu: () => local };
+}
+
+/** Tests of the layers above compute: one fake driver stands in for every kind of host. */
+export function singleDriverFactories(driver: ComputeDriver): Partial<Record<ComputeDriverName, DriverFactory>> {
+  return { qemu: () => driver, libvirt: () => driver, vagrant: () => driver };
+}

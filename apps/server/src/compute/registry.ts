@@ -1,0 +1,41 @@
+import type { ComputeDriverName } from '@twarga/contract';
+import type { HostRow, HostsRepository } from '../modules/hosts/hosts.repository.js';
+import type { ComputeDriver } from './driver.js';
+
+export type DriverFactory = (host: HostRow) => ComputeDriver;
+
+/** One driver per compute host, made on first use from the host's row (driver and URI never change). */
+export class ComputeRegistry {
+  private readonly drivers = new Map<number, ComputeDriver>();
+
+  constructor(
+    private readonly hosts: HostsRepository,
+    private readonly factories: Partial<Record<ComputeDriverName, DriverFactory>>,
+  ) {}
+
+  supports(driver: ComputeDriverName): boolean {
+    return this.factories[driver] !== undefined;
+  }
+
+  forHost(host: HostRow): ComputeDriver {
+    let driver = this.drivers.get(host.id);
+    if (!driver) {
+      const make = this.factories[host.driver];
+      if (!make) throw new Error(`host ${host.name}: the ${host.driver} driver is not available on this server`);
+      driver = make(host);
+      this.drivers.set(host.id, driver);
+    }
+    return driver;
+  }
+
+  async forVm(vm: { id: number; host_id: number | null }): Promise<ComputeDriver> {
+    const host = vm.host_id === null ? undefined : await this.hosts.find(vm.host_id);
+    if (!host) throw new Error(`VM ${vm.id} has no compute host`);
+    return this.forHost(host);
+  }
+
+  /** Every host with its driver (the reconciler walks them all); hosts whose driver is missing are skipped. */
+  async all(): Promise<{ host: HostRow; driver: ComputeDriver }[]> {
+    return (await this.hosts.list()).filter((h) => this.supports(h.driver)).map((host) => ({ host, driver: this.forHost(host) }));
+  }
+}

@@ -1,0 +1,82 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { testDatabaseKinds } from '../../test-support/databases.js';
+import { FakeDriver } from '../../test-support/fake-driver.js';
+import { createHarness, type Harness } from '../../test-support/harness.js';
+
+/** Compute hosts and placement, with a fake driver behind every host; real libvirt/vagrant run in tests/integration. */
+for (const kind of testDatabaseKinds()) {
+  describe(`compute hosts and the scheduler (${kind})`, () => {
+    let h: Harness;
+    let admin: string;
+    let alice: { id: number; token: string };
+    before(async () => {
+      h = await createHarness(kind, { sshPortRange: '25500-25599', maxVmsPerUser: 20, maxRamPerUserMb: 64 * 1024, maxVcpusPerUser: 64 }, new FakeDriver());
+      admin = await h.adminToken();
+      alice = await h.user('alice');
+      await h.request({ method: 'POST', url: `/api/admin/users/${alice.id}/credits`, token: admin, body: { amount: 100_000, reason: 'test' } });
+    });
+    after(() => h.close());
+
+    const hostsReq = (method: 'GET' | 'POST' | 'PATCH' | 'DELETE', url = '/api/admin/hosts', body?: unknown, token = admin) => h.request({ method, url, token, body });
+    const createVm = (name: string, size = 's-1vcpu-1gb') => h.request({ method: 'POST', url: '/api/vms', token: alice.token, body: { name, image: 'tiny', size } });
+
+    test('this machine is the first host (qemu, its RAM); only admins see hosts', async () => {
+      const res = await hostsReq('GET');
+      assert.equal(res.statusCode, 200);
+      const [local] = res.json();
+      assert.equal(local.name, 'local');
+      assert.equal(local.driver, 'qemu');
+      assert.ok(local.ram_mb > 1024 && local.vcpus >= 1);
+      assert.equal((await hostsReq('GET', '/api/admin/hosts', undefined, alice.token)).statusCode, 403);
+    });
+
+    test('bad hosts are clear 400/409s', async () => {
+      const cases: [unknown, number, string][] = [
+        [{ name: 'lv', driver: 'libvirt', ram_mb: 4096, vcpus: 4 }, 400, 'uri'],
+        [{ name: 'lv', driver: 'libvirt', uri: 'qemu+ssh://root@host/system; rm -rf /', ram_mb: 4096, vcpus: 4 }, 400, 'uri'],
+        [{ name: 'lv', driver: 'libvirt', uri: 'http://evil/system', ram_mb: 4096, vcpus: 4 }, 400, 'uri'],
+        [{ name: 'Bad Name', driver: 'libvirt', uri: 'qemu:///system', ram_mb: 4096, vcpus: 4 }, 400, 'name'],
+        [{ name: 'q2', driver: 'qemu', uri: 'qemu:///system', ram_mb: 4096, vcpus: 4 }, 400, 'uri'],
+        [{ name: 'x', driver: 'xen', ram_mb: 4096, vcpus: 4 }, 400, 'driver'],
+        [{ name: 'q2', driver: 'qemu', ram_mb: 4096, vcpus: 4 }, 409, ''],
+        [{ name: 'local', driver: 'libvirt', uri: 'qemu:///system', ram_mb: 4096, vcpus: 4 }, 409, 'name'],
+      ];
+      for (const [body, status, field] of cases) {
+        const res = await hostsReq('POST', '/api/admin/hosts', body);
+        assert.equal(res.statusCode, status, `${JSON.stringify(body)} → ${res.body}`);
+        if (field) assert.ok(JSON.stringify(res.json().details ?? []).includes(field), `${field} named in ${res.body}`);
+      }
+      assert.equal((await hostsReq('GET')).json().length, 1, 'nothing was created');
+    });
+
+    test('two hosts: new VMs go to the one with the most free RAM, a draining one gets none, each VM remembers its host', async () => {
+      const [local] = (await hostsReq('GET')).json();
+      await hostsReq('PATCH', `/api/admin/hosts/${local.id}`, { ram_mb: 4096, vcpus: 8 });
+      const second = await hostsReq('POST', '/api/admin/hosts', { name: 'rack-2', driver: 'libvirt', uri: 'qemu+ssh://root@rack-2/system', ram_mb: 4096, vcpus: 8 });
+      assert.equal(second.statusCode, 201, second.body);
+      const placed: number[] = [];
+      for (const n of ['a1', 'a2', 'a3', 'a4']) placed.push((await createVm(n)).json().host_id);
+      assert.deepEqual(placed.sort(), [local.id, local.id, second.json().id, second.json().id].sort());
+      const vmsRes = (await h.request({ method: 'GET', url: '/api/vms', token: alice.token })).json();
+      assert.ok(vmsRes.every((v: { host_id: number; driver: string }) => (v.host_id === local.id ? v.driver === 'qemu' : v.driver === 'libvirt')));
+
+      await hostsReq('PATCH', `/api/admin/hosts/${second.json().id}`, { draining: true });
+      for (const n of ['b1', 'b2']) assert.equal((await createVm(n)).json().host_id, local.id);
+      const usage = (await hostsReq('GET')).json();
+      assert.deepEqual(usage.map((x: { name: string; usage: { vms: number; ram_mb: number } }) => [x.name, x.usage.vms, x.usage.ram_mb]), [['local', 4, 4096], ['rack-2', 2, 2048]]);
+    });
+
+    test('no room anywhere is a 503 no_capacity that creates nothing; a host with VMs cannot be removed', async () => {
+      const before = (await h.request({ method: 'GET', url: '/api/vms', token: alice.token })).json().length;
+      const res = await createVm('full');
+      assert.equal(res.statusCode, 503);
+      assert.equal(res.json().code, 'no_capacity');
+      assert.equal((await h.request({ method: 'GET', url: '/api/vms', token: alice.token })).json().length, before);
+      const rack = (await hostsReq('GET')).json().find((x: { name: string }) => x.name === 'rack-2');
+      assert.equal((await hostsReq('DELETE', `/api/admin/hosts/${rack.id}`)).statusCode, 409);
+      const audit = await h.services.events.list({ type: 'admin' });
+      assert.ok(['admin.host_created', 'admin.host_updated'].every((a) => audit.some((e) => e.action === a)));
+    });
+  });
+}

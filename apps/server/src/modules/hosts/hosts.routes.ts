@@ -1,0 +1,34 @@
+import { Type } from '@sinclair/typebox';
+import { ComputeHost, CreateHostRequest, IdParam, UpdateHostRequest } from '@twarga/contract';
+import { errorResponses } from '../../http/errors.js';
+import { identityOf, type App } from '../../http/types.js';
+import type { HostsService } from './hosts.service.js';
+
+export async function hostsRoutes(app: App, { hosts }: { hosts: HostsService }) {
+  app.get('/api/admin/hosts', {
+    config: { access: 'admin' },
+    schema: { tags: ['admin'], summary: 'Compute hosts with what their live VMs use', response: { 200: Type.Array(ComputeHost), ...errorResponses } },
+    handler: async () => hosts.list(),
+  });
+
+  app.post('/api/admin/hosts', {
+    config: { access: 'admin' },
+    schema: { tags: ['admin'], summary: 'Add a compute host (libvirt by URI; qemu/vagrant on this machine)', body: CreateHostRequest, response: { 201: ComputeHost, ...errorResponses } },
+    handler: async (request, reply) => reply.status(201).send(await hosts.create(identityOf(request), request.body, request.ip)),
+  });
+
+  app.patch('/api/admin/hosts/:id', {
+    config: { access: 'admin' },
+    schema: { tags: ['admin'], summary: 'Rename, resize, enable/disable or drain a host', params: IdParam, body: UpdateHostRequest, response: { 200: ComputeHost, ...errorResponses } },
+    handler: async (request) => hosts.update(identityOf(request), request.params.id, request.body, request.ip),
+  });
+
+  app.delete('/api/admin/hosts/:id', {
+    config: { access: 'admin' },
+    schema: { tags: ['admin'], summary: 'Remove a host that has no VMs', params: IdParam, response: { 204: Type.Null(), ...errorResponses } },
+    handler: async (request, reply) => {
+      await hosts.remove(identityOf(request), request.params.id, request.ip);
+      return reply.status(204).send(null);
+    },
+  });
+}

@@ -1,0 +1,110 @@
+import os from 'node:os';
+import type { ComputeHost, ComputeDriverName, CreateHostRequest, UpdateHostRequest } from '@twarga/contract';
+import { AppError, badRequest, conflict, notFound } from '../../http/errors.js';
+import type { Clock } from '../../lib/time.js';
+import type { Identity } from '../auth/identity.js';
+import type { EventsService } from '../events/events.service.js';
+import type { HostRow, HostUsage, HostsRepository } from './hosts.repository.js';
+import { pickHost, type Placement } from './scheduler.js';
+
+export interface DefaultHost {
+  driver: ComputeDriverName;
+  uri?: string;
+}
+
+const toView = (h: HostRow, usage: HostUsage | undefined): ComputeHost => ({
+  id: h.id, name: h.name, driver: h.driver, uri: h.uri, ram_mb: h.ram_mb, vcpus: h.vcpus,
+  enabled: h.enabled === 1, draining: h.draining === 1, usage: usage ?? { vms: 0, ram_mb: 0, vcpus: 0 },
+  created_at: h.created_at, updated_at: h.updated_at,
+});
+
+/**
+ * The admin-managed list of compute hosts and the placement of new VMs on them. qemu and
+ * vagrant hosts are this machine (one of each at most); libvirt hosts are reached by URI.
+ */
+export class HostsService {
+  constructor(
+    private readonly repo: HostsRepository,
+    private readonly events: EventsService,
+    private readonly clock: Clock,
+    private readonly supported: (driver: ComputeDriverName) => boolean,
+  ) {}
+
+  async list(): Promise<ComputeHost[]> {
+    const usage = await this.repo.usage();
+    return (await this.repo.list()).map((h) => toView(h, usage.get(h.id)));
+  }
+
+  async get(id: number): Promise<ComputeHost> {
+    const host = await this.repo.find(id);
+    if (!host) throw notFound('Compute host');
+    return toView(host, (await this.repo.usage()).get(id));
+  }
+
+  /** First start: this machine becomes the first host, with its RAM and (overcommitted) vCPUs. */
+  async ensureDefault(def: DefaultHost): Promise<HostRow> {
+    const existing = await this.repo.list();
+    if (existing.length) return existing[0]!;
+    const now = this.clock.now().toISOString();
+    return this.repo.insert({
+      name: 'local', driver: def.driver, uri: def.driver === 'libvirt' ? (def.uri ?? 'qemu:///system') : null,
+      ram_mb: Math.floor(os.totalmem() / 1024 / 1024), vcpus: os.availableParallelism() * 16,
+      enabled: 1, draining: 0, created_at: now, updated_at: now,
+    });
+  }
+
+  async create(actor: Identity, input: CreateHostRequest, sourceIp: string): Promise<ComputeHost> {
+    if (!this.supported(input.driver)) throw badRequest(`The ${input.driver} driver is not available on this server`, [{ field: 'driver', message: 'not available' }]);
+    if (input.driver === 'libvirt' && !input.uri) throw badRequest('A libvirt host needs its connection URI', [{ field: 'uri', message: 'is required for libvirt' }]);
+    if (input.driver !== 'libvirt' && input.uri) throw badRequest(`A ${input.driver} host runs on this machine and takes no URI`, [{ field: 'uri', message: `not used by ${input.driver}` }]);
+    if (await this.repo.nameTaken(input.name)) throw conflict(`A host named ${input.name} exists`, [{ field: 'name', message: 'is taken' }]);
+    if (input.driver !== 'libvirt' && (await this.repo.list()).some((h) => h.driver === input.driver))
+      throw conflict(`There is already a ${input.driver} host: it is this machine, and there is only one`);
+    const now = this.clock.now().toISOString();
+    const row = await this.repo.insert({
+      name: input.name, driver: input.driver, uri: input.uri ?? null, ram_mb: input.ram_mb, vcpus: input.vcpus,
+      enabled: input.enabled === false ? 0 : 1, draining: input.draining ? 1 : 0, created_at: now, updated_at: now,
+    });
+    await this.audit(actor, 'admin.host_created', `${actor.user.username} added compute host ${row.name} (${row.driver}${row.uri ? ` ${row.uri}` : ''})`, sourceIp, { host_id: row.id });
+    return toView(row, undefined);
+  }
+
+  async update(actor: Identity, id: number, input: UpdateHostRequest, sourceIp: string): Promise<ComputeHost> {
+    const host = await this.repo.find(id);
+    if (!host) throw notFound('Compute host');
+    if (input.name && (await this.repo.nameTaken(input.name, id))) throw conflict(`A host named ${input.name} exists`, [{ field: 'name', message: 'is taken' }]);
+    const flag = (v: boolean | undefined) => (v === undefined ? undefined : v ? 1 : 0);
+    const row = await this.repo.update(id, {
+      name: input.name, ram_mb: input.ram_mb, vcpus: input.vcpus, enabled: flag(input.enabled), draining: flag(input.draining),
+      updated_at: this.clock.now().toISOString(),
+    });
+    await this.audit(actor, 'admin.host_updated', `${actor.user.username} changed compute host ${row.name}: ${JSON.stringify(input)}`, sourceIp, { host_id: id, ...input });
+    return toView(row, (await this.repo.usage()).get(id));
+  }
+
+  async remove(actor: Identity, id: number, sourceIp: string): Promise<void> {
+    const host = await this.repo.find(id);
+    if (!host) throw notFound('Compute host');
+    const vms = (await this.repo.usage()).get(id)?.vms ?? 0;
+    if (vms > 0) throw conflict(`Host ${host.name} still has ${vms} VM(s): drain it and destroy or move them first`);
+    await this.repo.remove(id);
+    await this.audit(actor, 'admin.host_deleted', `${actor.user.username} removed compute host ${host.name}`, sourceIp, { host_id: id });
+  }
+
+  /** The host a new VM goes to, or 503 no_capacity. */
+  async place(need: Placement): Promise<HostRow> {
+    const usage = await this.repo.usage();
+    const hosts = await this.repo.list();
+    const candidates = hosts.map((h) => ({
+      id: h.id, name: h.name, enabled: h.enabled === 1, draining: h.draining === 1, ramMb: h.ram_mb, vcpus: h.vcpus,
+      usedRamMb: usage.get(h.id)?.ram_mb ?? 0, usedVcpus: usage.get(h.id)?.vcpus ?? 0,
+    }));
+    const chosen = pickHost(candidates, need);
+    if (!chosen) throw new AppError(503, 'no_capacity', `No compute host has room for ${need.ramMb} MB and ${need.vcpus} vCPU right now`);
+    return hosts.find((h) => h.id === chosen.id)!;
+  }
+
+  private audit(actor: Identity, action: string, message: string, sourceIp: string, details: Record<string, unknown>) {
+    return this.events.record({ type: 'admin', action, message, userId: actor.user.id, username: actor.user.username, sourceIp, details });
+  }
+}

@@ -1,0 +1,56 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { Timestamp } from './common.js';
+
+export const COMPUTE_DRIVERS = ['qemu', 'libvirt', 'vagrant'] as const;
+export type ComputeDriverName = (typeof COMPUTE_DRIVERS)[number];
+const DriverSchema = Type.Union(COMPUTE_DRIVERS.map((d) => Type.Literal(d)));
+
+/** libvirt connection URIs: qemu:///system, qemu+ssh://user@host/system, qemu+unix:///system?socket=… */
+export const LIBVIRT_URI_PATTERN = '^qemu(\\+(ssh|tcp|tls|unix))?://[A-Za-z0-9._@:-]*/(system|session)(\\?[A-Za-z0-9._/=&-]*)?$';
+export const HOST_NAME_PATTERN = '^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$';
+
+export const ComputeHost = Type.Object(
+  {
+    id: Type.Integer(),
+    name: Type.String(),
+    driver: DriverSchema,
+    uri: Type.Union([Type.String(), Type.Null()]),
+    ram_mb: Type.Integer({ description: 'RAM the scheduler may hand out on this host' }),
+    vcpus: Type.Integer({ description: 'vCPUs the scheduler may hand out (set above the core count to overcommit)' }),
+    enabled: Type.Boolean(),
+    /** A draining host keeps its VMs but receives no new ones. */
+    draining: Type.Boolean(),
+    usage: Type.Object({ vms: Type.Integer(), ram_mb: Type.Integer(), vcpus: Type.Integer() }),
+    created_at: Timestamp,
+    updated_at: Timestamp,
+  },
+  { title: 'ComputeHost' },
+);
+export type ComputeHost = Static<typeof ComputeHost>;
+
+export const CreateHostRequest = Type.Object(
+  {
+    name: Type.String({ pattern: HOST_NAME_PATTERN }),
+    driver: DriverSchema,
+    /** Required for libvirt; not used by qemu and vagrant (they run on this machine). */
+    uri: Type.Optional(Type.String({ pattern: LIBVIRT_URI_PATTERN, maxLength: 300 })),
+    ram_mb: Type.Integer({ minimum: 128, maximum: 16 * 1024 * 1024 }),
+    vcpus: Type.Integer({ minimum: 1, maximum: 4096 }),
+    enabled: Type.Optional(Type.Boolean()),
+    draining: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false, title: 'CreateHostRequest' },
+);
+export type CreateHostRequest = Static<typeof CreateHostRequest>;
+
+export const UpdateHostRequest = Type.Object(
+  {
+    name: Type.Optional(Type.String({ pattern: HOST_NAME_PATTERN })),
+    ram_mb: Type.Optional(Type.Integer({ minimum: 128, maximum: 16 * 1024 * 1024 })),
+    vcpus: Type.Optional(Type.Integer({ minimum: 1, maximum: 4096 })),
+    enabled: Type.Optional(Type.Boolean()),
+    draining: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false, minProperties: 1, title: 'UpdateHostRequest' },
+);
+export type UpdateHostRequest = Static<typeof UpdateHostRequest>;
