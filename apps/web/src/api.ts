@@ -68,6 +68,7 @@ export const keys = {
   sshKeys: ['account', 'ssh-keys'] as const,
   tokens: ['account', 'tokens'] as const,
   adminUsers: ['admin', 'users'] as const,
+  adminHosts: ['admin', 'hosts'] as const,
   vms: ['vms'] as const,
   vm: (id: number) => ['vm', id] as const,
   vmActions: (id: number) => ['vm-actions', id] as const,

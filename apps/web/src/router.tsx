@@ -3,6 +3,7 @@ import { BareLayout } from './components/BareLayout';
 import { Layout } from './components/Layout';
 import { AccountPage } from './pages/AccountPage';
 import { AdminPage } from './pages/AdminPage';
+import { AdminHostsPage } from './pages/admin/AdminHostsPage';
 import { AdminTerminalsPage } from './pages/admin/AdminTerminalsPage';
 import { LoginPage } from './pages/LoginPage';
 import { MonitorPage } from './pages/MonitorPage';
@@ -30,6 +31,7 @@ export const router = createBrowserRouter([
       { path: 'soc', element: <SocPage /> },
       { path: 'admin', element: <AdminPage /> },
       { path: 'admin/terminals', element: <AdminTerminalsPage /> },
+      { path: 'admin/hosts', element: <AdminHostsPage /> },
       { path: 'account', element: <AccountPage /> },
       { path: '*', element: <NotFoundPage /> },
     ],

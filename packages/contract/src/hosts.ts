@@ -17,8 +17,9 @@ export const ComputeHost = Type.Object(
     uri: Type.Union([Type.String(), Type.Null()]),
     ram_mb: Type.Integer({ description: 'RAM the scheduler may hand out on this host' }),
     vcpus: Type.Integer({ description: 'vCPUs the scheduler may hand out (set above the core count to overcommit)' }),
+    /** A disabled host is out of service: no new VMs, and its VMs are neither reconciled nor acted on. */
     enabled: Type.Boolean(),
-    /** A draining host keeps its VMs but receives no new ones. */
+    /** A draining host keeps running and managing its VMs but receives no new ones. */
     draining: Type.Boolean(),
     usage: Type.Object({ vms: Type.Integer(), ram_mb: Type.Integer(), vcpus: Type.Integer() }),
     created_at: Timestamp,

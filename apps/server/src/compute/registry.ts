@@ -34,8 +34,19 @@ export class ComputeRegistry {
     return this.forHost(host);
   }
 
-  /** Every host with its driver (the reconciler walks them all); hosts whose driver is missing are skipped. */
-  async all(): Promise<{ host: HostRow; driver: ComputeDriver }[]> {
-    return (await this.hosts.list()).filter((h) => this.supports(h.driver)).map((host) => ({ host, driver: this.forHost(host) }));
+  /**
+   * Enabled hosts that have held VMs, with their drivers: the reconciler's orphan sweep. A host
+   * just added (or disabled for maintenance) is not contacted in the background.
+   */
+  async inUse(): Promise<{ host: HostRow; driver: ComputeDriver }[]> {
+    const used = await this.hosts.usedHostIds();
+    return (await this.hosts.list())
+      .filter((h) => h.enabled === 1 && used.has(h.id) && this.supports(h.driver))
+      .map((host) => ({ host, driver: this.forHost(host) }));
+  }
+
+  /** A disabled host is out of service: its VMs are neither reconciled nor acted on. */
+  async hostOf(vm: { host_id: number | null }): Promise<HostRow | undefined> {
+    return vm.host_id === null ? undefined : this.hosts.find(vm.host_id);
   }
 }

@@ -49,4 +49,10 @@ export class HostsRepository {
       .execute();
     return new Map(rows.map((r) => [Number(r.host_id), { vms: Number(r.vms), ram_mb: Number(r.ram_mb), vcpus: Number(r.vcpus) }]));
   }
+
+  /** Hosts any VM was ever placed on (destroyed ones included: their leftovers may remain). */
+  async usedHostIds(): Promise<Set<number>> {
+    const rows = await this.db.selectFrom('vms').select('host_id').distinct().where('host_id', 'is not', null).execute();
+    return new Set(rows.map((r) => Number(r.host_id)));
+  }
 }

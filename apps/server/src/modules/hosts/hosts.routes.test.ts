@@ -78,5 +78,17 @@ for (const kind of testDatabaseKinds()) {
       const audit = await h.services.events.list({ type: 'admin' });
       assert.ok(['admin.host_created', 'admin.host_updated'].every((a) => audit.some((e) => e.action === a)));
     });
+
+    test('a disabled host is out of service: its VMs take no actions until it is enabled again', async () => {
+      const rack = (await hostsReq('GET')).json().find((x: { name: string }) => x.name === 'rack-2');
+      const vm = (await h.request({ method: 'GET', url: '/api/vms', token: alice.token })).json().find((v: { host_id: number }) => v.host_id === rack.id);
+      await hostsReq('PATCH', `/api/admin/hosts/${rack.id}`, { enabled: false });
+      const refused = await h.request({ method: 'POST', url: `/api/vms/${vm.id}/action`, token: alice.token, body: { action: 'stop' } });
+      assert.equal(refused.statusCode, 409);
+      assert.match(refused.json().message, /rack-2 is disabled/);
+      await hostsReq('PATCH', `/api/admin/hosts/${rack.id}`, { enabled: true });
+      assert.equal((await h.request({ method: 'POST', url: `/api/vms/${vm.id}/action`, token: alice.token, body: { action: 'stop' } })).statusCode, 202);
+      await h.services.ops.idle();
+    });
   });
 }

@@ -91,6 +91,10 @@ export class HostsService {
     await this.audit(actor, 'admin.host_deleted', `${actor.user.username} removed compute host ${host.name}`, sourceIp, { host_id: id });
   }
 
+  hostOf(vm: { host_id: number | null }): Promise<HostRow | undefined> {
+    return vm.host_id === null ? Promise.resolve(undefined) : this.repo.find(vm.host_id);
+  }
+
   /** The host a new VM goes to, or 503 no_capacity. */
   async place(need: Placement): Promise<HostRow> {
     const usage = await this.repo.usage();

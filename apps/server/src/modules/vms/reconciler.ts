@@ -57,6 +57,8 @@ export class Reconciler {
     const live = await this.d.vms.listLive();
     for (const row of live) {
       if (row.locked === 1 || ['pending', 'provisioning', 'destroying'].includes(row.status)) continue;
+      const host = await this.d.drivers.hostOf(row);
+      if (!host || host.enabled !== 1) continue; // out of service: left alone until re-enabled
       const driver = await this.d.drivers.forVm(row).catch(() => undefined);
       if (!driver) continue; // its host's driver is not available on this server
       const state = await driver.inspect(instanceId(row.id));
@@ -79,7 +81,10 @@ export class Reconciler {
       }
     }
     const liveIds = new Set(live.map((r) => instanceId(r.id)));
-    for (const { host, driver } of await this.d.drivers.all()) await this.removeOrphans(host.name, driver, liveIds);
+    for (const { host, driver } of await this.d.drivers.inUse()) {
+      // One unreachable host must not stop the sweep of the others.
+      await this.removeOrphans(host.name, driver, liveIds).catch((err: Error) => this.d.log.warn({ host: host.name, err: err.message }, 'orphan sweep failed'));
+    }
   }
 
   /** Instances a host has that no live VM owns (of any host: two hosts may share one libvirtd). */

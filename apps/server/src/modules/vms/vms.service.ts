@@ -119,6 +119,8 @@ export class VmsService {
     const row = await this.findVisible(identity, id);
     const type: ActionType = req.action === 'restart' ? 'reboot' : req.action;
     if (row.destroyed_at) throw conflict('This VM has been destroyed');
+    const host = await this.d.hosts.hostOf(row);
+    if (host && host.enabled !== 1) throw conflict(`Compute host ${host.name} is disabled (out of service): ask an administrator to enable it`);
     const now = this.d.clock.now().toISOString();
     if (!(await vms.tryLock(id, now))) throw conflict('Another action is in progress on this VM; wait for it to finish');
     // Whatever fails between taking the lock and dispatching the action must release it.

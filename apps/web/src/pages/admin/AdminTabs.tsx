@@ -4,6 +4,7 @@ import { focusRing } from '../../components/ui';
 const TABS = [
   { to: '/admin', label: 'Users', end: true },
   { to: '/admin/terminals', label: 'Terminal sessions', end: false },
+  { to: '/admin/hosts', label: 'Compute hosts', end: false },
 ];
 
 /** The admin area's sections, as links (each is its own page and URL). */

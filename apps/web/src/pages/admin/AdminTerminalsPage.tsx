@@ -11,7 +11,7 @@ export function AdminTerminalsPage() {
   const { data: me } = useMe();
   return (
     <>
-      <PageHeader title="Admin" description="The people who use this Twarga Cloud, their credits, and the terminals open right now." />
+      <PageHeader title="Admin" description="The people who use this Twarga Cloud and their credits, the compute hosts their VMs run on, and the terminals open right now." />
       {me &&
         (me.is_admin ? (
           <>

@@ -1,0 +1,85 @@
+import type { ComputeHost, UpdateHostRequest } from '@twarga/contract';
+import { useEffect, useState, type FormEvent } from 'react';
+import { errorMessage } from '../../api';
+import { Alert } from '../../components/Alert';
+import { Dialog } from '../../components/Dialog';
+import { TextField } from '../../components/Field';
+import { SubmitButton } from '../../components/SubmitButton';
+import { button, muted } from '../../components/ui';
+import { formatNumber } from '../../format';
+import { checkCapacity, DRIVER_NAMES, RAM_HINT, serverErrors, VCPU_HINT } from './hostForm';
+import { useUpdateHost } from './hostsQueries';
+
+const plural = (n: number, what: string) => `${formatNumber(n)} ${what}${n === 1 ? '' : 's'}`;
+
+/** Renames or resizes a host (its driver and URI are fixed: remove and add it again to change them). */
+export function EditHostDialog({ host, onClose }: { host: ComputeHost | undefined; onClose: () => void }) {
+  const update = useUpdateHost();
+  const [name, setName] = useState('');
+  const [ram, setRam] = useState('');
+  const [vcpus, setVcpus] = useState('');
+  const [local, setLocal] = useState<Record<string, string | undefined>>({});
+  const { reset } = update;
+
+  useEffect(() => {
+    if (!host) return;
+    setName(host.name);
+    setRam(String(host.ram_mb));
+    setVcpus(String(host.vcpus));
+    setLocal({});
+    reset();
+    // Only when another host is opened: a background refresh must not undo what is typed.
+  }, [host?.id, reset]);
+
+  const onSubmit = (e: FormEvent) => {
+    e.preventDefault();
+    if (!host) return;
+    const checked = checkCapacity(ram, vcpus);
+    const errs: Record<string, string | undefined> = { ...checked.errors };
+    if (!name.trim()) errs.name = 'The host needs a name.';
+    setLocal(errs);
+    if (Object.keys(errs).length) return;
+    // Send only what changed, so the audit log says what really happened.
+    const body: UpdateHostRequest = {};
+    if (name.trim() !== host.name) body.name = name.trim();
+    if (checked.ram_mb !== host.ram_mb) body.ram_mb = checked.ram_mb;
+    if (checked.vcpus !== host.vcpus) body.vcpus = checked.vcpus;
+    if (Object.keys(body).length === 0) return onClose();
+    update.mutate({ id: host.id, name: host.name, body }, { onSuccess: onClose });
+  };
+
+  const server = serverErrors(update.error);
+  const errors = { ...server.fields, ...local };
+  const edit = (field: string, set: (v: string) => void) => (e: { target: { value: string } }) => {
+    set(e.target.value);
+    setLocal((l) => ({ ...l, [field]: undefined }));
+  };
+  const close = () => !update.isPending && onClose();
+
+  return (
+    <Dialog open={host !== undefined} onClose={close} title={`Edit host ${host?.name ?? ''}`}>
+      {host && (
+        <form onSubmit={onSubmit} noValidate className="space-y-4">
+          <p className={`text-sm ${muted}`}>
+            {DRIVER_NAMES[host.driver]} {host.uri ? <code className="break-all font-mono text-xs">{host.uri}</code> : 'on this machine'}.{' '}
+            {host.usage.vms === 0
+              ? 'No VMs run on it.'
+              : `Its VMs (${host.usage.vms}) use ${formatNumber(host.usage.ram_mb)} MB and ${plural(host.usage.vcpus, 'vCPU')}: less than that keeps them running but places no new ones.`}
+          </p>
+          {update.isError && server.showAlert && <Alert>{errorMessage(update.error)}</Alert>}
+          <TextField label="Name" name="name" autoComplete="off" spellCheck={false} maxLength={32} value={name} onChange={edit('name', setName)} error={errors.name} />
+          <div className="grid gap-4 sm:grid-cols-2">
+            <TextField label="RAM (MB)" name="ram_mb" type="number" inputMode="numeric" min={128} step={1} autoFocus value={ram} onChange={edit('ram_mb', setRam)} error={errors.ram_mb} hint={RAM_HINT} />
+            <TextField label="vCPUs" name="vcpus" type="number" inputMode="numeric" min={1} step={1} value={vcpus} onChange={edit('vcpus', setVcpus)} error={errors.vcpus} hint={VCPU_HINT} />
+          </div>
+          <div className="flex flex-wrap justify-end gap-3 pt-2">
+            <button type="button" className={button.secondary} onClick={close}>
+              Cancel
+            </button>
+            <SubmitButton pending={update.isPending}>Save changes</SubmitButton>
+          </div>
+        </form>
+      )}
+    </Dialog>
+  );
+}
