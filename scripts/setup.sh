@@ -22,8 +22,11 @@ node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(
 # QEMU and what builds the built-in tiny image and the NoCloud seed ISOs.
 packages=(build-essential python3 ca-certificates qemu-system-x86 qemu-utils genisoimage
   busybox-static dropbear-bin cpio kmod)
-# Tests: a real PostgreSQL, Debian's Chromium for the browser tier, ssh-keygen for real keys.
-$want_tests && packages+=(postgresql chromium openssh-client fonts-dejavu-core)
+# Tests: a real PostgreSQL, Debian's Chromium for the browser tier, ssh-keygen for real keys,
+# and libvirt + Vagrant (vagrant-libvirt) for the libvirt and Vagrant drivers; their daemon runs
+# only inside a network namespace the tests create (scripts/lib/libvirt-netns.sh).
+$want_tests && packages+=(postgresql chromium openssh-client fonts-dejavu-core
+  libvirt-daemon-system libvirt-clients dnsmasq-base iptables iproute2 vagrant vagrant-libvirt)
 
 missing=()
 for p in "${packages[@]}"; do
@@ -35,6 +38,11 @@ if [ ${#missing[@]} -gt 0 ]; then
   say "installing Debian packages: ${missing[*]}"
   "${sudo[@]}" apt-get update -qq
   DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # libvirt's packages start a system libvirtd (and its 192.168.122.0/24 bridge) where systemd
+  # runs: the tests want their own, in a namespace, so the system one is stopped and disabled.
+  if printf '%s\n' "${missing[@]}" | grep -qx libvirt-daemon-system && command -v systemctl >/dev/null; then
+    "${sudo[@]}" systemctl disable --now libvirtd.service libvirtd.socket libvirtd-ro.socket libvirtd-admin.socket virtlogd.socket >/dev/null 2>&1 || true
+  fi
   # The Debian package starts a system-wide cluster we do not use: tests run their own.
   if printf '%s\n' "${missing[@]}" | grep -qx postgresql && command -v pg_lsclusters >/dev/null; then
     "${sudo[@]}" systemctl disable --now postgresql >/dev/null 2>&1 || true
@@ -52,4 +60,6 @@ say "building"
 npm run build --silent >/dev/null
 # The built-in tiny image (kernel + initramfs from Debian packages), cached with checksums.
 bash images/tiny/build.sh images/tiny/dist
+# The same image as a Vagrant box (twarga/tiny), for the Vagrant driver, when Vagrant is here.
+if command -v vagrant >/dev/null; then bash images/tiny/build-box.sh images/tiny/dist; fi
 say "ready"

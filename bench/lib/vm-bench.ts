@@ -378,6 +378,8 @@ export async function waitStatus(api: ApiClient, id: number, status: Vm['status'
 // ---------------------------------------------------------------- SSH banner probe
 
 export interface BannerProbeOptions {
+  /** Default 127.0.0.1 (QEMU's forwarded port); a guest's own address for libvirt/vagrant. */
+  host?: string;
   /** A new connection attempt at most this often. */
   intervalMs: number;
   /** An attempt that got neither a banner nor a close within this is dropped. */
@@ -412,7 +414,7 @@ export function firstSshBanner(port: number, opts: BannerProbeOptions): Promise<
     const attempt = () => {
       if (done || sockets.size >= opts.maxInFlight) return;
       attempts++;
-      const s = net.connect(port, HOST);
+      const s = net.connect(port, opts.host ?? HOST);
       sockets.add(s);
       let got = '';
       const drop = () => {
@@ -432,7 +434,7 @@ export function firstSshBanner(port: number, opts: BannerProbeOptions): Promise<
     const onAbort = () => finish(new Error('banner probe aborted'));
     opts.signal?.addEventListener('abort', onAbort);
     const ticker = setInterval(attempt, opts.intervalMs);
-    const limit = setTimeout(() => finish(new Error(`no SSH banner on ${HOST}:${port} within ${opts.timeoutMs / 1000} s (${attempts} attempts)`)), opts.timeoutMs);
+    const limit = setTimeout(() => finish(new Error(`no SSH banner on ${opts.host ?? HOST}:${port} within ${opts.timeoutMs / 1000} s (${attempts} attempts)`)), opts.timeoutMs);
     attempt();
   });
 }

@@ -10,6 +10,12 @@ libvirt_netns_start() {
     echo "libvirt_netns_start: a libvirtd is already running on this machine; not starting a second one" >&2
     return 1
   fi
+  # Debian's udev rule makes /dev/kvm root:kvm 0660. Where it is root-only (some containers),
+  # libvirt discards its QEMU capability cache after every probe and each `virsh define` takes
+  # a minute or more; give it the usual group access (guests still use software emulation).
+  if [ -c /dev/kvm ] && [ "$(stat -c %a /dev/kvm)" = 600 ] && getent group kvm >/dev/null; then
+    chgrp kvm /dev/kvm && chmod 0660 /dev/kvm
+  fi
   ip netns add "$ns"
   ip netns exec "$ns" ip link set lo up
   ip netns exec "$ns" virtlogd -d

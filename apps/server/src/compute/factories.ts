@@ -6,6 +6,8 @@ import type { ComputeDriver } from './driver.js';
 import { resolveAccel } from './qemu/accel.js';
 import { QemuDriver } from './qemu/qemu-driver.js';
 import type { DriverFactory } from './registry.js';
+import { LibvirtDriver } from './libvirt/libvirt-driver.js';
+import { VagrantDriver } from './vagrant/vagrant-driver.js';
 import type { ComputeDriverName } from '@twarga/contract';
 
 /** How each kind of compute host gets its driver on this server. */
@@ -24,7 +26,29 @@ export function driverFactories(config: Config, log: FastifyBaseLogger): Partial
       }),
     ),
   });
-  return { qemu: () => local };
+  // Software emulation unless KVM was asked for: `auto` proves KVM only for the QEMU driver.
+  const domainType = config.accel === 'kvm' ? 'kvm' : 'qemu';
+  const libvirt: DriverFactory = (host) =>
+    new LibvirtDriver({
+      uri: host.uri ?? config.libvirtUri,
+      poolName: config.libvirtPool,
+      network: config.libvirtNetwork,
+      domainType,
+      namePrefix: config.libvirtPrefix,
+      stopTimeoutMs: config.stopTimeoutSeconds * 1000,
+    });
+  const vagrant: DriverFactory = () =>
+    new VagrantDriver({
+      machinesDir: path.join(config.dataDir, 'vagrant'),
+      provider: 'libvirt',
+      libvirtUri: config.libvirtUri,
+      libvirtDomainType: domainType,
+      // Apart from the libvirt driver's domains, so neither takes the other's for its own.
+      domainPrefix: `${config.libvirtPrefix}vagrant-`,
+      timeouts: { haltMs: config.stopTimeoutSeconds * 1000 },
+      onProgress: (instance, line) => log.debug({ instance }, line),
+    });
+  return { qemu: () => local, libvirt, vagrant };
 }
 
 /** Tests of the layers above compute: one fake driver stands in for every kind of host. */

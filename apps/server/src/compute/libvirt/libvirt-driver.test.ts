@@ -1,0 +1,160 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { readlink } from 'node:fs/promises';
+import path from 'node:path';
+import { after, test } from 'node:test';
+import { run as runCommand } from '../../infra/process.js';
+import { driverContractSuite, TINY_DIR } from '../../test-support/driver-contract.js';
+import { LibvirtDriver } from './libvirt-driver.js';
+import { parseKeyValues, parseNameList, parseVolList, Virsh } from './virsh.js';
+
+/**
+ * The libvirt driver against a real libvirtd, booting the tiny image (software emulation).
+ * The NETWORK RULE: guests live on libvirt's NAT network, which must exist only inside a network
+ * namespace the test run created. So this runs only when the runner is inside such a namespace:
+ *   scripts/lib/run-in-libvirt-netns.sh env TWARGA_TEST_LIBVIRT=1 node --conditions=development --import tsx --test <this file>
+ * Elsewhere it skips, unless TWARGA_TEST_LIBVIRT=1 (then it fails loudly).
+ * Everything it makes is named with a random per-run prefix and pool, and removed afterwards.
+ */
+const URI = 'qemu:///system';
+const virsh = new Virsh(URI, { timeoutMs: 30_000 });
+
+/** True when this process is not in the root network namespace. */
+async function inPrivateNetns(): Promise<boolean> {
+  const own = await readlink('/proc/self/ns/net');
+  const root = await readlink('/proc/1/ns/net').catch(() => undefined);
+  if (root !== undefined) return own !== root;
+  // PID 1's namespace is unreadable in some sandboxes: a namespace made by `ip netns add` has a name.
+  const { stdout } = await runCommand('ip', ['netns', 'identify', String(process.pid)], { timeoutMs: 10_000 });
+  return stdout.trim() !== '';
+}
+
+async function unavailableReason(): Promise<string | undefined> {
+  try {
+    if (!(await inPrivateNetns())) return 'the test runner is in the root network namespace; run it inside one with libvirtd (scripts/lib/run-in-libvirt-netns.sh)';
+  } catch (err) {
+    return `cannot tell the network namespace: ${(err as Error).message}`;
+  }
+  try {
+    await virsh.run(['version']);
+  } catch (err) {
+    return `no libvirtd answers on ${URI}: ${(err as Error).message}`;
+  }
+  const net = await virsh.runIfExists(['net-info', 'default']).catch(() => undefined);
+  if (!net || parseKeyValues(net).active !== 'yes') return "libvirt's default network is not active";
+  if (!existsSync(path.join(TINY_DIR, 'vmlinuz'))) return `the tiny image is not built (${TINY_DIR})`;
+  return undefined;
+}
+
+const reason = await unavailableReason();
+
+if (reason) {
+  if (process.env.TWARGA_TEST_LIBVIRT === '1') {
+    test('libvirt is available (TWARGA_TEST_LIBVIRT=1)', () => assert.fail(`libvirt tests required but unavailable: ${reason}`));
+  } else {
+    test('compute driver contract: libvirt', { skip: reason }, () => {});
+  }
+} else {
+  const run = randomBytes(4).toString('hex');
+  const prefix = `twarga-test-${run}-`;
+  const pool = `twarga-test-${run}`;
+  let driver!: LibvirtDriver;
+
+  driverContractSuite(
+    'libvirt',
+    (dir) =>
+      (driver = new LibvirtDriver({
+        uri: URI,
+        poolName: pool,
+        poolDir: `/var/lib/libvirt/images/${pool}`,
+        namePrefix: prefix,
+        domainType: 'qemu',
+        stopTimeoutMs: 60_000,
+        consoleLogDir: path.join(dir, 'console'),
+      })),
+    (ctx) => {
+      test('libvirt: the domain boots from pool volumes with the seed as a virtio disk', async () => {
+        const { spec } = ctx();
+        const xml = await virsh.run(['dumpxml', `${prefix}${spec.id}`]);
+        assert.match(xml, /<domain type='qemu'/);
+        assert.match(xml, new RegExp(`<kernel>/var/lib/libvirt/images/${pool}/shared-[0-9a-f]{16}-vmlinuz</kernel>`));
+        assert.match(xml, new RegExp(`<source file='/var/lib/libvirt/images/${pool}/${prefix}${spec.id}-seed.iso'[^>]*/>\\s*(<[^>]+>\\s*)*<target dev='vdb' bus='virtio'/>`));
+        const vols = parseVolList(await virsh.run(['vol-list', '--pool', pool])).map((v) => v.name).sort();
+        assert.deepEqual(vols.filter((v) => v.startsWith(prefix)), [`${prefix}${spec.id}-disk.qcow2`, `${prefix}${spec.id}-seed.iso`]);
+        assert.equal(vols.filter((v) => v.startsWith('shared-')).length, 2, 'kernel and initrd, uploaded once');
+      });
+
+      test('libvirt: inspect reports the QEMU pid and the lease as sshEndpoint; create again is harmless', async () => {
+        const { spec } = ctx();
+        const before = await driver.inspect(spec.id);
+        assert.equal(before.state, 'running');
+        assert.ok(before.pid && before.pid > 1);
+        assert.ok(before.startedAt instanceof Date);
+        assert.match(before.privateIp ?? '', /^192\.168\.122\.[0-9]+$/);
+        assert.deepEqual(before.sshEndpoint, { host: before.privateIp, port: 22, username: 'root' });
+        await driver.create(spec); // while running: keeps the definition and the seed in use
+        const again = await driver.inspect(spec.id);
+        assert.equal(again.pid, before.pid);
+        assert.equal(again.privateIp, before.privateIp);
+      });
+
+      test('libvirt: the .vm_info record is domain metadata; writeInfo replaces it', async () => {
+        const { spec } = ctx();
+        assert.deepEqual(await driver.readInfo(spec.id), spec.info);
+        const info = { ...spec.info, note: `<&>"' ü`, updated: true };
+        await driver.writeInfo(spec.id, info);
+        assert.deepEqual(await driver.readInfo(spec.id), info);
+        assert.equal(await driver.readInfo('vm-999999'), undefined);
+      });
+
+      test('libvirt: the console log holds the boot output; serialScrollback is its tail', async () => {
+        const { spec } = ctx();
+        const log = driver.consoleLogPath(spec.id);
+        const content = readFileSync(log);
+        assert.match(content.toString('utf8'), /Linux version 6\./);
+        const tail = await driver.serialScrollback(spec.id, 300);
+        assert.ok(tail.length > 0 && tail.length <= 300);
+        assert.ok(readFileSync(log).includes(tail), 'the scrollback is a piece of the log');
+        assert.match((await driver.serialScrollback(spec.id, 10 * 1024 * 1024)).toString('utf8'), /Linux version 6\./);
+      });
+
+      test('libvirt: openSerial reaches the shell on ttyS0', async () => {
+        const { spec } = ctx();
+        const serial = await driver.openSerial(spec.id);
+        let out = '';
+        serial.on('data', (d: Buffer) => (out += d.toString('utf8')));
+        try {
+          const waitFor = async (re: RegExp, ms: number) => {
+            const deadline = Date.now() + ms;
+            while (!re.test(out) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+            assert.match(out, re);
+          };
+          serial.write('\r');
+          await waitFor(/[#$] (\x1b\[6n)?$/m, 20_000);
+          serial.write('echo serial-$((6*7)); hostname\r');
+          await waitFor(/serial-42\s+contract-test/, 20_000);
+        } finally {
+          serial.destroy();
+        }
+      });
+    },
+  );
+
+  // Runs after the contract suite (destroy and its cleanup): nothing of the instance is left.
+  test('libvirt: nothing of the instance is left after destroy', async () => {
+    assert.deepEqual(parseNameList(await virsh.run(['list', '--all', '--name'])).filter((n) => n.startsWith(prefix)), []);
+    const vols = parseVolList(await virsh.run(['vol-list', '--pool', pool])).map((v) => v.name);
+    assert.deepEqual(vols.filter((v) => !v.startsWith('shared-')), [], 'only the shared kernel/initrd volumes stay');
+    assert.ok(driver, 'the suite ran');
+  });
+
+  after(async () => {
+    // The per-run pool and its shared volumes.
+    const vols = await virsh.runIfExists(['vol-list', '--pool', pool]).catch(() => undefined);
+    for (const v of parseVolList(vols ?? '')) await virsh.run(['vol-delete', '--pool', pool, v.name]).catch(() => {});
+    await virsh.run(['pool-destroy', pool]).catch(() => {});
+    await virsh.run(['pool-delete', pool]).catch(() => {});
+    await virsh.run(['pool-undefine', pool]).catch(() => {});
+  });
+}

@@ -1,0 +1,183 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { BOX_TEMPLATES, boxForOsType, domainName, renderVagrantfile, rubyString, seedVolumeName, templateFor, type VagrantfileInput } from './vagrantfile.js';
+
+const tiny: VagrantfileInput = {
+  instanceId: 'vm-7',
+  box: 'twarga/tiny',
+  provider: 'libvirt',
+  hostname: 'web-1',
+  memoryMb: 256,
+  vcpus: 1,
+  diskGb: 2,
+  kernelBoot: { kernel: '/images/tiny/vmlinuz', initrd: '/images/tiny/initrd.img', cmdline: 'console=ttyS0 panic=-1' },
+  sshPrivateKeyPath: '/data/vagrant/vm-7/ssh_key',
+  seed: { isoPath: '/data/vagrant/vm-7/seed.iso', libvirtVolume: 'twarga-vagrant-vm-7-seed.iso' },
+  libvirt: { uri: 'qemu:///system', serialLog: '/data/vagrant/vm-7/serial.log' },
+};
+
+const cloud: VagrantfileInput = {
+  instanceId: 'vm-8',
+  box: 'ubuntu/jammy64',
+  provider: 'libvirt',
+  hostname: 'db-1',
+  memoryMb: 2048,
+  vcpus: 2,
+  diskGb: 20,
+  sshPrivateKeyPath: '/data/vagrant/vm-8/ssh_key',
+  authorizedKeys: ['ssh-ed25519 AAAAC3Nza alice@laptop'],
+  seed: { isoPath: '/data/vagrant/vm-8/seed.iso', libvirtVolume: 'twarga-vagrant-vm-8-seed.iso' },
+};
+
+describe('rubyString', () => {
+  test('quotes and escapes backslashes and single quotes', () => {
+    assert.equal(rubyString('plain'), "'plain'");
+    assert.equal(rubyString("it's"), "'it\\'s'");
+    assert.equal(rubyString('a\\b'), "'a\\\\b'");
+    // A trailing backslash must not escape the closing quote.
+    assert.equal(rubyString('end\\'), "'end\\\\'");
+    // #{…} is not interpolated in single-quoted Ruby strings: left as is.
+    assert.equal(rubyString('#{`id`}'), "'#{`id`}'");
+  });
+
+  test('refuses NUL bytes', () => {
+    assert.throws(() => rubyString('a\0b'), /NUL/);
+  });
+});
+
+describe('box templates', () => {
+  test('cover the seed boxes and the tiny box', () => {
+    for (const box of ['ubuntu/focal64', 'ubuntu/jammy64', 'debian/bookworm64', 'centos/stream8', 'twarga/tiny']) assert.ok(BOX_TEMPLATES[box], box);
+    assert.equal(templateFor('my/tiny', 'my/tiny').kind, 'tiny');
+    assert.equal(templateFor('generic/alpine318').kind, 'cloud');
+  });
+
+  test('os_type → box', () => {
+    assert.equal(boxForOsType('tiny', 'twarga/tiny'), 'twarga/tiny');
+    assert.equal(boxForOsType('ubuntu', 'twarga/tiny'), 'ubuntu/jammy64');
+    assert.equal(boxForOsType('ubuntu/focal64', 'twarga/tiny'), 'ubuntu/focal64');
+    assert.equal(boxForOsType('centos', 'twarga/tiny'), 'centos/stream8');
+    assert.equal(boxForOsType('windows', 'twarga/tiny'), undefined);
+    assert.equal(boxForOsType(undefined, 'twarga/tiny'), undefined);
+  });
+
+  test('stable names derived from the instance id', () => {
+    assert.equal(domainName('vm-7'), 'twarga-vagrant-vm-7');
+    assert.equal(domainName('vm-7', 'x-'), 'x-vm-7');
+    assert.equal(seedVolumeName('vm-7'), 'twarga-vagrant-vm-7-seed.iso');
+    assert.throws(() => domainName('../vm-7'), /invalid instance id/);
+  });
+});
+
+describe('renderVagrantfile: twarga/tiny on libvirt', () => {
+  const text = renderVagrantfile(tiny);
+
+  test('is deterministic', () => {
+    assert.equal(renderVagrantfile(tiny), text);
+  });
+
+  test('machine, box and the settings the tiny image needs', () => {
+    for (const line of [
+      "config.vm.define 'vm-7' do |m|",
+      "m.vm.box = 'twarga/tiny'",
+      'm.vm.box_check_update = false',
+      "m.vm.synced_folder '.', '/vagrant', disabled: true",
+      'm.ssh.insert_key = false',
+      "m.ssh.username = 'root'",
+      "m.ssh.shell = 'sh'",
+      "m.ssh.sudo_command = '%c'",
+      'm.vm.guest = :twarga_tiny',
+      "m.ssh.private_key_path = ['/data/vagrant/vm-7/ssh_key']",
+      "m.vm.graceful_halt_timeout = Integer(ENV.fetch('TWARGA_HALT_TIMEOUT', '60'))",
+    ]) {
+      assert.ok(text.includes(line), line);
+    }
+  });
+
+  test('libvirt: software emulation, resources, direct kernel boot, seed as a virtio disk', () => {
+    for (const line of [
+      'm.vm.provider :libvirt do |lv|',
+      "lv.uri = 'qemu:///system'",
+      "lv.driver = 'qemu'",
+      "lv.cpu_mode = 'custom'",
+      "lv.default_prefix = 'twarga-vagrant-'",
+      'lv.memory = 256',
+      'lv.cpus = 1',
+      'lv.machine_virtual_size = 2',
+      "lv.kernel = '/images/tiny/vmlinuz'",
+      "lv.initrd = '/images/tiny/initrd.img'",
+      "lv.cmd_line = 'console=ttyS0 panic=-1'",
+      "lv.storage :file, path: 'twarga-vagrant-vm-7-seed.iso', type: 'raw', bus: 'virtio', allow_existing: true",
+      "lv.serial type: 'file', source: { path: '/data/vagrant/vm-7/serial.log' }",
+    ]) {
+      assert.ok(text.includes(line), line);
+    }
+    assert.doesNotMatch(text, /virtualbox/);
+  });
+
+  test('the tiny guest halts with poweroff (the image has no shutdown)', () => {
+    assert.match(text, /guest\(:twarga_tiny, :linux\)/);
+    assert.match(text, /guest_capability\(:twarga_tiny, :halt\)/);
+    assert.match(text, /machine\.communicate\.execute\('poweroff'\)/);
+  });
+
+  test('kvm uses the host CPU', () => {
+    const kvm = renderVagrantfile({ ...tiny, libvirt: { ...tiny.libvirt, domainType: 'kvm' } });
+    assert.match(kvm, /lv\.driver = 'kvm'/);
+    assert.match(kvm, /lv\.cpu_mode = 'host-passthrough'/);
+  });
+
+  test('needs a kernel and libvirt', () => {
+    assert.throws(() => renderVagrantfile({ ...tiny, kernelBoot: undefined }), /kernelBoot is required/);
+    assert.throws(() => renderVagrantfile({ ...tiny, provider: 'virtualbox' }), /does not run on the virtualbox provider/);
+  });
+
+  test('hostile values stay inside their string literals', () => {
+    const evil = "/x'; system('touch /tmp/pwned'); '";
+    const out = renderVagrantfile({ ...tiny, kernelBoot: { ...tiny.kernelBoot!, cmdline: evil, kernel: 'a\\' }, libvirt: { uri: "qemu:///system'\n`id`" } });
+    assert.ok(out.includes(`lv.cmd_line = '/x\\'; system(\\'touch /tmp/pwned\\'); \\''`));
+    assert.ok(out.includes("lv.kernel = 'a\\\\'"));
+    assert.ok(out.includes("lv.uri = 'qemu:///system\\'\n`id`'"));
+    assert.throws(() => renderVagrantfile({ ...tiny, memoryMb: 1.5 }), /memoryMb/);
+    assert.throws(() => renderVagrantfile({ ...tiny, vcpus: -1 }), /vcpus/);
+    assert.throws(() => renderVagrantfile({ ...tiny, instanceId: "vm-1'" }), /invalid instance id/);
+  });
+});
+
+describe('renderVagrantfile: cloud boxes', () => {
+  test('libvirt: vagrant user, hostname, keys provisioner, resources, seed disk', () => {
+    const text = renderVagrantfile(cloud);
+    for (const line of [
+      "m.vm.box = 'ubuntu/jammy64'",
+      "m.ssh.username = 'vagrant'",
+      'm.vm.guest = :linux',
+      "m.vm.hostname = 'db-1'",
+      'm.ssh.insert_key = false',
+      "m.vm.synced_folder '.', '/vagrant', disabled: true",
+      "m.ssh.private_key_path = ['/data/vagrant/vm-8/ssh_key', File.join(Vagrant.source_root.to_s, 'keys', 'vagrant')]",
+      "m.vm.provision 'twarga-keys', type: 'shell', privileged: true, env: { 'TWARGA_KEYS' => 'ssh-ed25519 AAAAC3Nza alice@laptop' }",
+      'lv.memory = 2048',
+      'lv.cpus = 2',
+      'lv.machine_virtual_size = 20',
+      "lv.storage :file, path: 'twarga-vagrant-vm-8-seed.iso', type: 'raw', bus: 'virtio', allow_existing: true",
+    ]) {
+      assert.ok(text.includes(line), line);
+    }
+    assert.doesNotMatch(text, /lv\.kernel/);
+    assert.doesNotMatch(text, /twarga_tiny/);
+  });
+
+  test('VirtualBox: memory, CPUs, a primary disk of the requested size, a stable VM name', () => {
+    const text = renderVagrantfile({ ...cloud, provider: 'virtualbox', seed: { isoPath: '/s.iso' } });
+    for (const line of ['m.vm.provider :virtualbox do |vb|', "vb.name = 'twarga-vagrant-vm-8'", 'vb.memory = 2048', 'vb.cpus = 2', "m.vm.disk :disk, name: 'root', size: '20GB', primary: true"]) {
+      assert.ok(text.includes(line), line);
+    }
+    assert.doesNotMatch(text, /:libvirt/);
+    assert.match(text, /TODO\(virtualbox\)/);
+  });
+
+  test('keys with quotes cannot break out of the provisioner', () => {
+    const text = renderVagrantfile({ ...cloud, authorizedKeys: ["ssh-ed25519 AAAA x'; rm -rf / #"] });
+    assert.ok(text.includes("'TWARGA_KEYS' => 'ssh-ed25519 AAAA x\\'; rm -rf / #'"));
+  });
+});

@@ -1,0 +1,140 @@
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import type { Browser, Locator, Page } from 'playwright-core';
+import { ApiClient } from '@twarga/contract';
+import { launchChromium } from '../support/browser.js';
+import { root, startServer } from '../support/server.js';
+import { until } from '../support/until.js';
+
+const shots = path.join(root, 'docs/screenshots');
+const ADMIN_PASSWORD = 'e2e-admin-password';
+const RACK_URI = 'qemu+ssh://root@rack-2.example/system';
+
+/**
+ * The admin's compute hosts page. No VM is created, so nothing is placed on rack-2; the
+ * reconciler (which lists every host's instances) waits its longest interval, 300 s, before its
+ * first periodic pass and rack-2 is gone long before that: rack-2.example is never contacted.
+ */
+describe('browser: the admin manages compute hosts', () => {
+  let server: Awaited<ReturnType<typeof startServer>>;
+  let browser: Browser;
+  let page: Page;
+  let api: ApiClient;
+  let dataDir: string;
+
+  const row = (name: string): Locator => page.locator('tbody tr').filter({ has: page.getByRole('rowheader').filter({ hasText: new RegExp(`^${name}`) }) });
+  /** Waits for the next answer to POST /api/admin/hosts and returns its status. */
+  const nextCreate = () => page.waitForResponse((r) => r.url().endsWith('/api/admin/hosts') && r.request().method() === 'POST').then((r) => r.status());
+
+  before(async () => {
+    dataDir = mkdtempSync(path.join(os.tmpdir(), 'twarga-e2e-hosts-'));
+    server = await startServer({ TWARGA_DATA_DIR: dataDir, TWARGA_ADMIN_PASSWORD: ADMIN_PASSWORD, TWARGA_ACCEL: 'tcg', TWARGA_SSH_PORTS: '23700-23709', TWARGA_RECONCILE_SECONDS: '300' });
+    const anon = new ApiClient({ baseUrl: server.base });
+    api = new ApiClient({ baseUrl: server.base, token: (await anon.auth.login('admin', ADMIN_PASSWORD)).access_token });
+    browser = await launchChromium();
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, colorScheme: 'light' });
+    page = await context.newPage();
+    mkdirSync(shots, { recursive: true });
+  });
+  after(async () => {
+    await browser?.close();
+    await server?.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  test('the admin logs in and finds this machine, "local", under Compute hosts', async () => {
+    await page.goto(`${server.base}/login`);
+    await page.getByLabel(/username/i).fill('admin');
+    await page.getByLabel(/^password$/i).fill(ADMIN_PASSWORD);
+    await page.getByRole('button', { name: /log in/i }).click();
+    await page.waitForURL(/\/vms$/);
+    await page.goto(`${server.base}/admin`);
+    await page.getByRole('navigation', { name: 'Admin sections' }).getByRole('link', { name: 'Compute hosts' }).click();
+    await page.waitForURL(/\/admin\/hosts$/);
+    await page.getByRole('heading', { name: 'Compute hosts' }).waitFor();
+    const local = row('local');
+    await local.getByText('QEMU', { exact: true }).waitFor();
+    await local.getByText('this machine').waitFor();
+    await local.getByText('Enabled', { exact: true }).waitFor();
+    assert.equal(await local.getByRole('meter', { name: 'RAM in use on local' }).getAttribute('aria-valuenow'), '0');
+  });
+
+  test('a second QEMU host is refused with the server’s 409 message', async () => {
+    await page.getByRole('button', { name: 'Add host' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Add a compute host' });
+    assert.equal(await dialog.getByLabel('Driver').inputValue(), 'libvirt', 'libvirt is the default');
+    await dialog.getByLabel('Driver').selectOption('qemu');
+    assert.equal(await dialog.getByLabel('URI').count(), 0, 'no URI for this machine');
+    await dialog.getByLabel('Name').fill('here');
+    await dialog.getByLabel('RAM (MB)').fill('4096');
+    await dialog.getByLabel('vCPUs').fill('4');
+    const status = nextCreate();
+    await dialog.getByRole('button', { name: 'Add host' }).click();
+    assert.equal(await status, 409);
+    await dialog.getByRole('alert').filter({ hasText: 'There is already a qemu host' }).waitFor();
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    await dialog.waitFor({ state: 'hidden' });
+  });
+
+  test('add libvirt host rack-2: a bad URI is a field error first, then it is listed', async () => {
+    await page.getByRole('button', { name: 'Add host' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Add a compute host' });
+    await dialog.getByLabel('Name').fill('rack-2');
+    await dialog.getByLabel('URI').fill('ssh://root@rack-2.example');
+    await dialog.getByLabel('RAM (MB)').fill('16384');
+    await dialog.getByLabel('vCPUs').fill('8');
+    let status = nextCreate();
+    await dialog.getByRole('button', { name: 'Add host' }).click();
+    assert.equal(await status, 400);
+    await dialog.getByText('URI must look like qemu:///system or qemu+ssh://user@host/system').waitFor();
+    assert.equal(await dialog.getByLabel('URI').getAttribute('aria-invalid'), 'true');
+    assert.equal(await dialog.getByRole('alert').count(), 0, 'the error is next to its field, not in a general alert');
+
+    await dialog.getByLabel('URI').fill(RACK_URI);
+    status = nextCreate();
+    await dialog.getByRole('button', { name: 'Add host' }).click();
+    assert.equal(await status, 201);
+    await dialog.waitFor({ state: 'hidden' });
+    await page.getByRole('status').filter({ hasText: 'Added rack-2' }).waitFor();
+    const rack = row('rack-2');
+    await rack.getByText('libvirt', { exact: true }).waitFor();
+    assert.equal(await rack.getByTitle(RACK_URI).textContent(), RACK_URI);
+    await rack.getByText('Enabled', { exact: true }).waitFor();
+    const hosts = await api.admin.hosts.list();
+    assert.deepEqual(hosts.map((h) => [h.name, h.driver, h.uri]), [['local', 'qemu', null], ['rack-2', 'libvirt', RACK_URI]]);
+  });
+
+  test('drain rack-2, then give it more RAM', async () => {
+    const rack = row('rack-2');
+    await rack.getByRole('button', { name: 'Drain rack-2' }).click();
+    await rack.getByText('Draining', { exact: true }).waitFor();
+    await rack.getByRole('button', { name: 'Undrain rack-2' }).waitFor();
+
+    await rack.getByRole('button', { name: 'Edit rack-2' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Edit host rack-2' });
+    assert.equal(await dialog.getByLabel('RAM (MB)').inputValue(), '16384');
+    await dialog.getByLabel('RAM (MB)').fill('32768');
+    await dialog.getByRole('button', { name: 'Save changes' }).click();
+    await dialog.waitFor({ state: 'hidden' });
+    const ramMeter = rack.getByRole('meter', { name: 'RAM in use on rack-2' });
+    await until('the new RAM in the table', async () => ((await ramMeter.getAttribute('aria-valuemax')) === '32768' ? true : undefined), 10_000);
+    const saved = (await api.admin.hosts.list()).find((h) => h.name === 'rack-2');
+    assert.deepEqual([saved?.ram_mb, saved?.vcpus, saved?.draining, saved?.enabled], [32768, 8, true, true]);
+
+    await page.mouse.move(0, 0);
+    await page.screenshot({ path: path.join(shots, 'admin-hosts.png') });
+  });
+
+  test('remove rack-2', async () => {
+    await row('rack-2').getByRole('button', { name: 'Remove rack-2' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Remove host rack-2?' });
+    await dialog.getByRole('button', { name: 'Remove host' }).click();
+    await dialog.waitFor({ state: 'hidden' });
+    await row('rack-2').waitFor({ state: 'detached' });
+    await row('local').waitFor();
+    assert.deepEqual((await api.admin.hosts.list()).map((h) => h.name), ['local']);
+  });
+});

@@ -1,0 +1,119 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { ApiClient, type Vm } from '@twarga/contract';
+import { sshExec, waitForSshBanner } from '../../apps/server/src/test-support/ssh.js';
+import { libvirtUnavailable, virsh } from '../support/libvirt.js';
+import { startServer } from '../support/server.js';
+import { TerminalClient } from '../support/terminal.js';
+import { until } from '../support/until.js';
+
+const skip = libvirtUnavailable();
+
+/**
+ * The libvirt driver through the API, against the private libvirtd of the test namespace: two
+ * compute hosts (two connections to it), the scheduler placing VMs on both, a draining host
+ * receiving none, a VM's whole life, its serial console in the terminal, nothing left behind.
+ */
+describe('libvirt compute hosts through the API', { skip }, () => {
+  const prefix = `twarga-it-${randomBytes(3).toString('hex')}-`;
+  let dataDir: string;
+  let keyDir: string;
+  let server: Awaited<ReturnType<typeof startServer>>;
+  let api: ApiClient;
+  let admin: ApiClient;
+  let privateKey: string;
+  let keyId: number;
+  const ours = () => virsh('list', '--all', '--name').split('\n').filter((n) => n.startsWith(prefix));
+
+  const waitRunning = (id: number) =>
+    until(`VM ${id} running with an address`, async () => {
+      const vm = await api.vms.get(id);
+      if (vm.status === 'error') throw new Error(`VM error: ${vm.error}`);
+      return vm.status === 'running' && !vm.locked && vm.ssh_host !== '127.0.0.1' ? vm : undefined;
+    }, 180_000);
+  const ssh = async (vm: Vm, command: string) => {
+    await waitForSshBanner(vm.ssh_port!, 180_000, vm.ssh_host);
+    return sshExec({ host: vm.ssh_host, port: vm.ssh_port!, privateKey, command });
+  };
+
+  before(async () => {
+    dataDir = mkdtempSync(path.join(os.tmpdir(), 'twarga-lvh-'));
+    keyDir = mkdtempSync(path.join(os.tmpdir(), 'twarga-lvhkey-'));
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', path.join(keyDir, 'id')]);
+    privateKey = readFileSync(path.join(keyDir, 'id'), 'utf8');
+    server = await startServer({
+      TWARGA_DATA_DIR: dataDir, TWARGA_ADMIN_PASSWORD: 'libvirt-admin-pw', TWARGA_RECONCILE_SECONDS: '1',
+      TWARGA_DEFAULT_DRIVER: 'libvirt', TWARGA_LIBVIRT_URI: 'qemu:///system', TWARGA_LIBVIRT_PREFIX: prefix,
+    });
+    const anon = new ApiClient({ baseUrl: server.base });
+    await anon.auth.register({ username: 'lvuser', email: 'lvuser@example.com', password: 'correct horse battery' });
+    api = new ApiClient({ baseUrl: server.base, token: (await anon.auth.login('lvuser', 'correct horse battery')).access_token });
+    admin = new ApiClient({ baseUrl: server.base, token: (await anon.auth.login('admin', 'libvirt-admin-pw')).access_token });
+    keyId = (await api.account.keys.create({ name: 'k', public_key: readFileSync(path.join(keyDir, 'id.pub'), 'utf8') })).id;
+  });
+  after(async () => {
+    await server?.stop();
+    for (const name of ours()) {
+      virsh('destroy', name);
+    }
+    rmSync(dataDir, { recursive: true, force: true });
+    rmSync(keyDir, { recursive: true, force: true });
+  });
+
+  let first: Vm;
+  let second: Vm;
+
+  test('two hosts: VMs are spread over both and reachable at their own addresses', async () => {
+    const [local] = await admin.admin.hosts.list();
+    assert.equal(local!.driver, 'libvirt');
+    await admin.admin.hosts.update(local!.id, { ram_mb: 2048, vcpus: 8 });
+    const b = await admin.admin.hosts.create({ name: 'lv-b', driver: 'libvirt', uri: 'qemu+unix:///system?socket=/var/run/libvirt/libvirt-sock', ram_mb: 2048, vcpus: 8 });
+    const a1 = await api.vms.create({ name: 'lv-one', image: 'tiny', size: 's-1vcpu-256mb', ssh_keys: [keyId] });
+    const a2 = await api.vms.create({ name: 'lv-two', image: 'tiny', size: 's-1vcpu-256mb', ssh_keys: [keyId] });
+    assert.deepEqual([a1.host_id, a2.host_id].sort(), [local!.id, b.id].sort());
+    [first, second] = [await waitRunning(a1.id), await waitRunning(a2.id)];
+    for (const vm of [first, second]) {
+      assert.equal(vm.driver, 'libvirt');
+      assert.match(vm.ssh_host, /^192\.168\.122\.\d+$/);
+      assert.equal(vm.ssh_command, `ssh -p 22 root@${vm.ssh_host}`);
+      assert.match(await ssh(vm, 'hostname'), new RegExp(vm.name));
+    }
+    assert.equal(ours().length, 2);
+
+    await admin.admin.hosts.update(b.id, { draining: true });
+    const a3 = await api.vms.create({ name: 'lv-three', image: 'tiny', size: 's-1vcpu-256mb', ssh_keys: [keyId] });
+    assert.equal(a3.host_id, local!.id, 'a draining host receives no new VM');
+    await waitRunning(a3.id);
+    await api.vms.action(a3.id, { action: 'destroy', force: true });
+  });
+
+  test('the serial console works through the terminal, as with QEMU', async () => {
+    const { ticket } = await api.terminal.start(first.id, { kind: 'serial' });
+    const t = await TerminalClient.connect(server.base, ticket, { origin: server.base });
+    await t.ready();
+    const from = t.output.length;
+    t.type(`echo lv-${first.id}-ok\r`);
+    await t.until('the echo', () => t.since(from).includes(`\r\nlv-${first.id}-ok\r\n`));
+    t.close();
+  });
+
+  test('stop, start, destroy: /data kept across the restart, nothing left in libvirt', async () => {
+    await ssh(first, 'echo kept > /data/proof; sync');
+    await api.vms.action(first.id, { action: 'stop' });
+    await until('stopped', async () => ((await api.vms.get(first.id)).status === 'stopped' ? true : undefined), 120_000);
+    assert.match(virsh('domstate', `${prefix}vm-${first.id}`), /shut off/);
+    await api.vms.action(first.id, { action: 'start' });
+    first = await waitRunning(first.id);
+    assert.equal((await ssh(first, 'cat /data/proof')).trim(), 'kept');
+    for (const vm of [first, second]) await api.vms.action(vm.id, { action: 'destroy' });
+    await until('all destroyed', async () => ((await api.vms.list()).length === 0 ? true : undefined), 120_000);
+    await until('no domains of ours', async () => (ours().length === 0 ? true : undefined), 30_000);
+    const volumes = virsh('vol-list', 'twarga').split('\n').filter((l) => l.includes(prefix));
+    assert.deepEqual(volumes, [], 'no volumes of ours');
+  });
+});
