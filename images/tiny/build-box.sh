@@ -12,9 +12,9 @@
 # Idempotent: the box is rebuilt byte-for-byte the same, and `vagrant box add --force` runs only
 # when the installed box differs. Honours VAGRANT_HOME (default ~/.vagrant.d): the server must
 # run vagrant with the same VAGRANT_HOME to find the box.
-# Note: vagrant-libvirt caches a box's disk in the storage pool
-# (twarga-VAGRANTSLASH-tiny_vagrant_box_image_0_box.img); a changed box.img reaches new VMs
-# only after that volume is deleted (`virsh vol-delete --pool default <name>`).
+# Note: vagrant-libvirt caches the box's disk in the storage pool as
+# twarga-VAGRANTSLASH-tiny_vagrant_box_image_0_<time the box was added>_box.img: a re-added box gets
+# a new volume, and the old one stays until deleted (`virsh vol-delete --pool default <name>`).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 dist=${1:-$here/dist}

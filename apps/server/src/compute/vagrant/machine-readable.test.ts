@@ -11,6 +11,38 @@ const STATUS_NOT_CREATED = `1795435850,vm-1,metadata,provider,libvirt
 1795435850,,ui,info,Current machine states:\\n\\nvm-1                      not created (libvirt)\\n\\nThe Libvirt domain is not created. Run \`vagrant up\` to create it.
 `;
 
+const STATUS_RUNNING = `1795437841,vm-1,metadata,provider,libvirt
+1795437841,vm-1,provider-name,libvirt
+1795437841,vm-1,state,running
+1795437841,vm-1,state-human-short,running
+1795437841,vm-1,state-human-long,The Libvirt domain is running. To stop this machine%!(VAGRANT_COMMA) you can run\\n\`vagrant halt\`. To destroy the machine%!(VAGRANT_COMMA) you can run \`vagrant destroy\`.
+1795437841,,ui,info,Current machine states:\\n\\nvm-1                      running (libvirt)\\n\\nThe Libvirt domain is running. To stop this machine%!(VAGRANT_COMMA) you can run\\n\`vagrant halt\`. To destroy the machine%!(VAGRANT_COMMA) you can run \`vagrant destroy\`.
+`;
+
+const STATUS_SHUTOFF = `1795437851,vm-1,metadata,provider,libvirt
+1795437851,vm-1,provider-name,libvirt
+1795437851,vm-1,state,shutoff
+1795437851,vm-1,state-human-short,shutoff
+1795437851,vm-1,state-human-long,The Libvirt domain is not running. Run \`vagrant up\` to start it.
+1795437852,,ui,info,Current machine states:\\n\\nvm-1                      shutoff (libvirt)\\n\\nThe Libvirt domain is not running. Run \`vagrant up\` to start it.
+`;
+
+// `vagrant ssh-config --machine-readable` prints the machine-readable line AND the plain config.
+const SSH_CONFIG_RUNNING = `1795437842,vm-1,metadata,provider,libvirt
+1795437842,vm-1,ssh-config,Host vm-1\\n  HostName 192.168.121.7\\n  User root\\n  Port 22\\n  UserKnownHostsFile /dev/null\\n  StrictHostKeyChecking no\\n  PasswordAuthentication no\\n  IdentityFile /tmp/vgsmoke/run-XR4cA9/vms/vm-1/ssh_key\\n  IdentitiesOnly yes\\n  LogLevel FATAL\\n
+Host vm-1
+  HostName 192.168.121.7
+  User root
+  Port 22
+  UserKnownHostsFile /dev/null
+  StrictHostKeyChecking no
+  PasswordAuthentication no
+  IdentityFile /tmp/vgsmoke/run-XR4cA9/vms/vm-1/ssh_key
+  IdentitiesOnly yes
+  LogLevel FATAL
+
+`;
+
 const SSH_CONFIG_NOT_READY = `1795435851,vm-1,metadata,provider,libvirt
 1795435851,,ui,error,The provider for this Vagrant-managed machine is reporting that it\\nis not yet ready for SSH. Depending on your provider this can carry\\ndifferent meanings. Make sure your machine is created and running and\\ntry again. Additionally%!(VAGRANT_COMMA) check the output of \`vagrant status\` to verify\\nthat the machine is in the state that you expect. If you continue to\\nget this error message%!(VAGRANT_COMMA) please view the documentation for the provider\\nyou're using.
 1795435851,,error-exit,Vagrant::Errors::SSHNotReady,The provider for this Vagrant-managed machine is reporting that it\\nis not yet ready for SSH. Depending on your provider this can carry\\ndifferent meanings. Make sure your machine is created and running and\\ntry again. Additionally%!(VAGRANT_COMMA) check the output of \`vagrant status\` to verify\\nthat the machine is in the state that you expect. If you continue to\\nget this error message%!(VAGRANT_COMMA) please view the documentation for the provider\\nyou're using.
@@ -50,6 +82,13 @@ describe('vagrant status', () => {
     assert.deepEqual(m, { state: 'not_created', class: 'not_created', provider: 'libvirt', human: 'not created' });
   });
 
+  test('a running and a shut-off libvirt domain (captured)', () => {
+    assert.deepEqual(parseStatus(STATUS_RUNNING).get('vm-1'), { state: 'running', class: 'running', provider: 'libvirt', human: 'running' });
+    assert.deepEqual(parseStatus(STATUS_SHUTOFF).get('vm-1'), { state: 'shutoff', class: 'stopped', provider: 'libvirt', human: 'shutoff' });
+    const long = parseMachineReadable(STATUS_RUNNING).find((l) => l.type === 'state-human-long')!;
+    assert.equal(long.data[0], 'The Libvirt domain is running. To stop this machine, you can run\n`vagrant halt`. To destroy the machine, you can run `vagrant destroy`.');
+  });
+
   test('states: a shut-off libvirt domain is not running', () => {
     assert.equal(classifyState('running'), 'running');
     assert.equal(classifyState('shutoff'), 'stopped');
@@ -76,6 +115,12 @@ describe('vagrant status', () => {
 });
 
 describe('vagrant ssh-config', () => {
+  test('a running tiny VM on libvirt (captured): one entry, not two', () => {
+    assert.deepEqual(parseSshConfig(SSH_CONFIG_RUNNING), [
+      { host: 'vm-1', hostName: '192.168.121.7', port: 22, user: 'root', identityFiles: ['/tmp/vgsmoke/run-XR4cA9/vms/vm-1/ssh_key'] },
+    ]);
+  });
+
   test('plain output', () => {
     const cfg = parseSshConfig(`Host vm-1
   HostName 192.168.121.37

@@ -297,7 +297,9 @@ export class VagrantDriver implements ComputeDriver {
     const p = this.paths(id);
     const onLine = !o.quiet && this.opts.onProgress ? (line: string) => this.opts.onProgress!(id, line) : undefined;
     try {
-      const res = await this.runner(this.vagrantBin, [...args, '--no-color', '--no-tty'], { timeoutMs, cwd: p.dir, env: this.env(p.dir, o.haltSeconds), onLine });
+      // --no-tty would switch --machine-readable output back to the human format.
+      const flags = args.includes('--machine-readable') ? ['--no-color'] : ['--no-color', '--no-tty'];
+      const res = await this.runner(this.vagrantBin, [...args, ...flags], { timeoutMs, cwd: p.dir, env: this.env(p.dir, o.haltSeconds), onLine });
       return res.stdout;
     } catch (err) {
       if (!(err instanceof CommandError)) throw err;
