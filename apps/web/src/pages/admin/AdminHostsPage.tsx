@@ -1,18 +1,15 @@
 import type { ComputeHost } from '@twarga/contract';
 import { useState } from 'react';
-import { useMe } from '../../auth/useMe';
 import { errorMessage } from '../../api';
 import { Alert } from '../../components/Alert';
 import { EmptyList } from '../../components/EmptyState';
-import { PageHeader } from '../../components/PageHeader';
 import { Section } from '../../components/Section';
 import { SkeletonRows } from '../../components/Spinner';
 import { button, muted } from '../../components/ui';
 import { formatNumber } from '../../format';
-import { useTitle } from '../../useTitle';
 import { AddHostDialog } from './AddHostDialog';
-import { AdminTabs } from './AdminTabs';
 import { EditHostDialog } from './EditHostDialog';
+import { AdminShell } from './AdminShell';
 import { Forbidden, isForbidden } from './Forbidden';
 import { takesNewVms } from './HostBadges';
 import { HostsTable } from './HostsTable';
@@ -85,20 +82,5 @@ function HostsSection() {
 
 /** /admin/hosts: the machines VMs run on, how full they are, and the scheduler's switches for each. */
 export function AdminHostsPage() {
-  useTitle('Compute hosts · Admin');
-  const { data: me } = useMe();
-  return (
-    <>
-      <PageHeader title="Admin" description="The people who use this Twarga Cloud and their credits, the compute hosts their VMs run on, and the terminals open right now." />
-      {me &&
-        (me.is_admin ? (
-          <>
-            <AdminTabs />
-            <HostsSection />
-          </>
-        ) : (
-          <Forbidden />
-        ))}
-    </>
-  );
+  return <AdminShell title="Compute hosts · Admin">{() => <HostsSection />}</AdminShell>;
 }
