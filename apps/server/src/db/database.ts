@@ -65,6 +65,9 @@ function openPostgres(url: string): DatabaseHandle {
       }) as typeof pg.types.getTypeParser,
     },
   });
+  // An idle connection that PostgreSQL ends (restart, admin termination) errors on the pool;
+  // unhandled, that would crash the server. pg drops it and connects anew on the next query.
+  pool.on('error', (err) => process.emitWarning(`PostgreSQL dropped an idle connection: ${err.message}`));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   const u = new URL(url);
   return {
