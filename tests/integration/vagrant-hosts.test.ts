@@ -80,6 +80,8 @@ describe('Vagrant through the API', { skip }, () => {
     vm = created;
     vm = await waitStatus('running');
     assert.match(vm.ssh_host, /^192\.168\.121\.\d+$/, 'vagrant-libvirt management network');
+    const log = await api.actions.log(created.action.id);
+    assert.ok(log.lines.some((l) => /Machine booted and ready/.test(l.line)), `vagrant up's progress is in the action log: ${JSON.stringify(log.lines.slice(-5))}`);
     assert.match(await ssh('hostname; uname -a'), /vg-one\nLinux /);
     assert.deepEqual(ours(), [`${prefix}vagrant-vm-${vm.id}`]);
     assert.ok(existsSync(path.join(dataDir, 'vagrant', `vm-${vm.id}`, 'Vagrantfile')));

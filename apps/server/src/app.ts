@@ -45,6 +45,7 @@ import { hostsRoutes } from './modules/hosts/hosts.routes.js';
 import { HostsService } from './modules/hosts/hosts.service.js';
 import { ActionsRepository } from './operations/actions.repository.js';
 import { EventBus } from './operations/event-bus.js';
+import { ActionProgress } from './operations/action-progress.js';
 import { streamRoutes } from './modules/events/stream.routes.js';
 import { ImagesRepository } from './modules/images/images.repository.js';
 import { ImagesService } from './modules/images/images.service.js';
@@ -133,13 +134,14 @@ export async function buildApp(deps: AppDeps) {
   const imagesRepo = new ImagesRepository(db);
   const images = new ImagesService(imagesRepo, config.tinyImageDir, path.join(config.dataDir, 'images'), clock, app.log);
   const hostsRepo = new HostsRepository(db);
-  const drivers = new ComputeRegistry(hostsRepo, deps.driver ? singleDriverFactories(deps.driver) : driverFactories(config, app.log));
+  const actions = new ActionsRepository(db);
+  const progress = new ActionProgress(actions, clock, app.log);
+  const drivers = new ComputeRegistry(hostsRepo, deps.driver ? singleDriverFactories(deps.driver) : driverFactories(config, app.log, progress));
   const hosts = new HostsService(hostsRepo, events, clock, (d) => drivers.supports(d));
   const bus = new EventBus();
   const vmsRepo = new VmsRepository(db);
-  const actions = new ActionsRepository(db);
   const consoleKeys = new ConsoleKeys(db, secrets.consoleKeyKey, clock);
-  const ops = new VmOperations({ ledger: ledgerService, vms: vmsRepo, actions, images, imagesRepo, drivers, consoleKeys, events, bus, clock, log: app.log, sshHost: config.sshHost, stopTimeoutMs: config.stopTimeoutSeconds * 1000 });
+  const ops = new VmOperations({ ledger: ledgerService, vms: vmsRepo, actions, images, imagesRepo, drivers, consoleKeys, progress, events, bus, clock, log: app.log, sshHost: config.sshHost, stopTimeoutMs: config.stopTimeoutSeconds * 1000 });
   const vms = new VmsService({
     db, vms: vmsRepo, actions, users, keys: new KeysRepository(db), images, ops, hosts, events, clock,
     policy: {

@@ -18,7 +18,7 @@ import type { AdjustCreditsRequest, AdjustCreditsResponse, AdminUser, UpdateUser
 import { CSRF_HEADER } from './constants.js';
 import type { ComputeHost, CreateHostRequest, UpdateHostRequest } from './hosts.js';
 import type { EndedSessions, StartTerminalRequest, TerminalSession, TerminalTicket, VmTerminalSessions } from './terminal.js';
-import type { Action, CreateVmRequest, CreatedVm, Image, RegisterImageRequest, Size, Vm, VmActionRequest, VmStatusResponse } from './vms.js';
+import type { Action, ActionLog, CreateVmRequest, CreatedVm, Image, RegisterImageRequest, Size, Vm, VmActionRequest, VmStatusResponse } from './vms.js';
 
 /** Thrown for every non-2xx answer; carries the server's error body. */
 export class ApiError extends Error {
@@ -140,6 +140,7 @@ export class ApiClient {
 
   actions = {
     get: (id: number) => this.request<Action>('GET', `/api/actions/${id}`),
+    log: (id: number) => this.request<ActionLog>('GET', `/api/actions/${id}/log`),
   };
 
   terminal = {

@@ -28,6 +28,13 @@ export const Action = Type.Object(
 );
 export type Action = Static<typeof Action>;
 
+/** What the driver printed while the action ran (e.g. `vagrant up`), oldest first. */
+export const ActionLog = Type.Object(
+  { action_id: Type.Integer(), lines: Type.Array(Type.Object({ at: Timestamp, line: Type.String() })) },
+  { title: 'ActionLog' },
+);
+export type ActionLog = Static<typeof ActionLog>;
+
 /** The seed's VM fields (name, status, os_type, ram, cpu, disk, ip_address, created_at) and more. */
 export const Vm = Type.Object(
   {

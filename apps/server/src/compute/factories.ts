@@ -9,9 +9,10 @@ import type { DriverFactory } from './registry.js';
 import { LibvirtDriver } from './libvirt/libvirt-driver.js';
 import { VagrantDriver } from './vagrant/vagrant-driver.js';
 import type { ComputeDriverName } from '@twarga/contract';
+import type { ActionProgress } from '../operations/action-progress.js';
 
 /** How each kind of compute host gets its driver on this server. */
-export function driverFactories(config: Config, log: FastifyBaseLogger): Partial<Record<ComputeDriverName, DriverFactory>> {
+export function driverFactories(config: Config, log: FastifyBaseLogger, progress: ActionProgress): Partial<Record<ComputeDriverName, DriverFactory>> {
   // One QEMU driver for this machine, whichever host row names it.
   const local = new QemuDriver({
     vmsDir: path.join(config.dataDir, 'vms'),
@@ -46,7 +47,7 @@ export function driverFactories(config: Config, log: FastifyBaseLogger): Partial
       // Apart from the libvirt driver's domains, so neither takes the other's for its own.
       domainPrefix: `${config.libvirtPrefix}vagrant-`,
       timeouts: { haltMs: config.stopTimeoutSeconds * 1000 },
-      onProgress: (instance, line) => log.debug({ instance }, line),
+      onProgress: (instance, line) => progress.line(instance, line),
     });
   return { qemu: () => local, libvirt, vagrant };
 }

@@ -2,6 +2,7 @@ import { sql, type ColumnDataType, type ColumnDefinitionBuilder, type Expression
 import * as m001 from './migrations/001_initial.js';
 import * as m002 from './migrations/002_terminal.js';
 import * as m003 from './migrations/003_compute_hosts.js';
+import * as m004 from './migrations/004_action_log.js';
 
 export interface MigrationContext {
   /** Auto-increment integer primary key that never reuses ids (events refer to deleted rows). */
@@ -20,6 +21,7 @@ const MIGRATIONS: Migration[] = [
   { name: '001_initial', ...m001 },
   { name: '002_terminal', ...m002 },
   { name: '003_compute_hosts', ...m003 },
+  { name: '004_action_log', ...m004 },
 ];
 
 /**

@@ -196,6 +196,13 @@ export interface ComputeHostsTable {
   updated_at: Timestamp;
 }
 
+export interface ActionLogTable {
+  id: Generated<number>;
+  action_id: number;
+  at: Timestamp;
+  line: string;
+}
+
 export interface Database {
   users: UsersTable;
   sessions: SessionsTable;
@@ -210,4 +217,5 @@ export interface Database {
   vm_console_keys: VmConsoleKeysTable;
   terminal_sessions: TerminalSessionsTable;
   compute_hosts: ComputeHostsTable;
+  action_log: ActionLogTable;
 }

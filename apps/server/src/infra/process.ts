@@ -8,6 +8,8 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** Largest stdout/stderr kept, in bytes. */
   maxBuffer?: number;
+  /** Each line of output (stdout and stderr) as it comes, e.g. for an action's progress log. */
+  onLine?: (line: string) => void;
 }
 
 export interface RunResult {
@@ -33,7 +35,7 @@ export class CommandError extends Error {
 
 export function run(command: string, args: readonly string[], options: RunOptions): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    execFile(
+    const child = execFile(
       command,
       args,
       {
@@ -53,7 +55,20 @@ export function run(command: string, args: readonly string[], options: RunOption
         reject(new CommandError(command, typeof e.code === 'number' ? e.code : null, stderr || e.message, timedOut));
       },
     );
+    if (options.onLine) {
+      for (const stream of [child.stdout, child.stderr]) streamLines(stream, options.onLine);
+    }
   });
+}
+
+function streamLines(stream: NodeJS.ReadableStream | null, onLine: (line: string) => void): void {
+  let partial = '';
+  stream?.on('data', (d: Buffer | string) => {
+    const lines = (partial + d.toString()).split(/\r?\n/);
+    partial = lines.pop() ?? '';
+    for (const line of lines) if (line.trim()) onLine(line);
+  });
+  stream?.on('end', () => partial.trim() && onLine(partial));
 }
 
 /**

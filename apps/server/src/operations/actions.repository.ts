@@ -48,4 +48,12 @@ export class ActionsRepository {
       .execute();
     return rows.length;
   }
+
+  async appendLog(actionId: number, at: string, line: string): Promise<void> {
+    await this.db.insertInto('action_log').values({ action_id: actionId, at, line: line.slice(0, 1000) }).execute();
+  }
+
+  async log(actionId: number): Promise<{ at: string; line: string }[]> {
+    return this.db.selectFrom('action_log').select(['at', 'line']).where('action_id', '=', actionId).orderBy('id').execute();
+  }
 }

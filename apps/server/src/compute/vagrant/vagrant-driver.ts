@@ -10,18 +10,12 @@ import { outputTail, parseBoxList, parseSshConfig, parseStatus, type StateClass 
 import { boxForOsType, DEFAULT_DOMAIN_PREFIX, domainName, renderVagrantfile, seedVolumeName, templateFor, type VagrantProvider } from './vagrantfile.js';
 
 /**
- * Runs one command. The default wraps infra/process.ts `run` and hands the output lines to
- * onLine when the command has finished; a runner that streams them as they come can be passed
- * in (same contract: argv array, timeout, never a shell).
+ * Runs one command: infra/process.ts `run`, which hands each output line to onLine as it comes
+ * (tests pass a scripted runner with the same contract: argv array, timeout, never a shell).
  */
 export type CommandRunner = (command: string, args: readonly string[], options: RunOptions & { onLine?: (line: string) => void }) => Promise<RunResult>;
 
-export const defaultRunner: CommandRunner = async (command, args, options) => {
-  const { onLine, ...rest } = options;
-  const result = await run(command, args, rest);
-  if (onLine) for (const line of result.stdout.split(/\r?\n/)) if (line.trim()) onLine(line);
-  return result;
-};
+export const defaultRunner: CommandRunner = (command, args, options) => run(command, args, options);
 
 export interface VagrantTimeouts {
   /** `vagrant up` and `vagrant reload` (boot under software emulation takes ~90 s or more). */

@@ -5,6 +5,7 @@ import type { ComputeRegistry } from '../../compute/registry.js';
 import { seedFiles } from '../../cloudinit/seed-iso.js';
 import type { Clock } from '../../lib/time.js';
 import type { ActionsRepository } from '../../operations/actions.repository.js';
+import type { ActionProgress } from '../../operations/action-progress.js';
 import type { EventBus } from '../../operations/event-bus.js';
 import type { LedgerService } from '../billing/ledger.service.js';
 import type { EventsService } from '../events/events.service.js';
@@ -25,6 +26,7 @@ export interface VmOperationsDeps {
   imagesRepo: ImagesRepository;
   drivers: ComputeRegistry;
   consoleKeys: ConsoleKeys;
+  progress: ActionProgress;
   events: EventsService;
   bus: EventBus;
   clock: Clock;
@@ -81,6 +83,7 @@ export class VmOperations {
     const { actions, events, bus, vms } = this.d;
     this.d.bus.publish(row.user_id, { kind: 'action', action });
     let outcome: Action;
+    this.d.progress.begin(instanceId(row.id), action.id);
     try {
       await work();
       outcome = await actions.finish(action.id, { status: 'completed', now: this.now() });
@@ -92,6 +95,7 @@ export class VmOperations {
       await events.record({ type: 'vm', severity: 'warning', action: `vm.${action.type}_failed`, message: `VM ${row.name}: ${action.type} failed: ${message.slice(0, 200)}`, userId: row.user_id, vmId: row.id, details: { action_id: action.id } });
       await this.settleAfterFailure(row.id, action.type, message);
     }
+    this.d.progress.end(instanceId(row.id));
     const unlocked = await vms.update(row.id, { locked: 0, updated_at: this.now() });
     await this.publish(unlocked);
     bus.publish(row.user_id, { kind: 'action', action: outcome });

@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import { Action, CreateVmRequest, CreatedVm, IdParam, Size, Vm, VmActionRequest, VmStatusResponse } from '@twarga/contract';
+import { Action, ActionLog, CreateVmRequest, CreatedVm, IdParam, Size, Vm, VmActionRequest, VmStatusResponse } from '@twarga/contract';
 import { errorResponses } from '../../http/errors.js';
 import { contextOf, identityOf, type App } from '../../http/types.js';
 import { SIZES } from '../sizes/sizes.js';
@@ -60,6 +60,12 @@ export async function vmsRoutes(app: App, { vms }: { vms: VmsService }) {
     config: { access: 'user' },
     schema: { tags: ['vms'], summary: 'One action', params: IdParam, response: { 200: Action, ...errorResponses } },
     handler: async (request) => vms.getAction(identityOf(request), request.params.id),
+  });
+
+  app.get('/api/actions/:id/log', {
+    config: { access: 'user' },
+    schema: { tags: ['vms'], summary: "What the driver printed while the action ran (e.g. vagrant up's progress)", params: IdParam, response: { 200: ActionLog, ...errorResponses } },
+    handler: async (request) => vms.actionLog(identityOf(request), request.params.id),
   });
 
   app.get('/api/sizes', {

@@ -1,4 +1,4 @@
-import type { Action, ActionType, CreateVmRequest, CreatedVm, Vm, VmActionRequest, VmStatus } from '@twarga/contract';
+import type { Action, ActionLog, ActionType, CreateVmRequest, CreatedVm, Vm, VmActionRequest, VmStatus } from '@twarga/contract';
 import { USER_DATA_MAX_BYTES } from '@twarga/contract';
 import { pickFreePort } from '../../compute/ports.js';
 import type { Db } from '../../db/database.js';
@@ -78,6 +78,11 @@ export class VmsService {
     const action = await this.d.actions.get(id);
     if (!action || (action.user_id !== identity.user.id && !identity.user.is_admin)) throw notFound('Action');
     return action;
+  }
+
+  async actionLog(identity: Identity, id: number): Promise<ActionLog> {
+    await this.getAction(identity, id);
+    return { action_id: id, lines: await this.d.actions.log(id) };
   }
 
   async create(identity: Identity, input: CreateVmRequest, ctx: RequestContext): Promise<CreatedVm> {
