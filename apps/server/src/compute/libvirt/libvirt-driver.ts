@@ -1,15 +1,14 @@
-import { createHash } from 'node:crypto';
-import { createReadStream, constants as fsConstants, open as openFd } from 'node:fs';
+import { constants as fsConstants, open as openFd } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import tty from 'node:tty';
 import type { Duplex } from 'node:stream';
-import { writeSeedIso } from '../../cloudinit/seed-iso.js';
 import { assertInstanceId, INSTANCE_ID_PATTERN, type ComputeDriver, type DriverInfo, type InstanceInspection, type InstanceSpec, type SerialConsole, type StopOptions } from '../driver.js';
 import { tailOfFiles } from '../qemu/serial.js';
 import { domainXml, infoMetadataElement, METADATA_KEY, METADATA_NAMESPACE, parseInfoMetadata, type DomainType } from './domain-xml.js';
-import { isLocalUri, mapDomState, parseDomIfAddr, parseDomState, parseKeyValues, parseNameList, parseVolInfo, parseVolList, Virsh, VirshError } from './virsh.js';
+import { StoragePool } from './storage-pool.js';
+import { ignoreKind, isLocalUri, mapDomState, parseDomIfAddr, parseDomState, parseNameList, parseVolList, Virsh, VirshError } from './virsh.js';
 
 export interface LibvirtDriverOptions {
   /** 'qemu:///system' (local) or 'qemu+ssh://user@host/system' (remote). */
@@ -41,9 +40,6 @@ function checkOption(label: string, value: string, pattern: RegExp): string {
   return value;
 }
 
-/** Shared-volume uploads in flight, by pool/volume: concurrent creates wait for one upload. */
-const sharedUploads = new Map<string, Promise<string>>();
-
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
@@ -68,14 +64,14 @@ export class LibvirtDriver implements ComputeDriver, SerialConsole {
   readonly consoleLogDir: string;
   private readonly stopTimeoutMs: number;
   private readonly leaseTimeoutMs: number;
-  /** sha256 prefixes of local files, by path + size + mtime. */
-  private readonly hashes = new Map<string, string>();
+  private readonly pool: StoragePool;
 
   constructor(opts: LibvirtDriverOptions) {
     this.virsh = new Virsh(opts.uri, { binary: opts.virshBinary, timeoutMs: 60_000 });
     this.local = isLocalUri(opts.uri);
     this.poolName = checkOption('pool name', opts.poolName ?? 'twarga', NAME_PATTERN);
     this.poolDir = checkOption('pool directory', opts.poolDir ?? `/var/lib/libvirt/images/${this.poolName}`, ABS_PATH_PATTERN);
+    this.pool = new StoragePool(this.virsh, this.poolName, this.poolDir);
     this.network = checkOption('network', opts.network ?? 'default', NAME_PATTERN);
     this.domainType = opts.domainType ?? 'qemu';
     if (this.domainType !== 'qemu' && this.domainType !== 'kvm') throw new Error(`invalid libvirt domain type: ${String(this.domainType)}`);
@@ -105,18 +101,18 @@ export class LibvirtDriver implements ComputeDriver, SerialConsole {
 
   async create(spec: InstanceSpec): Promise<void> {
     const name = this.domainName(spec.id);
-    await this.ensurePool();
+    await this.pool.ensure();
     const state = await this.domState(name);
     const volumes: { disk: string; seed: string; kernel?: string; initrd?: string } = { disk: '', seed: '' };
     if (spec.boot.kind === 'kernel') {
-      volumes.kernel = await this.volPath(await this.ensureSharedVolume(spec.boot.kernel, 'raw'));
-      volumes.initrd = await this.volPath(await this.ensureSharedVolume(spec.boot.initrd, 'raw'));
+      volumes.kernel = await this.pool.path(await this.pool.ensureShared(spec.boot.kernel, 'raw'));
+      volumes.initrd = await this.pool.path(await this.pool.ensureShared(spec.boot.initrd, 'raw'));
     }
-    volumes.disk = await this.ensureDiskVolume(name, spec);
+    volumes.disk = await this.pool.ensureDisk(name, spec);
     // The seed of a running domain is in use; otherwise (re)write it from the spec.
     const seedVol = `${name}-seed.iso`;
-    if (state === 'running' && (await this.volExists(seedVol))) volumes.seed = await this.volPath(seedVol);
-    else volumes.seed = await this.uploadSeed(seedVol, spec.seed);
+    if (state === 'running' && (await this.pool.exists(seedVol))) volumes.seed = await this.pool.path(seedVol);
+    else volumes.seed = await this.pool.uploadSeed(seedVol, spec.seed);
     if (this.local) await mkdir(this.consoleLogDir, { recursive: true });
 
     if (state !== undefined) {
@@ -176,7 +172,7 @@ export class LibvirtDriver implements ComputeDriver, SerialConsole {
     if (state !== undefined) await this.virsh.run(['undefine', name, '--managed-save', '--snapshots-metadata']).catch(ignoreKind('not-found'));
     const vols = await this.virsh.runIfExists(['vol-list', '--pool', this.poolName]);
     for (const vol of parseVolList(vols ?? '')) {
-      if (vol.name.startsWith(`${name}-`)) await this.deleteVolume(vol.name);
+      if (vol.name.startsWith(`${name}-`)) await this.pool.remove(vol.name);
     }
     if (this.local) {
       const log = this.consoleLogPath(id);
@@ -287,129 +283,6 @@ export class LibvirtDriver implements ComputeDriver, SerialConsole {
     return false;
   }
 
-  // ---- storage ----
-
-  /** The dir pool exists, is built, started and autostarts (idempotent). */
-  private async ensurePool(): Promise<void> {
-    const p = this.poolName;
-    let info = await this.virsh.runIfExists(['pool-info', p]);
-    if (info === undefined) {
-      await this.virsh.run(['pool-define-as', '--name', p, '--type', 'dir', '--target', this.poolDir]).catch(async (err) => {
-        if ((await this.virsh.runIfExists(['pool-info', p])) === undefined) throw err; // lost a race: fine
-      });
-      await this.virsh.run(['pool-build', p]).catch(() => {});
-      await this.virsh.run(['pool-autostart', p]).catch(() => {});
-      info = await this.virsh.run(['pool-info', p]);
-    }
-    if (parseKeyValues(info).state !== 'running') {
-      await this.virsh.run(['pool-start', p]).catch(async (err) => {
-        if (parseKeyValues(await this.virsh.run(['pool-info', p])).state === 'running') return;
-        await this.virsh.run(['pool-build', p]);
-        await this.virsh.run(['pool-start', p]).catch(() => { throw err; });
-      });
-    }
-  }
-
-  private async volExists(vol: string): Promise<boolean> {
-    return (await this.virsh.runIfExists(['vol-info', '--pool', this.poolName, vol, '--bytes'])) !== undefined;
-  }
-
-  private async volPath(vol: string): Promise<string> {
-    return (await this.virsh.run(['vol-path', '--pool', this.poolName, vol])).trim();
-  }
-
-  private async deleteVolume(vol: string): Promise<void> {
-    await this.virsh.run(['vol-delete', '--pool', this.poolName, vol], { timeoutMs: 120_000 }).catch(ignoreKind('not-found'));
-  }
-
-  /** Creates a volume and uploads a local file into it (deleted again if the upload fails). */
-  private async uploadVolume(vol: string, file: string, size: number): Promise<void> {
-    await this.virsh.run(['vol-create-as', this.poolName, vol, String(Math.max(size, 1)), '--format', 'raw']);
-    try {
-      await this.virsh.run(['vol-upload', '--pool', this.poolName, vol, file], { timeoutMs: 120_000 + Math.ceil(size / 1_000_000) * 1_000 });
-    } catch (err) {
-      await this.deleteVolume(vol).catch(() => {});
-      throw err;
-    }
-  }
-
-  /** A read-only volume with a local file's content, shared by every instance that uses the file. */
-  private async ensureSharedVolume(file: string, format: 'raw' | 'qcow2'): Promise<string> {
-    const st = await stat(file);
-    const key = `${file}:${st.size}:${st.mtimeMs}`;
-    let hash = this.hashes.get(key);
-    if (!hash) {
-      hash = await sha256File(file);
-      this.hashes.set(key, hash);
-    }
-    const vol = `shared-${hash.slice(0, 16)}-${path.basename(file).replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 60)}`;
-    // Process-wide: two hosts may be two connections to one libvirtd (and so one pool).
-    const uploadKey = `${this.poolName}/${vol}`;
-    let inflight = sharedUploads.get(uploadKey);
-    if (!inflight) {
-      inflight = (async () => {
-        const out = await this.virsh.runIfExists(['vol-info', '--pool', this.poolName, vol, '--bytes']);
-        if (out !== undefined) {
-          // libvirt reports a qcow2's virtual size as capacity; a complete upload is fully allocated.
-          const { capacity, allocation } = parseVolInfo(out);
-          if (allocation >= st.size && (format !== 'raw' || capacity === st.size)) return vol;
-          await this.deleteVolume(vol);
-        }
-        await this.uploadVolume(vol, file, st.size);
-        return vol;
-      })().finally(() => sharedUploads.delete(uploadKey));
-      sharedUploads.set(uploadKey, inflight);
-    }
-    return inflight;
-  }
-
-  /** The instance's qcow2 disk: blank (kernel boot) or an overlay of the image volume (disk boot). */
-  private async ensureDiskVolume(name: string, spec: InstanceSpec): Promise<string> {
-    const vol = `${name}-disk.qcow2`;
-    if (!(await this.volExists(vol))) {
-      let capacity = spec.diskGb * 1024 ** 3;
-      const args = ['vol-create-as', this.poolName, vol];
-      const extra: string[] = ['--format', 'qcow2'];
-      if (spec.boot.kind === 'disk') {
-        const base = await this.ensureSharedVolume(spec.boot.path, spec.boot.format);
-        const baseInfo = parseVolInfo(await this.virsh.run(['vol-info', '--pool', this.poolName, base, '--bytes']));
-        capacity = Math.max(capacity, baseInfo.capacity);
-        extra.push('--backing-vol', await this.volPath(base), '--backing-vol-format', spec.boot.format);
-      }
-      await this.virsh.run([...args, String(capacity), ...extra], { timeoutMs: 120_000 });
-    }
-    return this.volPath(vol);
-  }
-
-  private async uploadSeed(vol: string, seed: InstanceSpec['seed']): Promise<string> {
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'twarga-libvirt-seed-'));
-    try {
-      const iso = path.join(dir, 'seed.iso');
-      await writeSeedIso(iso, seed);
-      await this.deleteVolume(vol);
-      await this.uploadVolume(vol, iso, (await stat(iso)).size);
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
-    return this.volPath(vol);
-  }
-}
-
-function ignoreKind(...kinds: VirshError['kind'][]) {
-  return (err: unknown) => {
-    if (err instanceof VirshError && kinds.includes(err.kind)) return;
-    throw err;
-  };
-}
-
-function sha256File(file: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const hash = createHash('sha256');
-    createReadStream(file)
-      .on('data', (d) => hash.update(d))
-      .on('error', reject)
-      .on('end', () => resolve(hash.digest('hex')));
-  });
 }
 
 /** QEMU's pid (libvirt's pidfile) and start time, for a libvirtd on this machine. */

@@ -184,3 +184,11 @@ export function parseDomStats(stdout: string): Map<string, Record<string, string
   }
   return out;
 }
+
+/** A .catch() handler that ignores the given kinds of virsh failure and rethrows the rest. */
+export function ignoreKind(...kinds: VirshError['kind'][]) {
+  return (err: unknown) => {
+    if (err instanceof VirshError && kinds.includes(err.kind)) return;
+    throw err;
+  };
+}
