@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { readlinkSync } from 'node:fs';
+import { inPrivateNetns } from '../../apps/server/src/test-support/netns.js';
 
 /**
  * Whether this process can use a private libvirtd: inside a network namespace (scripts/test.sh
@@ -18,16 +18,6 @@ export function libvirtUnavailable(): string | undefined {
   }
   if (why && process.env.TWARGA_TEST_LIBVIRT === '1') throw new Error(`libvirt tests required (TWARGA_TEST_LIBVIRT=1) but ${why}`);
   return why;
-}
-
-/** True when this process is not in the root network namespace. */
-export function inPrivateNetns(): boolean {
-  try {
-    return readlinkSync('/proc/self/ns/net') !== readlinkSync('/proc/1/ns/net');
-  } catch {
-    // PID 1's namespace is unreadable in some sandboxes: one made by `ip netns add` has a name.
-    return execFileSync('ip', ['netns', 'identify', String(process.pid)], { timeout: 10_000, encoding: 'utf8' }).trim() !== '';
-  }
 }
 
 export function virsh(...args: string[]): string {

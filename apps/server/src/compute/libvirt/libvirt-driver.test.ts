@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { readlink } from 'node:fs/promises';
 import path from 'node:path';
 import { after, test } from 'node:test';
-import { run as runCommand } from '../../infra/process.js';
 import { driverContractSuite, TINY_DIR } from '../../test-support/driver-contract.js';
+import { inPrivateNetns } from '../../test-support/netns.js';
 import { LibvirtDriver } from './libvirt-driver.js';
 import { parseKeyValues, parseNameList, parseVolList, Virsh } from './virsh.js';
 
@@ -20,19 +19,9 @@ import { parseKeyValues, parseNameList, parseVolList, Virsh } from './virsh.js';
 const URI = 'qemu:///system';
 const virsh = new Virsh(URI, { timeoutMs: 30_000 });
 
-/** True when this process is not in the root network namespace. */
-async function inPrivateNetns(): Promise<boolean> {
-  const own = await readlink('/proc/self/ns/net');
-  const root = await readlink('/proc/1/ns/net').catch(() => undefined);
-  if (root !== undefined) return own !== root;
-  // PID 1's namespace is unreadable in some sandboxes: a namespace made by `ip netns add` has a name.
-  const { stdout } = await runCommand('ip', ['netns', 'identify', String(process.pid)], { timeoutMs: 10_000 });
-  return stdout.trim() !== '';
-}
-
 async function unavailableReason(): Promise<string | undefined> {
   try {
-    if (!(await inPrivateNetns())) return 'the test runner is in the root network namespace; run it inside one with libvirtd (scripts/lib/run-in-libvirt-netns.sh)';
+    if (!inPrivateNetns()) return 'the test runner is in the root network namespace; run it inside one with libvirtd (scripts/lib/run-in-libvirt-netns.sh)';
   } catch (err) {
     return `cannot tell the network namespace: ${(err as Error).message}`;
   }

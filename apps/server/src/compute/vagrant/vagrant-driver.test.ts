@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { seedFiles } from '../../cloudinit/seed-iso.js';
 import { CommandError, type RunResult } from '../../infra/process.js';
 import { driverContractSuite, TINY_DIR } from '../../test-support/driver-contract.js';
+import { inPrivateNetns } from '../../test-support/netns.js';
 import type { InstanceSpec } from '../driver.js';
 import { parseBoxList, parseStatus } from './machine-readable.js';
 import { authorizedKeysOf, defaultRunner, VagrantDriver, withPublicKey, type CommandRunner } from './vagrant-driver.js';
@@ -246,27 +247,6 @@ function sh(cmd: string, args: string[], timeout = 60_000): string {
 }
 const virsh = (...args: string[]) => sh('virsh', ['-q', '-c', URI, ...args]);
 
-/**
- * True when this process's network namespace is not the host's: it differs from PID 1's, or
- * (where /proc/1 cannot be read) it is one of the namespaces `ip netns add` made.
- */
-function insideCreatedNetns(): boolean {
-  const self = readlinkSync('/proc/self/ns/net');
-  try {
-    return self !== readlinkSync('/proc/1/ns/net');
-  } catch {
-    const ino = statSync('/proc/self/ns/net').ino;
-    const named = existsSync('/run/netns') ? readdirSync('/run/netns') : [];
-    return named.some((n) => {
-      try {
-        return statSync(path.join('/run/netns', n)).ino === ino;
-      } catch {
-        return false;
-      }
-    });
-  }
-}
-
 /** Why the real suite cannot run here, or undefined when it can. */
 function whyNot(): string | undefined {
   try {
@@ -274,7 +254,7 @@ function whyNot(): string | undefined {
   } catch {
     return `no libvirtd answers on ${URI} (run the test inside scripts/lib/libvirt-netns.sh's namespace)`;
   }
-  if (!insideCreatedNetns()) {
+  if (!inPrivateNetns()) {
     return 'not inside a network namespace: vagrant-libvirt creates 192.168.121.0/24 and must not do it on the host (ip netns exec <ns> …)';
   }
   try {

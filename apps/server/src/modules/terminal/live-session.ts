@@ -79,10 +79,6 @@ export class LiveSession implements BackendSink {
     ws.resume();
   }
 
-  get isEnded(): boolean {
-    return this.finished;
-  }
-
   /** Bytes so far, for the live session lists (the row gets them at the end). */
   get traffic(): { bytesIn: number; bytesOut: number } {
     return { bytesIn: this.bytesIn, bytesOut: this.bytesOut };

@@ -33,10 +33,6 @@ export class SerialHubs {
     };
   }
 
-  viewers(instanceId: string): Promise<number> {
-    return this.hubs.get(instanceId)?.then((h) => h.viewers.size) ?? Promise.resolve(0);
-  }
-
   private hub(console: SerialConsole, instanceId: string): Promise<Hub> {
     let pending = this.hubs.get(instanceId);
     if (!pending) {

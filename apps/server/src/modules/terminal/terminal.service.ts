@@ -172,10 +172,6 @@ export class TerminalService {
     while (this.finishing.size) await Promise.allSettled([...this.finishing]);
   }
 
-  liveCount(): number {
-    return this.live.size;
-  }
-
   async pruneRecordings(): Promise<void> {
     const cutoff = new Date(this.d.clock.now().getTime() - this.d.policy.recordingRetentionDays * 86_400_000).toISOString();
     const expired = await this.d.sessions.expiredRecordings(cutoff);

@@ -58,9 +58,8 @@ export class Reconciler {
     for (const row of live) {
       if (row.locked === 1 || ['pending', 'provisioning', 'destroying'].includes(row.status)) continue;
       const host = await this.d.drivers.hostOf(row);
-      if (!host || host.enabled !== 1) continue; // out of service: left alone until re-enabled
-      const driver = await this.d.drivers.forVm(row).catch(() => undefined);
-      if (!driver) continue; // its host's driver is not available on this server
+      if (!host || host.enabled !== 1 || !this.d.drivers.supports(host.driver)) continue; // out of service, or no driver here
+      const driver = this.d.drivers.forHost(host);
       const state = await driver.inspect(instanceId(row.id));
       if (state.state === 'running' && canRotateConsoleLog(driver)) {
         await driver.rotateConsoleLog(instanceId(row.id), CONSOLE_LOG_MAX_BYTES);

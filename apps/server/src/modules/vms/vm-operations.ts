@@ -93,7 +93,7 @@ export class VmOperations {
       this.d.log.warn({ err, vm: row.id, action: action.type }, 'VM action failed');
       outcome = await actions.finish(action.id, { status: 'errored', error: message.slice(0, 1000), now: this.now() });
       await events.record({ type: 'vm', severity: 'warning', action: `vm.${action.type}_failed`, message: `VM ${row.name}: ${action.type} failed: ${message.slice(0, 200)}`, userId: row.user_id, vmId: row.id, details: { action_id: action.id } });
-      await this.settleAfterFailure(row.id, action.type, message);
+      await this.settleAfterFailure(row, action.type, message);
     }
     this.d.progress.end(instanceId(row.id));
     const unlocked = await vms.update(row.id, { locked: 0, updated_at: this.now() });
@@ -102,17 +102,16 @@ export class VmOperations {
   }
 
   /** After a failure the VM's status follows what the hypervisor really has. */
-  private async settleAfterFailure(id: number, type: ActionType, message: string): Promise<void> {
-    if (type === 'create') {
-      const row = await this.d.vms.find(id);
-      if (row) await (await this.d.drivers.forVm(row)).destroy(instanceId(id)).catch(() => {});
-      await this.d.vms.update(id, { status: 'error', error: message.slice(0, 1000), updated_at: this.now() });
-      return;
+  private async settleAfterFailure(row: VmRow, type: ActionType, message: string): Promise<void> {
+    const id = instanceId(row.id);
+    const driver = await this.d.drivers.forVm(row).catch(() => undefined);
+    let status: VmStatus = 'error';
+    if (type === 'create') await driver?.destroy(id).catch(() => {});
+    else {
+      const state = (await driver?.inspect(id).catch(() => undefined))?.state;
+      status = state === 'running' ? 'running' : state === 'stopped' ? 'stopped' : 'error';
     }
-    const row = await this.d.vms.find(id);
-    const state = row ? await (await this.d.drivers.forVm(row)).inspect(instanceId(id)).catch(() => ({ state: 'missing' as const })) : { state: 'missing' as const };
-    const status: VmStatus = state.state === 'running' ? 'running' : state.state === 'stopped' ? 'stopped' : 'error';
-    await this.d.vms.update(id, { status, error: message.slice(0, 1000), updated_at: this.now() });
+    await this.d.vms.update(row.id, { status, error: message.slice(0, 1000), updated_at: this.now() });
   }
 
   // --- the actions -------------------------------------------------------------------
