@@ -74,7 +74,7 @@ function HostsSection() {
         />
       )}
       <AddHostDialog open={adding} onClose={() => setAdding(false)} onAdded={(h) => setAdded(h.name)} />
-      <EditHostDialog host={editing} onClose={() => setEditing(undefined)} />
+      <EditHostDialog key={editing?.id ?? 'closed'} host={editing} onClose={() => setEditing(undefined)} />
       <RemoveHostDialog host={removing} onClose={() => setRemoving(undefined)} />
     </Section>
   );

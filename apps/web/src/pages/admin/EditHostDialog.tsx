@@ -1,5 +1,5 @@
 import type { ComputeHost, UpdateHostRequest } from '@twarga/contract';
-import { useEffect, useState, type FormEvent } from 'react';
+import { useState, type FormEvent } from 'react';
 import { errorMessage } from '../../api';
 import { Alert } from '../../components/Alert';
 import { Dialog } from '../../components/Dialog';
@@ -15,21 +15,12 @@ const plural = (n: number, what: string) => `${formatNumber(n)} ${what}${n === 1
 /** Renames or resizes a host (its driver and URI are fixed: remove and add it again to change them). */
 export function EditHostDialog({ host, onClose }: { host: ComputeHost | undefined; onClose: () => void }) {
   const update = useUpdateHost();
-  const [name, setName] = useState('');
-  const [ram, setRam] = useState('');
-  const [vcpus, setVcpus] = useState('');
+  // Mounted anew for each host (the page keys it by host id): the fields start filled, with no
+  // empty first frame, and a background refresh does not undo what is typed.
+  const [name, setName] = useState(host?.name ?? '');
+  const [ram, setRam] = useState(host ? String(host.ram_mb) : '');
+  const [vcpus, setVcpus] = useState(host ? String(host.vcpus) : '');
   const [local, setLocal] = useState<Record<string, string | undefined>>({});
-  const { reset } = update;
-
-  useEffect(() => {
-    if (!host) return;
-    setName(host.name);
-    setRam(String(host.ram_mb));
-    setVcpus(String(host.vcpus));
-    setLocal({});
-    reset();
-    // Only when another host is opened: a background refresh must not undo what is typed.
-  }, [host?.id, reset]);
 
   const onSubmit = (e: FormEvent) => {
     e.preventDefault();
