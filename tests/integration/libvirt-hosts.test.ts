@@ -7,7 +7,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ApiClient, type Vm } from '@twarga/contract';
 import { sshExec, waitForSshBanner } from '../../apps/server/src/test-support/ssh.js';
-import { libvirtUnavailable, virsh } from '../support/libvirt.js';
+import { libvirtUnavailable, virsh, virshQuietly } from '../support/libvirt.js';
 import { startServer } from '../support/server.js';
 import { TerminalClient } from '../support/terminal.js';
 import { until } from '../support/until.js';
@@ -58,8 +58,10 @@ describe('libvirt compute hosts through the API', { skip }, () => {
   });
   after(async () => {
     await server?.stop();
+    // Whatever a failed test left behind, in any state.
     for (const name of ours()) {
-      virsh('destroy', name);
+      virshQuietly('destroy', name);
+      virshQuietly('undefine', name, '--remove-all-storage');
     }
     rmSync(dataDir, { recursive: true, force: true });
     rmSync(keyDir, { recursive: true, force: true });
@@ -105,7 +107,10 @@ describe('libvirt compute hosts through the API', { skip }, () => {
   test('stop, start, destroy: /data kept across the restart, nothing left in libvirt', async () => {
     await ssh(first, 'echo kept > /data/proof; sync');
     await api.vms.action(first.id, { action: 'stop' });
-    await until('stopped', async () => ((await api.vms.get(first.id)).status === 'stopped' ? true : undefined), 120_000);
+    await until('stopped', async () => {
+      const vm = await api.vms.get(first.id);
+      return vm.status === 'stopped' && !vm.locked ? true : undefined;
+    }, 120_000);
     assert.match(virsh('domstate', `${prefix}vm-${first.id}`), /shut off/);
     await api.vms.action(first.id, { action: 'start' });
     first = await waitRunning(first.id);

@@ -23,3 +23,12 @@ export function libvirtUnavailable(): string | undefined {
 export function virsh(...args: string[]): string {
   return execFileSync('virsh', ['-q', '-c', 'qemu:///system', ...args], { timeout: 30_000, encoding: 'utf8' });
 }
+
+/** virsh for cleanup: a failure (a domain already shut off or gone) is not an error. */
+export function virshQuietly(...args: string[]): void {
+  try {
+    virsh(...args);
+  } catch {
+    /* already in the state we want */
+  }
+}

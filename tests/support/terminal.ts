@@ -9,6 +9,8 @@ export class TerminalClient {
   output = '';
   /** Terminal bytes received (output is decoded text, whose length differs). */
   bytes = 0;
+  /** When the last terminal bytes arrived (Date.now()), or when the socket opened. */
+  lastDataAt = Date.now();
   readonly messages: TerminalServerMessage[] = [];
   closeCode?: number;
   private waiters: (() => void)[] = [];
@@ -17,6 +19,7 @@ export class TerminalClient {
     ws.on('message', (data, isBinary) => {
       if (isBinary) {
         this.bytes += (data as Buffer).length;
+        this.lastDataAt = Date.now();
         this.output += (data as Buffer).toString('utf8');
       }
       else this.messages.push(JSON.parse((data as Buffer).toString('utf8')) as TerminalServerMessage);
