@@ -90,5 +90,15 @@ for (const kind of testDatabaseKinds()) {
       assert.equal((await h.request({ method: 'POST', url: `/api/vms/${vm.id}/action`, token: alice.token, body: { action: 'stop' } })).statusCode, 202);
       await h.services.ops.idle();
     });
+
+    test('simultaneous launches never overcommit a host: its last free room goes to exactly as many VMs as fit', async () => {
+      const rack = (await hostsReq('GET')).json().find((x: { name: string }) => x.name === 'rack-2');
+      await hostsReq('PATCH', `/api/admin/hosts/${rack.id}`, { draining: false }); // 2 GB free there, none elsewhere
+      const results = await Promise.all(['r1', 'r2', 'r3', 'r4', 'r5'].map((n) => createVm(n)));
+      assert.deepEqual(results.map((r) => r.statusCode).sort(), [201, 201, 503, 503, 503], results.map((r) => r.body).join('\n'));
+      const usage = (await hostsReq('GET')).json();
+      assert.ok(usage.every((x: { ram_mb: number; usage: { ram_mb: number } }) => x.usage.ram_mb <= x.ram_mb), JSON.stringify(usage));
+      await h.services.ops.idle();
+    });
   });
 }

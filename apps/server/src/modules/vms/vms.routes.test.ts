@@ -99,13 +99,13 @@ for (const kind of testDatabaseKinds()) {
       assert.equal((await act(vm.id, 'start')).statusCode, 409, 'destroyed is final');
     });
 
-    test('duplicate names are a 409; quotas are 403 quota_exceeded', async () => {
+    test('duplicate names are a 409; quotas are 403 quota_exceeded, also for launches at the same moment', async () => {
       const first = (await create({ name: 'dup' })).json();
       assert.equal((await create({ name: 'dup' })).statusCode, 409);
-      await create({ name: 'q2' });
-      await create({ name: 'q3' });
-      const over = await create({ name: 'q4' });
-      assert.equal(over.statusCode, 403);
+      // Four at once against two free places in the quota: two get them, never more.
+      const burst = await Promise.all(['q2', 'q3', 'q4', 'q5'].map((name) => create({ name })));
+      assert.deepEqual(burst.map((r) => r.statusCode).sort(), [201, 201, 403, 403]);
+      const over = burst.find((r) => r.statusCode === 403)!;
       assert.equal(over.json().code, 'quota_exceeded');
       await settle();
       for (const v of (await h.request({ method: 'GET', url: '/api/vms', token: alice.token })).json()) await act(v.id, 'destroy');

@@ -1,5 +1,6 @@
 import type { Action, ActionLog, ActionType, CreateVmRequest, CreatedVm, Vm, VmActionRequest, VmStatus } from '@twarga/contract';
 import { USER_DATA_MAX_BYTES } from '@twarga/contract';
+import { Mutex } from 'async-mutex';
 import { pickFreePort } from '../../compute/ports.js';
 import type { Db } from '../../db/database.js';
 import { AppError, badRequest, conflict, notFound } from '../../http/errors.js';
@@ -9,6 +10,7 @@ import { isUniqueViolation } from '../auth/auth.service.js';
 import type { Identity, RequestContext } from '../auth/identity.js';
 import type { EventsService } from '../events/events.service.js';
 import type { ImagesService } from '../images/images.service.js';
+import type { ImageRow } from '../images/images.repository.js';
 import type { KeysRepository } from '../keys/keys.repository.js';
 import { CUSTOM_LIMITS, hourlyPrice, SIZES } from '../sizes/sizes.js';
 import type { UsersRepository } from '../users/users.repository.js';
@@ -51,6 +53,13 @@ export class VmsService {
     },
   ) {}
 
+  /**
+   * Quota, credit and capacity checks read what is in use, then the insert adds to it: two
+   * launches at once must not both see the last free slot. One server process owns the
+   * database, so admitting one launch at a time (a few milliseconds each) is enough.
+   */
+  private readonly admission = new Mutex();
+
   private view = (row: VmRow) => toVm(row, this.d.policy.sshHost, this.d.clock.now());
 
   async list(identity: Identity): Promise<Vm[]> {
@@ -86,7 +95,7 @@ export class VmsService {
   }
 
   async create(identity: Identity, input: CreateVmRequest, ctx: RequestContext): Promise<CreatedVm> {
-    const { vms, users, keys, images, policy, events } = this.d;
+    const { images, events } = this.d;
     const userId = identity.user.id;
     if (input.image && input.os_type) throw badRequest('Give image or os_type, not both', [{ field: 'image', message: 'conflicts with os_type' }]);
     const image = await images.resolve(input);
@@ -96,8 +105,16 @@ export class VmsService {
       throw badRequest('user_data is larger than 64 KiB', [{ field: 'user_data', message: 'must be at most 64 KiB' }]);
     }
     const sshKeys = await this.resolveKeys(userId, input.ssh_keys ?? []);
-    if (await vms.nameTaken(userId, input.name)) throw duplicateName(input.name);
+    const { row, action } = await this.admission.runExclusive(() => this.admit(userId, input, image, spec, sshKeys));
+    await events.record({ type: 'vm', action: 'vm.create_requested', message: `VM ${row.name} requested (${image.slug}, ${spec.ram} MB, ${spec.cpu} vCPU, ${spec.disk} GB)`, userId, username: identity.user.username, vmId: row.id, sourceIp: ctx.ip });
+    this.d.ops.dispatch(row, action, () => this.d.ops.provision(row));
+    return { ...this.view(row), action, message: 'VM creation started' };
+  }
 
+  /** The checks against what is in use, and the insert that adds to it (under the admission lock). */
+  private async admit(userId: number, input: CreateVmRequest, image: ImageRow, spec: ResolvedSpec, sshKeys: string[]) {
+    const { vms, users, policy } = this.d;
+    if (await vms.nameTaken(userId, input.name)) throw duplicateName(input.name);
     const usage = await vms.usage(userId);
     if (usage.count + 1 > policy.maxVmsPerUser) throw quota(`at most ${policy.maxVmsPerUser} VMs per user`);
     if (usage.ram + spec.ram > policy.maxRamPerUserMb) throw quota(`at most ${policy.maxRamPerUserMb} MB of RAM in total (${usage.ram} MB in use)`);
@@ -108,15 +125,12 @@ export class VmsService {
 
     const host = await this.d.hosts.place({ ramMb: spec.ram, vcpus: spec.cpu });
     const now = this.d.clock.now().toISOString();
-    const { row, action } = await this.insertWithPort(host.driver === 'qemu', {
+    return this.insertWithPort(host.driver === 'qemu', {
       user_id: userId, name: input.name, status: 'pending', os_type: image.os_type, image: image.slug, size: spec.size,
       ram: spec.ram, cpu: spec.cpu, disk: spec.disk, price_hourly: price, driver: host.driver, host_id: host.id, guest_ssh_host: null, guest_ssh_port: null, ip_address: null, ssh_port: null,
       ssh_user: 'root', ssh_keys: JSON.stringify(sshKeys), user_data: input.user_data ?? null, locked: 1, error: null,
       booted_at: null, destroyed_at: null, billed_until: null, created_at: now, updated_at: now,
     });
-    await events.record({ type: 'vm', action: 'vm.create_requested', message: `VM ${row.name} requested (${image.slug}, ${spec.ram} MB, ${spec.cpu} vCPU, ${spec.disk} GB)`, userId, username: identity.user.username, vmId: row.id, sourceIp: ctx.ip });
-    this.d.ops.dispatch(row, action, () => this.d.ops.provision(row));
-    return { ...this.view(row), action, message: 'VM creation started' };
   }
 
   async act(identity: Identity, id: number, req: VmActionRequest, ctx: RequestContext): Promise<Action> {
@@ -186,7 +200,14 @@ function quota(what: string) {
 }
 
 /** A size slug, or a custom ram/cpu/disk within limits. */
-function resolveSpec(input: CreateVmRequest): { size: string | null; ram: number; cpu: number; disk: number } {
+interface ResolvedSpec {
+  size: string | null;
+  ram: number;
+  cpu: number;
+  disk: number;
+}
+
+function resolveSpec(input: CreateVmRequest): ResolvedSpec {
   const custom = input.ram !== undefined || input.cpu !== undefined || input.disk !== undefined;
   if (input.size) {
     const size = SIZES.find((s) => s.slug === input.size);
