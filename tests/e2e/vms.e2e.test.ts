@@ -65,6 +65,21 @@ describe('browser: launch, reach and destroy a VM', () => {
     await page.getByText('running', { exact: true }).first().waitFor({ timeout: 120_000 });
   });
 
+  test("the create action's log tells each step, down to where SSH answers", async () => {
+    const toggle = page.getByRole('button', { name: /of create action/ });
+    // A log opens by itself while its action runs; a fast boot may have finished before the page loaded.
+    if ((await toggle.getAttribute('aria-expanded')) !== 'true') await toggle.click();
+    const log = page.getByRole('list', { name: /^Log of action \d+$/ });
+    await log.getByText(/Running; SSH on 127\.0\.0\.1:\d+/).waitFor();
+    const lines = await log.getByRole('listitem').allTextContents();
+    assert.match(lines[0]!, /Creating the instance on host local \(qemu\): 256 MB RAM, 1 vCPU/);
+    assert.match(lines[1]!, /Starting$/);
+    await toggle.click();
+    await log.waitFor({ state: 'detached' });
+    await toggle.click(); // open again for the screenshot of the VM page
+    await log.waitFor();
+  });
+
   test('copy the SSH command, and the VM answers on it', async () => {
     await page.getByRole('button', { name: 'Copy SSH command' }).click();
     const copied = await page.evaluate(() => navigator.clipboard.readText());

@@ -135,10 +135,10 @@ export async function buildApp(deps: AppDeps) {
   const images = new ImagesService(imagesRepo, config.tinyImageDir, path.join(config.dataDir, 'images'), clock, app.log);
   const hostsRepo = new HostsRepository(db);
   const actions = new ActionsRepository(db);
-  const progress = new ActionProgress(actions, clock, app.log);
+  const bus = new EventBus();
+  const progress = new ActionProgress({ actions, bus, clock, log: app.log });
   const drivers = new ComputeRegistry(hostsRepo, deps.driver ? singleDriverFactories(deps.driver) : driverFactories(config, app.log, progress));
   const hosts = new HostsService(hostsRepo, events, clock, (d) => drivers.supports(d));
-  const bus = new EventBus();
   const vmsRepo = new VmsRepository(db);
   const consoleKeys = new ConsoleKeys(db, secrets.consoleKeyKey, clock);
   const ops = new VmOperations({ ledger: ledgerService, vms: vmsRepo, actions, images, imagesRepo, drivers, consoleKeys, progress, events, bus, clock, log: app.log, sshHost: config.sshHost, stopTimeoutMs: config.stopTimeoutSeconds * 1000 });

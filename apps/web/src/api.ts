@@ -72,6 +72,7 @@ export const keys = {
   vms: ['vms'] as const,
   vm: (id: number) => ['vm', id] as const,
   vmActions: (id: number) => ['vm-actions', id] as const,
+  actionLog: (actionId: number) => ['action-log', actionId] as const,
   images: ['images'] as const,
   sizes: ['sizes'] as const,
   vmTerminals: (id: number) => ['terminal-sessions', id] as const,

@@ -28,11 +28,11 @@ export const Action = Type.Object(
 );
 export type Action = Static<typeof Action>;
 
-/** What the driver printed while the action ran (e.g. `vagrant up`), oldest first. */
-export const ActionLog = Type.Object(
-  { action_id: Type.Integer(), lines: Type.Array(Type.Object({ at: Timestamp, line: Type.String() })) },
-  { title: 'ActionLog' },
-);
+export const ActionLogLine = Type.Object({ at: Timestamp, line: Type.String() }, { title: 'ActionLogLine' });
+export type ActionLogLine = Static<typeof ActionLogLine>;
+
+/** The action's steps and what the driver printed meanwhile (e.g. `vagrant up`), oldest first. */
+export const ActionLog = Type.Object({ action_id: Type.Integer(), lines: Type.Array(ActionLogLine) }, { title: 'ActionLog' });
 export type ActionLog = Static<typeof ActionLog>;
 
 /** The seed's VM fields (name, status, os_type, ram, cpu, disk, ip_address, created_at) and more. */
@@ -171,4 +171,5 @@ export type Size = Static<typeof Size>;
 export type StreamEvent =
   | { kind: 'vm'; vm: Vm }
   | { kind: 'action'; action: Action }
+  | { kind: 'action_log'; vm_id: number; action_id: number; line: ActionLogLine }
   | { kind: 'hello'; user_id: number };

@@ -1,5 +1,5 @@
 import type { QueryClient } from '@tanstack/react-query';
-import type { StreamEvent, Vm } from '@twarga/contract';
+import type { ActionLog, StreamEvent, Vm } from '@twarga/contract';
 import { keys } from '../api';
 
 /** The message's data as a StreamEvent, or undefined when it is not one (ignored). */
@@ -10,6 +10,7 @@ export function parseStreamEvent(data: unknown): StreamEvent | undefined {
     if (!parsed || typeof parsed !== 'object') return undefined;
     if (parsed.kind === 'vm' && parsed.vm && typeof parsed.vm.id === 'number') return parsed as StreamEvent;
     if (parsed.kind === 'action' && parsed.action && typeof parsed.action.vm_id === 'number') return parsed as StreamEvent;
+    if (parsed.kind === 'action_log' && typeof parsed.action_id === 'number' && typeof parsed.line?.line === 'string') return parsed as StreamEvent;
     if (parsed.kind === 'hello') return parsed as StreamEvent;
   } catch {
     // Not JSON (a comment or keep-alive the server might send): nothing to do.
@@ -44,11 +45,17 @@ export function applyStreamEvent(queryClient: QueryClient, event: StreamEvent): 
       const id = event.action.vm_id;
       void queryClient.invalidateQueries({ queryKey: keys.vmActions(id) });
       void queryClient.invalidateQueries({ queryKey: keys.vm(id) });
+      // Its whole log is stored by the time it ends: a line pushed while the log loaded is not lost.
+      if (event.action.status !== 'in-progress') void queryClient.invalidateQueries({ queryKey: keys.actionLog(event.action.id) });
       // Creating and running VMs costs credits.
       void queryClient.invalidateQueries({ queryKey: keys.me });
       void queryClient.invalidateQueries({ queryKey: keys.ledger });
       return;
     }
+    case 'action_log':
+      // Only a log someone is looking at is kept up to date; a closed one loads whole when opened.
+      queryClient.setQueryData<ActionLog>(keys.actionLog(event.action_id), (log) => (log ? { ...log, lines: [...log.lines, event.line] } : log));
+      return;
     case 'hello':
       return;
   }

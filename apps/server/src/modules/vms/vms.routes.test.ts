@@ -3,6 +3,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { testDatabaseKinds } from '../../test-support/databases.js';
+import type { StreamEvent } from '@twarga/contract';
 import { FakeDriver } from '../../test-support/fake-driver.js';
 import { createHarness, type Harness } from '../../test-support/harness.js';
 
@@ -134,6 +135,35 @@ for (const kind of testDatabaseKinds()) {
       assert.equal((await h.request({ method: 'GET', url: '/api/auth/me', token: carol.token })).json().credits, 10, 'not charged');
       const failed = await h.services.events.list({ action: 'vm.create_failed' });
       assert.ok(failed.some((e) => e.vm_id === vm.id));
+    });
+
+    test('every action has a log of its steps, pushed live to its owner only; a failure ends it with the reason', async () => {
+      const pushed: { owner: number; event: StreamEvent }[] = [];
+      const unsubscribe = h.services.bus.subscribe(({ ownerId, event }) => pushed.push({ owner: ownerId, event }));
+      try {
+        const vm = (await create({ name: 'logged', size: 's-1vcpu-512mb' })).json();
+        await settle();
+        const log = (id: number, token = alice.token) => h.request({ method: 'GET', url: `/api/actions/${id}/log`, token });
+        const created = (await log(vm.action.id)).json();
+        assert.deepEqual(created.lines.map((l: { line: string }) => l.line.replace(/\d{5}/, 'PORT')), [
+          'Creating the instance on host local (qemu): 512 MB RAM, 1 vCPU, 2 GB disk, image tiny',
+          'Starting',
+          'Running; SSH on 127.0.0.1:PORT',
+        ]);
+        const live = pushed.filter((p) => p.event.kind === 'action_log' && p.event.action_id === vm.action.id);
+        assert.deepEqual(live.map((p) => p.owner), [alice.id, alice.id, alice.id], 'pushed to the owner, in order');
+        assert.deepEqual(live.map((p) => (p.event.kind === 'action_log' ? p.event.line : undefined)), created.lines);
+        assert.equal((await log(vm.action.id, bob.token)).statusCode, 404, "another user's action log");
+
+        driver.failNext = { op: 'stop', message: 'guest did not answer' };
+        const stop = (await act(vm.id, 'stop')).json();
+        await settle();
+        assert.deepEqual((await log(stop.id)).json().lines.map((l: { line: string }) => l.line), ['Asking the guest to shut down (powered off after 60 s)', 'Failed: guest did not answer']);
+        await act(vm.id, 'destroy');
+        await settle();
+      } finally {
+        unsubscribe();
+      }
     });
   });
 }

@@ -7,4 +7,5 @@ export const useSizes = () => useQuery({ queryKey: keys.sizes, queryFn: client.s
 export const useVms = () => useQuery({ queryKey: keys.vms, queryFn: client.vms.list });
 export const useVm = (id: number) => useQuery({ queryKey: keys.vm(id), queryFn: () => client.vms.get(id), enabled: Number.isInteger(id) && id > 0 });
 export const useVmActions = (id: number) => useQuery({ queryKey: keys.vmActions(id), queryFn: () => client.vms.actions(id), enabled: Number.isInteger(id) && id > 0 });
+export const useActionLog = (actionId: number, enabled: boolean) => useQuery({ queryKey: keys.actionLog(actionId), queryFn: () => client.actions.log(actionId), enabled });
 export const useSshKeys = () => useQuery({ queryKey: keys.sshKeys, queryFn: client.account.keys.list });

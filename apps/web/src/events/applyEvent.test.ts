@@ -1,0 +1,33 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { QueryClient } from '@tanstack/react-query';
+import type { ActionLog } from '@twarga/contract';
+import { keys } from '../api';
+import { applyStreamEvent, parseStreamEvent } from './applyEvent';
+
+const line = (text: string) => ({ at: '2026-11-23T10:00:00.000Z', line: text });
+const pushed = (actionId: number, text: string) => JSON.stringify({ kind: 'action_log', vm_id: 7, action_id: actionId, line: line(text) });
+
+test('a pushed log line is appended to the log being shown, and ignored for a log nobody opened', () => {
+  const qc = new QueryClient();
+  qc.setQueryData<ActionLog>(keys.actionLog(1), { action_id: 1, lines: [line('Starting')] });
+  for (const data of [pushed(1, '==> vm-7: Creating domain'), pushed(2, 'elsewhere')]) applyStreamEvent(qc, parseStreamEvent(data)!);
+  assert.deepEqual(qc.getQueryData<ActionLog>(keys.actionLog(1))?.lines.map((l) => l.line), ['Starting', '==> vm-7: Creating domain']);
+  assert.equal(qc.getQueryData(keys.actionLog(2)), undefined);
+});
+
+test('malformed log lines are not events', () => {
+  for (const data of ['{"kind":"action_log","action_id":"1","line":{"line":"x"}}', '{"kind":"action_log","action_id":1}', 'not json']) {
+    assert.equal(parseStreamEvent(data), undefined, data);
+  }
+});
+
+test("an action's end refetches its whole log; a running action's update does not", async () => {
+  const qc = new QueryClient();
+  qc.setQueryData<ActionLog>(keys.actionLog(3), { action_id: 3, lines: [] });
+  const action = { id: 3, vm_id: 7, user_id: 1, type: 'create' as const, started_at: '2026-11-23T10:00:00.000Z', completed_at: null, error: null };
+  applyStreamEvent(qc, { kind: 'action', action: { ...action, status: 'in-progress' } });
+  assert.equal(qc.getQueryState(keys.actionLog(3))?.isInvalidated, false);
+  applyStreamEvent(qc, { kind: 'action', action: { ...action, status: 'completed', completed_at: '2026-11-23T10:00:05.000Z' } });
+  assert.equal(qc.getQueryState(keys.actionLog(3))?.isInvalidated, true);
+});
