@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import { launchChromium } from '../support/browser.js';
+import { cspViolations, launchChromium } from '../support/browser.js';
 import { root, startServer } from '../support/server.js';
 
 const shots = path.join(root, 'docs/screenshots');
@@ -135,5 +135,15 @@ describe('browser: a new user manages keys and tokens', () => {
     await page.waitForURL(/\/login/);
     const me = await page.evaluate(async () => (await fetch('/api/auth/me')).status);
     assert.equal(me, 401);
+  });
+
+  test('the API reference opens in the browser (Swagger UI under its own policy)', async () => {
+    await page.goto(`${server.base}/api/docs`);
+    await page.getByRole('heading', { name: /Twarga Cloud API/ }).waitFor();
+    await page.getByText('/api/vms', { exact: true }).first().waitFor();
+  });
+
+  test('no page broke its Content-Security-Policy', () => {
+    assert.deepEqual(cspViolations(browser), []);
   });
 });

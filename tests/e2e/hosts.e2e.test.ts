@@ -5,7 +5,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { ApiClient } from '@twarga/contract';
-import { launchChromium } from '../support/browser.js';
+import { cspViolations, launchChromium } from '../support/browser.js';
 import { root, startServer } from '../support/server.js';
 import { until } from '../support/until.js';
 
@@ -136,5 +136,9 @@ describe('browser: the admin manages compute hosts', () => {
     await row('rack-2').waitFor({ state: 'detached' });
     await row('local').waitFor();
     assert.deepEqual((await api.admin.hosts.list()).map((h) => h.name), ['local']);
+  });
+
+  test('no page broke its Content-Security-Policy', () => {
+    assert.deepEqual(cspViolations(browser), []);
   });
 });

@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { ApiClient } from '@twarga/contract';
 import { waitForSshBanner } from '../../apps/server/src/test-support/ssh.js';
-import { launchChromium } from '../support/browser.js';
+import { cspViolations, launchChromium } from '../support/browser.js';
 import { killQemusUnder } from '../support/qemu.js';
 import { root, startServer } from '../support/server.js';
 
@@ -103,5 +103,9 @@ describe('browser: launch, reach and destroy a VM', () => {
     assert.equal((await status()).status, 'destroyed');
     await page.goto(`${server.base}/vms`);
     await page.getByText('No VMs yet').waitFor();
+  });
+
+  test('no page broke its Content-Security-Policy', () => {
+    assert.deepEqual(cspViolations(browser), []);
   });
 });

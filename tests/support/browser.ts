@@ -3,9 +3,10 @@ import { chromium, type Browser } from 'playwright-core';
 /**
  * Debian's Chromium, headless, with nothing that reaches beyond loopback.
  * Playwright gives every launch a fresh, temporary profile (its own --user-data-dir).
+ * Every page is watched for Content-Security-Policy violations (see cspViolations).
  */
-export function launchChromium(): Promise<Browser> {
-  return chromium.launch({
+export async function launchChromium(): Promise<Browser> {
+  const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
     args: [
       '--headless',
@@ -18,4 +19,22 @@ export function launchChromium(): Promise<Browser> {
       '--disable-sync',
     ],
   });
+  const violations: string[] = [];
+  watched.set(browser, violations);
+  const newContext = browser.newContext.bind(browser);
+  browser.newContext = async (options) => {
+    const context = await newContext(options);
+    context.on('console', (msg) => {
+      if (/Content Security Policy/i.test(msg.text())) violations.push(`${msg.location().url}: ${msg.text()}`);
+    });
+    return context;
+  };
+  return browser;
+}
+
+const watched = new WeakMap<Browser, string[]>();
+
+/** What the browser's pages refused under their Content-Security-Policy: a blocked script is a broken feature. */
+export function cspViolations(browser: Browser): string[] {
+  return watched.get(browser) ?? [];
 }

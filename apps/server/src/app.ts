@@ -11,6 +11,7 @@ import Fastify, { type FastifyServerOptions } from 'fastify';
 import type { Config } from './config/config.js';
 import type { Secrets } from './config/secrets.js';
 import type { DatabaseHandle } from './db/database.js';
+import { DOCS_CONTENT_SECURITY_POLICY } from './http/content-security.js';
 import { AppError, registerErrorHandling } from './http/errors.js';
 import { registerGuard } from './http/guard.js';
 import type { Access, App } from './http/types.js';
@@ -206,7 +207,7 @@ export async function buildApp(deps: AppDeps) {
       security: [{ bearer: [] }, { cookie: [] }],
     },
   });
-  await app.register(fastifySwaggerUi, { routePrefix: '/api/docs' });
+  await app.register(fastifySwaggerUi, { routePrefix: '/api/docs', staticCSP: DOCS_CONTENT_SECURITY_POLICY });
   app.get('/api/openapi.json', { config: { access: 'public' }, schema: { hide: true } }, async () => app.swagger());
 
   await app.register(healthRoutes, { database, version: VERSION });

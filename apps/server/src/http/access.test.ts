@@ -3,8 +3,11 @@ import { after, before, describe, test } from 'node:test';
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { createHash } from 'node:crypto';
 import { SESSION_COOKIE } from '@twarga/contract';
 import { createHarness, PASSWORD, type Harness } from '../test-support/harness.js';
+
+const THEME_SCRIPT = "document.documentElement.classList.add('dark');";
 
 /** Walks every registered route: the access rule is proven for all of them, not a sample. */
 describe('role checks on every route', () => {
@@ -14,7 +17,7 @@ describe('role checks on every route', () => {
   let adminToken: string;
   before(async () => {
     webDir = mkdtempSync(path.join(os.tmpdir(), 'twarga-web-'));
-    writeFileSync(path.join(webDir, 'index.html'), '<!doctype html><title>Twarga Cloud</title>');
+    writeFileSync(path.join(webDir, 'index.html'), `<!doctype html><title>Twarga Cloud</title><script>${THEME_SCRIPT}</script><script type="module" src="/assets/app.js"></script>`);
     h = await createHarness('sqlite', { webDir });
     userToken = (await h.user('plain')).token;
     adminToken = await h.adminToken();
@@ -83,5 +86,19 @@ describe('role checks on every route', () => {
     assert.ok(denied.some((e) => e.username === 'plain' && (e.details as { path: string }).path === '/admin'));
     const adminCookies = await cookie('admin', 'Adm1n-test-password');
     assert.equal((await h.request({ method: 'GET', url: '/admin', cookies: adminCookies })).statusCode, 200);
+  });
+
+  test('pages carry a Content-Security-Policy: scripts from this origin and the inline theme script by its hash only', async () => {
+    const page = await h.request({ method: 'GET', url: '/login' });
+    const policy = String(page.headers['content-security-policy']);
+    const directives = new Map(policy.split(/;\s*/).map((d) => [d.split(' ')[0]!, d.split(' ').slice(1)]));
+    const hash = `'sha256-${createHash('sha256').update(THEME_SCRIPT).digest('base64')}'`;
+    assert.deepEqual(directives.get('script-src'), ["'self'", "'wasm-unsafe-eval'", hash]);
+    assert.deepEqual(directives.get('frame-ancestors'), ["'none'"]);
+    assert.deepEqual(directives.get('object-src'), ["'none'"]);
+    assert.deepEqual(directives.get('connect-src'), ["'self'"]);
+    assert.ok(!policy.includes("'unsafe-eval'") && !/script-src[^;]*'unsafe-inline'/.test(policy), policy);
+    const docs = await h.request({ method: 'GET', url: '/api/docs/' });
+    assert.match(String(docs.headers['content-security-policy']), /script-src 'self';/);
   });
 });

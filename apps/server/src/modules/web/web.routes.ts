@@ -1,7 +1,8 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import fastifyStatic from '@fastify/static';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { pageContentSecurityPolicy, STATIC_PAGE_POLICY } from '../../http/content-security.js';
 import { recordAccessDenied } from '../../http/guard.js';
 import type { App } from '../../http/types.js';
 import type { EventsService } from '../events/events.service.js';
@@ -30,11 +31,18 @@ export async function webRoutes(app: App, { webDir, events }: { webDir: string; 
     });
   }
 
+  // The policy allows index.html's inline script by its hash: recomputed when a rebuild changes the file.
+  let policy: { mtimeMs: number; value: string } | undefined;
+  const policyFor = (mtimeMs: number) => {
+    if (policy?.mtimeMs !== mtimeMs) policy = { mtimeMs, value: pageContentSecurityPolicy(readFileSync(index, 'utf8')) };
+    return policy.value;
+  };
+
   const sendApp = (reply: FastifyReply) => {
     if (!existsSync(index)) {
       return reply.status(503).type('text/plain').send('Twarga Cloud web UI is not built. Run `npm run build`.');
     }
-    return reply.header('cache-control', 'no-cache').sendFile('index.html', webDir);
+    return reply.header('cache-control', 'no-cache').header('content-security-policy', policyFor(statSync(index).mtimeMs)).sendFile('index.html', webDir);
   };
   const toLogin = (request: FastifyRequest, reply: FastifyReply) =>
     reply.redirect(`/login?next=${encodeURIComponent(request.url)}`, 302);
@@ -52,7 +60,7 @@ export async function webRoutes(app: App, { webDir, events }: { webDir: string; 
       if (!request.identity) return toLogin(request, reply);
       if (!request.identity.user.is_admin) {
         await recordAccessDenied(events, request, 'admin_only_page');
-        return reply.status(403).type('text/html').send(FORBIDDEN_PAGE);
+        return reply.status(403).type('text/html').header('content-security-policy', STATIC_PAGE_POLICY).send(FORBIDDEN_PAGE);
       }
       return sendApp(reply);
     });
