@@ -5,7 +5,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { ApiClient, ApiError, type Vm } from '@twarga/contract';
+import { ApiClient, type Vm } from '@twarga/contract';
 import { sshExec, waitForSshBanner } from '../../apps/server/src/test-support/ssh.js';
 import { libvirtUnavailable, virsh } from '../support/libvirt.js';
 import { startServer } from '../support/server.js';
@@ -87,7 +87,7 @@ describe('Vagrant through the API', { skip }, () => {
     assert.ok(existsSync(path.join(dataDir, 'vagrant', `vm-${vm.id}`, 'Vagrantfile')));
   });
 
-  test('the browser terminal: SSH works, the serial console says this driver has none', async () => {
+  test('the browser terminal: SSH works, and the serial console (vagrant-libvirt PTY) starts with the boot log', async () => {
     const { ticket } = await api.terminal.start(vm.id, { kind: 'ssh' });
     const t = await TerminalClient.connect(server.base, ticket, { origin: server.base });
     await t.ready();
@@ -95,7 +95,14 @@ describe('Vagrant through the API', { skip }, () => {
     t.type('echo vg-$((6*7))\r');
     await t.until('the echo', () => t.since(from).includes('vg-42'));
     t.close();
-    await assert.rejects(api.terminal.start(vm.id, { kind: 'serial' }), (e: ApiError) => e.status === 409 && e.code === 'console_unavailable');
+
+    const serial = await TerminalClient.connect(server.base, (await api.terminal.start(vm.id, { kind: 'serial' })).ticket, { origin: server.base });
+    await serial.ready();
+    assert.match(serial.output, /Linux version/, 'the kernel boot log comes first');
+    const at = serial.output.length;
+    serial.type('echo serial-$((6*7))\r');
+    await serial.until('the echo on ttyS0', () => serial.since(at).includes('serial-42'));
+    serial.close();
   });
 
   test('halt → up keeps /data; destroy leaves nothing in libvirt or on disk', async () => {

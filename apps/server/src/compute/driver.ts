@@ -102,6 +102,7 @@ export interface SerialConsole {
   serialScrollback(id: string, maxBytes: number): Promise<Buffer>;
 }
 
+/** A driver that can open serial consoles here (a remote libvirt host or VirtualBox cannot). */
 export function hasSerialConsole(d: ComputeDriver): d is ComputeDriver & SerialConsole {
-  return typeof (d as Partial<SerialConsole>).openSerial === 'function';
+  return typeof (d as Partial<SerialConsole>).openSerial === 'function' && d.info().features.console;
 }

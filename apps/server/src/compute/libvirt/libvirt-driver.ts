@@ -1,12 +1,11 @@
-import { constants as fsConstants, open as openFd } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import tty from 'node:tty';
 import type { Duplex } from 'node:stream';
 import { assertInstanceId, INSTANCE_ID_PATTERN, type ComputeDriver, type DriverInfo, type InstanceInspection, type InstanceSpec, type SerialConsole, type StopOptions } from '../driver.js';
 import { tailOfFiles } from '../qemu/serial.js';
 import { domainXml, infoMetadataElement, METADATA_KEY, METADATA_NAMESPACE, parseInfoMetadata, type DomainType } from './domain-xml.js';
+import { openPtyConsole } from './pty-console.js';
 import { StoragePool } from './storage-pool.js';
 import { ignoreKind, isLocalUri, mapDomState, parseDomIfAddr, parseDomState, parseNameList, parseVolList, Virsh, VirshError } from './virsh.js';
 
@@ -225,18 +224,7 @@ export class LibvirtDriver implements ComputeDriver, SerialConsole {
   async openSerial(id: string): Promise<Duplex> {
     const name = this.domainName(id);
     if (!this.local) throw new Error(`serial console not available for the remote libvirt URI ${this.virsh.uri} (local URIs only)`);
-    const pty = (await this.virsh.run(['ttyconsole', name])).trim();
-    if (!/^\/dev\/pts\/[0-9]+$/.test(pty)) throw new Error(`libvirt domain ${name} has no serial PTY (${JSON.stringify(pty.slice(0, 100))})`);
-    const fd = await new Promise<number>((resolve, reject) =>
-      openFd(pty, fsConstants.O_RDWR | fsConstants.O_NOCTTY, (err, fd) => (err ? reject(err) : resolve(fd))),
-    );
-    const stream = new tty.ReadStream(fd);
-    stream.setRawMode(true);
-    // When the domain stops, QEMU closes the PTY's master and reads fail with EIO: that is an end, not a crash.
-    stream.on('error', (err: NodeJS.ErrnoException) => {
-      if (err.code !== 'EIO' && stream.listenerCount('error') === 1) throw err;
-    });
-    return stream;
+    return openPtyConsole(name, (await this.virsh.run(['ttyconsole', name])).trim());
   }
 
   async serialScrollback(id: string, maxBytes: number): Promise<Buffer> {

@@ -5,7 +5,11 @@ import ssh2 from 'ssh2';
 import { writeFileAtomic } from '../../infra/fs.js';
 import { CommandError, run, type RunOptions, type RunResult } from '../../infra/process.js';
 import { writeSeedIso } from '../../cloudinit/seed-iso.js';
-import { assertInstanceId, INSTANCE_ID_PATTERN, type ComputeDriver, type DriverInfo, type InstanceInspection, type InstanceSpec, type StopOptions } from '../driver.js';
+import type { Duplex } from 'node:stream';
+import { assertInstanceId, INSTANCE_ID_PATTERN, type ComputeDriver, type DriverInfo, type InstanceInspection, type InstanceSpec, type SerialConsole, type StopOptions } from '../driver.js';
+import { openPtyConsole } from '../libvirt/pty-console.js';
+import { isLocalUri } from '../libvirt/virsh.js';
+import { tailOfFiles } from '../qemu/serial.js';
 import { outputTail, parseBoxList, parseSshConfig, parseStatus, type StateClass } from './machine-readable.js';
 import { boxForOsType, DEFAULT_DOMAIN_PREFIX, domainName, renderVagrantfile, seedVolumeName, templateFor, type VagrantProvider } from './vagrantfile.js';
 
@@ -73,7 +77,7 @@ export function machinePaths(machinesDir: string, id: string) {
 }
 
 /** Vagrant (vagrant-libvirt by default) driving one Vagrant project directory per VM. */
-export class VagrantDriver implements ComputeDriver {
+export class VagrantDriver implements ComputeDriver, SerialConsole {
   private readonly provider: VagrantProvider;
   private readonly tinyBox: string;
   private readonly uri: string;
@@ -101,7 +105,7 @@ export class VagrantDriver implements ComputeDriver {
   info(): DriverInfo {
     return {
       name: 'vagrant',
-      features: { console: false, survivesRestart: true, gracefulStop: true },
+      features: { console: this.hasConsole(), survivesRestart: true, gracefulStop: true },
       details: { provider: this.provider, tinyBox: this.tinyBox, libvirtUri: this.provider === 'libvirt' ? this.uri : undefined, vagrantHome: this.opts.vagrantHome ?? process.env.VAGRANT_HOME ?? '~/.vagrant.d' },
     };
   }
@@ -230,6 +234,24 @@ export class VagrantDriver implements ComputeDriver {
   async list(): Promise<string[]> {
     const entries = await readdir(this.opts.machinesDir, { withFileTypes: true }).catch(() => []);
     return entries.filter((e) => e.isDirectory() && INSTANCE_ID_PATTERN.test(e.name)).map((e) => e.name).sort();
+  }
+
+  /** vagrant-libvirt on this machine: the domain's serial PTY is reachable (not VirtualBox, not a remote libvirtd). */
+  private hasConsole(): boolean {
+    return this.provider === 'libvirt' && isLocalUri(this.uri);
+  }
+
+  /** The guest's ttyS0, through the PTY vagrant-libvirt gives the domain. */
+  async openSerial(id: string): Promise<Duplex> {
+    if (!this.hasConsole()) throw new Error(`no serial console with the ${this.provider} provider at ${this.uri}`);
+    const domain = domainName(id, this.prefix);
+    const { stdout } = await this.virsh(['ttyconsole', domain]);
+    return openPtyConsole(domain, stdout.trim());
+  }
+
+  /** The boot log: what the kernel printed to ttyS1, which the Vagrantfile sends to serial.log. */
+  async serialScrollback(id: string, maxBytes: number): Promise<Buffer> {
+    return tailOfFiles([this.paths(id).serialLog], maxBytes);
   }
 
   async writeInfo(id: string, info: Record<string, unknown>): Promise<void> {

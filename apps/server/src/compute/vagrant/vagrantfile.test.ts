@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { BOX_TEMPLATES, boxForOsType, domainName, renderVagrantfile, rubyString, seedVolumeName, templateFor, type VagrantfileInput } from './vagrantfile.js';
+import { BOX_TEMPLATES, boxForOsType, domainName, renderVagrantfile, rubyString, seedVolumeName, templateFor, withBootLogConsole, type VagrantfileInput } from './vagrantfile.js';
 
 const tiny: VagrantfileInput = {
   instanceId: 'vm-7',
@@ -94,7 +94,7 @@ describe('renderVagrantfile: twarga/tiny on libvirt', () => {
     }
   });
 
-  test('libvirt: software emulation, resources, direct kernel boot, seed as a virtio disk', () => {
+  test('libvirt: software emulation, resources, direct kernel boot, seed as a virtio disk, a console PTY and a boot log', () => {
     for (const line of [
       'm.vm.provider :libvirt do |lv|',
       "lv.uri = 'qemu:///system'",
@@ -106,9 +106,10 @@ describe('renderVagrantfile: twarga/tiny on libvirt', () => {
       'lv.machine_virtual_size = 2',
       "lv.kernel = '/images/tiny/vmlinuz'",
       "lv.initrd = '/images/tiny/initrd.img'",
-      "lv.cmd_line = 'console=ttyS0 panic=-1'",
+      // The kernel prints to ttyS1 (the log) too; ttyS0, last, stays /dev/console.
+      "lv.cmd_line = 'console=ttyS1 console=ttyS0 panic=-1'",
       "lv.storage :file, path: 'twarga-vagrant-vm-7-seed.iso', type: 'raw', bus: 'virtio', allow_existing: true",
-      "lv.serial type: 'file', source: { path: '/data/vagrant/vm-7/serial.log' }",
+      "lv.serial type: 'pty'\n      lv.serial type: 'file', source: { path: '/data/vagrant/vm-7/serial.log' }",
     ]) {
       assert.ok(text.includes(line), line);
     }
@@ -180,4 +181,12 @@ describe('renderVagrantfile: cloud boxes', () => {
     const text = renderVagrantfile({ ...cloud, authorizedKeys: ["ssh-ed25519 AAAA x'; rm -rf / #"] });
     assert.ok(text.includes("'TWARGA_KEYS' => 'ssh-ed25519 AAAA x\\'; rm -rf / #'"));
   });
+});
+
+test('the boot log console goes before ttyS0 only when the kernel uses ttyS0 and not ttyS1 already', () => {
+  assert.equal(withBootLogConsole('console=ttyS0 panic=-1'), 'console=ttyS1 console=ttyS0 panic=-1');
+  assert.equal(withBootLogConsole('console=ttyS0,115200n8'), 'console=ttyS1 console=ttyS0,115200n8');
+  assert.equal(withBootLogConsole('console=tty0 quiet'), 'console=tty0 quiet');
+  assert.equal(withBootLogConsole('console=ttyS10'), 'console=ttyS10');
+  assert.equal(withBootLogConsole('console=ttyS1 console=ttyS0'), 'console=ttyS1 console=ttyS0');
 });

@@ -79,9 +79,21 @@ export interface VagrantfileInput {
     domainType?: 'qemu' | 'kvm';
     storagePool?: string;
     domainPrefix?: string;
-    /** A file that receives the guest's serial console (written by libvirt's virtlogd). */
+    /**
+     * The guest's serial ports: ttyS0 is a PTY (the interactive console, opened with `virsh
+     * ttyconsole`), ttyS1 writes to this file, which a kernel booted here also prints to (the
+     * boot log the console shows first). vagrant-libvirt cannot give one PTY a log file.
+     */
     serialLog?: string;
   };
+}
+
+/**
+ * The kernel also prints to ttyS1 (the log file). It goes first: the last console= is
+ * /dev/console, which must stay ttyS0, where the shell and init's messages are.
+ */
+export function withBootLogConsole(cmdline: string): string {
+  return /(^|\s)console=ttyS0(\s|,|$)/.test(cmdline) && !/(^|\s)console=ttyS1\b/.test(cmdline) ? `console=ttyS1 ${cmdline}` : cmdline;
 }
 
 /** A Ruby single-quoted string literal: only `\` and `'` are special inside it. */
@@ -224,7 +236,8 @@ export function renderVagrantfile(input: VagrantfileInput): string {
       "lv.graphics_type = 'none'",
     );
     if (input.kernelBoot) {
-      p(`lv.kernel = ${s(input.kernelBoot.kernel)}`, `lv.initrd = ${s(input.kernelBoot.initrd)}`, `lv.cmd_line = ${s(input.kernelBoot.cmdline)}`);
+      const cmdline = lv.serialLog ? withBootLogConsole(input.kernelBoot.cmdline) : input.kernelBoot.cmdline;
+      p(`lv.kernel = ${s(input.kernelBoot.kernel)}`, `lv.initrd = ${s(input.kernelBoot.initrd)}`, `lv.cmd_line = ${s(cmdline)}`);
     }
     if (input.seed.libvirtVolume) {
       // A virtio disk, not a CD-ROM: the tiny initramfs has no IDE/AHCI/SCSI driver, and
@@ -232,7 +245,7 @@ export function renderVagrantfile(input: VagrantfileInput): string {
       // the volume before `vagrant up` and deletes it on destroy (allow_existing: Vagrant keeps it).
       p(`lv.storage :file, path: ${s(input.seed.libvirtVolume)}, type: 'raw', bus: 'virtio', allow_existing: true`);
     }
-    if (lv.serialLog) p(`lv.serial type: 'file', source: { path: ${s(lv.serialLog)} }`);
+    if (lv.serialLog) p("lv.serial type: 'pty'", `lv.serial type: 'file', source: { path: ${s(lv.serialLog)} }`);
     add(4, 'end');
   } else {
     add(4, 'm.vm.provider :virtualbox do |vb|');
