@@ -19,7 +19,12 @@ libvirt_netns_start() {
   ip netns add "$ns"
   ip netns exec "$ns" ip link set lo up
   ip netns exec "$ns" virtlogd -d
-  ip netns exec "$ns" libvirtd -d
+  # Also over TCP, without auth, on the namespace's own loopback (nothing outside it can reach
+  # that): the tests add it as a remote host, qemu+tcp://127.0.0.1/system, the way a
+  # qemu+ssh:// host is reached (no shared files, no local PTY).
+  local conf="/run/twarga-libvirtd-$ns.conf"
+  printf '%s\n' 'listen_tls = 0' 'listen_tcp = 1' 'listen_addr = "127.0.0.1"' 'auth_tcp = "none"' >"$conf"
+  ip netns exec "$ns" libvirtd -d --listen -f "$conf"
   local i
   for i in $(seq 1 100); do
     virsh -q -c qemu:///system version >/dev/null 2>&1 && break
@@ -44,4 +49,5 @@ libvirt_netns_stop() {
   for _ in $(seq 1 50); do [ -z "$(ip netns pids "$ns")" ] && break; sleep 0.1; done
   for pid in $(ip netns pids "$ns"); do kill -9 "$pid" 2>/dev/null || true; done
   ip netns del "$ns"
+  rm -f "/run/twarga-libvirtd-$ns.conf"
 }

@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { ApiClient, type Vm } from '@twarga/contract';
+import { ApiClient, ApiError, type Vm } from '@twarga/contract';
 import { sshExec, waitForSshBanner } from '../../apps/server/src/test-support/ssh.js';
 import { libvirtUnavailable, virsh, virshQuietly } from '../support/libvirt.js';
 import { startServer } from '../support/server.js';
@@ -16,8 +16,10 @@ const skip = libvirtUnavailable();
 
 /**
  * The libvirt driver through the API, against the private libvirtd of the test namespace: two
- * compute hosts (two connections to it), the scheduler placing VMs on both, a draining host
- * receiving none, a VM's whole life, its serial console in the terminal, nothing left behind.
+ * compute hosts (the local socket, and the same libvirtd as a remote host over TCP, which is how
+ * a qemu+ssh:// host is driven: volumes uploaded, no local files or PTY), the scheduler placing
+ * VMs on both, a draining host receiving none, a VM's whole life, its serial console in the
+ * terminal, nothing left behind.
  */
 describe('libvirt compute hosts through the API', { skip }, () => {
   const prefix = `twarga-it-${randomBytes(3).toString('hex')}-`;
@@ -74,10 +76,11 @@ describe('libvirt compute hosts through the API', { skip }, () => {
     const [local] = await admin.admin.hosts.list();
     assert.equal(local!.driver, 'libvirt');
     await admin.admin.hosts.update(local!.id, { ram_mb: 2048, vcpus: 8 });
-    const b = await admin.admin.hosts.create({ name: 'lv-b', driver: 'libvirt', uri: 'qemu+unix:///system?socket=/var/run/libvirt/libvirt-sock', ram_mb: 2048, vcpus: 8 });
+    const b = await admin.admin.hosts.create({ name: 'lv-remote', driver: 'libvirt', uri: 'qemu+tcp://127.0.0.1/system', ram_mb: 2048, vcpus: 8 });
     const a1 = await api.vms.create({ name: 'lv-one', image: 'tiny', size: 's-1vcpu-256mb', ssh_keys: [keyId] });
     const a2 = await api.vms.create({ name: 'lv-two', image: 'tiny', size: 's-1vcpu-256mb', ssh_keys: [keyId] });
-    assert.deepEqual([a1.host_id, a2.host_id].sort(), [local!.id, b.id].sort());
+    // Equal room: the tie goes to the older host, then the other has more.
+    assert.deepEqual([a1.host_id, a2.host_id], [local!.id, b.id]);
     [first, second] = [await waitRunning(a1.id), await waitRunning(a2.id)];
     for (const vm of [first, second]) {
       assert.equal(vm.driver, 'libvirt');
@@ -94,7 +97,7 @@ describe('libvirt compute hosts through the API', { skip }, () => {
     await api.vms.action(a3.id, { action: 'destroy', force: true });
   });
 
-  test('the serial console works through the terminal, as with QEMU', async () => {
+  test('the serial console works through the terminal, as with QEMU; a remote host has none (409)', async () => {
     const { ticket } = await api.terminal.start(first.id, { kind: 'serial' });
     const t = await TerminalClient.connect(server.base, ticket, { origin: server.base });
     await t.ready();
@@ -102,6 +105,14 @@ describe('libvirt compute hosts through the API', { skip }, () => {
     t.type(`echo lv-${first.id}-ok\r`);
     await t.until('the echo', () => t.since(from).includes(`\r\nlv-${first.id}-ok\r\n`));
     t.close();
+    await assert.rejects(api.terminal.start(second.id, { kind: 'serial' }), (e: ApiError) => e.status === 409 && e.code === 'console_unavailable');
+    const { ticket: sshTicket } = await api.terminal.start(second.id, { kind: 'ssh' });
+    const remote = await TerminalClient.connect(server.base, sshTicket, { origin: server.base });
+    await remote.ready();
+    const at = remote.output.length;
+    remote.type('echo remote-$((6*7))\r');
+    await remote.until('the SSH echo on the remote host', () => remote.since(at).includes('remote-42'));
+    remote.close();
   });
 
   test('stop, start, destroy: /data kept across the restart, nothing left in libvirt', async () => {
