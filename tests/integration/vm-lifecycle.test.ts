@@ -73,6 +73,9 @@ describe('VM lifecycle through the API with real QEMU', () => {
     await waitForSshBanner(vm.ssh_port!);
     const out = await sshExec({ port: vm.ssh_port!, privateKey, command: 'uname -a; hostname' });
     assert.match(out, /^Linux web-1 /m);
+    const usage = await api.vms.stats(vm.id);
+    assert.ok(usage.cpu_seconds > 0 && usage.memory_rss_bytes > 16 * 1024 * 1024 && usage.disk_read_bytes > 0, JSON.stringify(usage));
+    assert.equal(usage.network_rx_bytes, null, 'QEMU user networking counts no bytes');
     assert.equal((await api.auth.me()).credits, 1000 - vm.price_hourly, 'first hour charged');
     assert.ok(existsSync(path.join(dataDir, 'vms', `vm-${vm.id}`, '.vm_info')));
   });

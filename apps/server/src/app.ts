@@ -144,7 +144,7 @@ export async function buildApp(deps: AppDeps) {
   const consoleKeys = new ConsoleKeys(db, secrets.consoleKeyKey, clock);
   const ops = new VmOperations({ ledger: ledgerService, vms: vmsRepo, actions, images, imagesRepo, drivers, consoleKeys, progress, events, bus, clock, log: app.log, sshHost: config.sshHost, stopTimeoutMs: config.stopTimeoutSeconds * 1000 });
   const vms = new VmsService({
-    db, vms: vmsRepo, actions, users, keys: new KeysRepository(db), images, ops, hosts, events, clock,
+    db, vms: vmsRepo, actions, users, keys: new KeysRepository(db), images, ops, hosts, drivers, events, clock,
     policy: {
       maxVmsPerUser: config.maxVmsPerUser,
       maxRamPerUserMb: config.maxRamPerUserMb,

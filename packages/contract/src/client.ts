@@ -18,7 +18,7 @@ import type { AdjustCreditsRequest, AdjustCreditsResponse, AdminUser, UpdateUser
 import { CSRF_HEADER } from './constants.js';
 import type { ComputeHost, CreateHostRequest, UpdateHostRequest } from './hosts.js';
 import type { EndedSessions, StartTerminalRequest, TerminalSession, TerminalTicket, VmTerminalSessions } from './terminal.js';
-import type { Action, ActionLog, CreateVmRequest, CreatedVm, Image, RegisterImageRequest, Size, Vm, VmActionRequest, VmStatusResponse } from './vms.js';
+import type { Action, ActionLog, CreateVmRequest, CreatedVm, Image, RegisterImageRequest, Size, Vm, VmActionRequest, VmStats, VmStatusResponse } from './vms.js';
 
 /** Thrown for every non-2xx answer; carries the server's error body. */
 export class ApiError extends Error {
@@ -136,6 +136,7 @@ export class ApiClient {
     action: (id: number, body: VmActionRequest) => this.request<Action>('POST', `/api/vms/${id}/action`, body),
     status: (id: number) => this.request<VmStatusResponse>('GET', `/api/vms/${id}/status`),
     actions: (id: number) => this.request<Action[]>('GET', `/api/vms/${id}/actions`),
+    stats: (id: number) => this.request<VmStats>('GET', `/api/vms/${id}/stats`),
   };
 
   actions = {

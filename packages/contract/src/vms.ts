@@ -114,6 +114,25 @@ export const VmStatusResponse = Type.Object({
 });
 export type VmStatusResponse = Static<typeof VmStatusResponse>;
 
+/** What a running VM has used since it booted, as its hypervisor counts it (sample twice for rates). */
+export const VmStats = Type.Object(
+  {
+    vm_id: Type.Integer(),
+    sampled_at: Timestamp,
+    /** CPU time of the VM's QEMU on its host (guest vCPUs and emulation) */
+    cpu_seconds: Type.Number(),
+    /** Resident memory of the VM's QEMU on its host */
+    memory_rss_bytes: Type.Integer(),
+    disk_read_bytes: Type.Integer(),
+    disk_write_bytes: Type.Integer(),
+    /** null where nothing counts them (the qemu driver's user-mode networking) */
+    network_rx_bytes: Type.Union([Type.Integer(), Type.Null()]),
+    network_tx_bytes: Type.Union([Type.Integer(), Type.Null()]),
+  },
+  { title: 'VmStats' },
+);
+export type VmStats = Static<typeof VmStats>;
+
 export const Image = Type.Object(
   {
     slug: Type.String(),

@@ -84,6 +84,28 @@ export function assertInstanceId(id: string): void {
   if (!INSTANCE_ID_PATTERN.test(id)) throw new Error(`invalid instance id: ${JSON.stringify(id)}`);
 }
 
+/** What an instance has used since its process started: counters, so a rate needs two samples. */
+export interface InstanceStats {
+  /** CPU time of the instance's QEMU on its host (guest vCPUs and emulation), nanoseconds. */
+  cpuTimeNs: number;
+  /** Resident memory of the instance's QEMU on its host, bytes. */
+  memoryRssBytes: number;
+  /** Bytes the guest read from and wrote to its disks. */
+  disk: { readBytes: number; writeBytes: number };
+  /** Bytes through the guest's network interfaces; undefined where nothing counts them (QEMU user networking). */
+  network?: { rxBytes: number; txBytes: number };
+}
+
+/** Optional ability: resource counters of a running instance, from the hypervisor. */
+export interface StatsSource {
+  /** Undefined when the instance is not running. */
+  stats(id: string): Promise<InstanceStats | undefined>;
+}
+
+export function hasStats(d: ComputeDriver): d is ComputeDriver & StatsSource {
+  return typeof (d as Partial<StatsSource>).stats === 'function';
+}
+
 /** Optional ability: the serial console log is kept bounded by rotation. */
 export interface ConsoleLogRotation {
   /** Moves the console log aside (one old generation kept) once it exceeds maxBytes. */

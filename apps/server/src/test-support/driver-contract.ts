@@ -6,7 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { seedFiles } from '../cloudinit/seed-iso.js';
-import type { ComputeDriver, InstanceSpec } from '../compute/driver.js';
+import { hasStats, type ComputeDriver, type InstanceSpec } from '../compute/driver.js';
 import { sshExec, waitForSshBanner } from './ssh.js';
 
 export const TINY_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../../images/tiny/dist');
@@ -91,6 +91,18 @@ export function driverContractSuite(name: string, makeDriver: (dir: string) => C
       assert.equal((await ssh('cat /data/proof')).trim(), 'kept');
     });
 
+    test('stats: the hypervisor counts CPU, memory, disk and network, and the counters follow the guest', async () => {
+      assert.ok(hasStats(ctx.driver), 'the driver reports stats');
+      const before = (await ctx.driver.stats(ctx.spec.id))!;
+      assert.ok(before.cpuTimeNs > 0 && before.memoryRssBytes > 16 * 1024 * 1024 && before.disk.readBytes > 0, JSON.stringify(before));
+      await ssh('dd if=/dev/zero of=/data/stats-probe bs=1024 count=4096 conv=fsync 2>/dev/null; rm /data/stats-probe; sync');
+      const later = (await ctx.driver.stats(ctx.spec.id))!;
+      assert.ok(later.disk.writeBytes - before.disk.writeBytes >= 4 * 1024 * 1024, `4 MiB written: ${JSON.stringify([before.disk, later.disk])}`);
+      assert.ok(later.cpuTimeNs > before.cpuTimeNs);
+      if (name === 'qemu') assert.equal(later.network, undefined, 'user networking counts nothing');
+      else assert.ok(later.network!.rxBytes > before.network!.rxBytes && later.network!.txBytes > before.network!.txBytes, `the SSH session crossed the NIC: ${JSON.stringify([before.network, later.network])}`);
+    });
+
     extra?.(() => ctx);
 
     test('a forced stop ends it at once', async () => {
@@ -98,6 +110,7 @@ export function driverContractSuite(name: string, makeDriver: (dir: string) => C
       await ctx.driver.stop(ctx.spec.id, { force: true });
       assert.equal((await ctx.driver.inspect(ctx.spec.id)).state, 'stopped');
       assert.ok(Date.now() - t < 10_000);
+      assert.ok(hasStats(ctx.driver) && (await ctx.driver.stats(ctx.spec.id)) === undefined, 'a stopped instance has no stats');
     });
 
     test('destroy removes everything, and again is a no-op', async () => {

@@ -1,4 +1,4 @@
-import type { ComputeDriver, DriverInfo, InstanceInspection, InstanceSpec } from '../compute/driver.js';
+import type { ComputeDriver, DriverInfo, InstanceInspection, InstanceSpec, InstanceStats } from '../compute/driver.js';
 
 /**
  * An in-memory driver for fast tests of the layers above compute (rules, locks, statuses).
@@ -51,6 +51,11 @@ export class FakeDriver implements ComputeDriver {
   }
   async list() {
     return [...this.instances.keys()];
+  }
+  /** Fixed counters: the layers above only pass them on (real drivers are checked by the contract suite). */
+  async stats(id: string): Promise<InstanceStats | undefined> {
+    if (this.instances.get(id)?.state !== 'running') return undefined;
+    return { cpuTimeNs: 1_500_000_000, memoryRssBytes: 64 * 1024 * 1024, disk: { readBytes: 1000, writeBytes: 2000 }, network: { rxBytes: 300, txBytes: 400 } };
   }
   async writeInfo() {}
 }

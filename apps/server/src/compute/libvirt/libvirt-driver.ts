@@ -2,12 +2,12 @@ import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import os from 'node:os';
 import path from 'node:path';
 import type { Duplex } from 'node:stream';
-import { assertInstanceId, INSTANCE_ID_PATTERN, type ComputeDriver, type DriverInfo, type InstanceInspection, type InstanceSpec, type SerialConsole, type StopOptions } from '../driver.js';
+import { assertInstanceId, INSTANCE_ID_PATTERN, type ComputeDriver, type DriverInfo, type InstanceInspection, type InstanceSpec, type InstanceStats, type SerialConsole, type StatsSource, type StopOptions } from '../driver.js';
 import { tailOfFiles } from '../qemu/serial.js';
 import { domainXml, infoMetadataElement, METADATA_KEY, METADATA_NAMESPACE, parseInfoMetadata, type DomainType } from './domain-xml.js';
 import { openPtyConsole } from './pty-console.js';
 import { StoragePool } from './storage-pool.js';
-import { ignoreKind, isLocalUri, mapDomState, parseDomIfAddr, parseDomState, parseNameList, parseVolList, Virsh, VirshError } from './virsh.js';
+import { DOMSTATS_ARGS, ignoreKind, isLocalUri, mapDomState, parseDomIfAddr, parseDomState, parseNameList, parseVolList, runningDomainStats, Virsh, VirshError } from './virsh.js';
 
 export interface LibvirtDriverOptions {
   /** 'qemu:///system' (local) or 'qemu+ssh://user@host/system' (remote). */
@@ -52,7 +52,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * - The serial console is a PTY (openSerial, local URIs only) that virtlogd also writes to
  *   <consoleLogDir>/<domain>.console.log (virtlogd rotates it to .0, .1…).
  */
-export class LibvirtDriver implements ComputeDriver, SerialConsole {
+export class LibvirtDriver implements ComputeDriver, SerialConsole, StatsSource {
   readonly virsh: Virsh;
   readonly local: boolean;
   readonly poolName: string;
@@ -218,6 +218,12 @@ export class LibvirtDriver implements ComputeDriver, SerialConsole {
       if (err instanceof VirshError && (err.kind === 'not-found' || /metadata not found|not present/i.test(err.stderr))) return undefined;
       throw err;
     }
+  }
+
+  /** `virsh domstats` of the running domain (any URI: the counters come from libvirtd). */
+  async stats(id: string): Promise<InstanceStats | undefined> {
+    const name = this.domainName(id);
+    return runningDomainStats((await this.virsh.runIfExists([...DOMSTATS_ARGS, name])) ?? '', name);
   }
 
   /** The guest's serial port: the domain's PTY, raw mode. Only for a libvirtd on this machine. */

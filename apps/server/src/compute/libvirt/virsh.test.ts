@@ -8,6 +8,7 @@ import {
   parseDomIfAddr,
   parseDomState,
   parseDomStats,
+  runningDomainStats,
   parseKeyValues,
   parseNameList,
   parseVolInfo,
@@ -68,6 +69,26 @@ describe('virsh output parsers', () => {
     assert.equal(stats.get('a')!['cpu.time'], '310000000');
     assert.equal(stats.get('a')!['balloon.current'], '262144');
     assert.deepEqual(stats.get('b b'), { 'state.state': '5' });
+  });
+
+  test('domstats of a running domain → the contract counters (devices summed, KiB → bytes); a shut-off one has none', () => {
+    const out = [
+      "Domain: 'twarga-vm-3'",
+      '  state.state=1', '  state.reason=1',
+      '  cpu.time=2143000000', '  cpu.user=900000000', '  cpu.system=400000000',
+      '  balloon.current=262144', '  balloon.maximum=262144', '  balloon.rss=151232',
+      '  net.count=1', '  net.0.name=vnet3', '  net.0.rx.bytes=52014', '  net.0.rx.pkts=410', '  net.0.tx.bytes=9021', '  net.0.tx.pkts=88',
+      '  block.count=2', '  block.0.name=vda', '  block.0.rd.bytes=1048576', '  block.0.wr.bytes=4194304', '  block.1.name=vdb', '  block.1.rd.bytes=512', '  block.1.wr.bytes=0',
+      '',
+    ].join('\n');
+    assert.equal(runningDomainStats("Domain: 'off'\n  state.state=5\n  state.reason=1\n  balloon.maximum=262144\n", 'off'), undefined, 'shut off');
+    assert.equal(runningDomainStats(out, 'another'), undefined);
+    assert.deepEqual(runningDomainStats(out, 'twarga-vm-3'), {
+      cpuTimeNs: 2143000000,
+      memoryRssBytes: 151232 * 1024,
+      disk: { readBytes: 1048576 + 512, writeBytes: 4194304 },
+      network: { rxBytes: 52014, txBytes: 9021 },
+    });
   });
 
   test('error messages are classified', () => {

@@ -1,5 +1,5 @@
 import { CommandError, run } from '../../infra/process.js';
-import type { InstanceState } from '../driver.js';
+import type { InstanceState, InstanceStats } from '../driver.js';
 
 /** What went wrong, from virsh's message (run with LC_ALL=C so the messages are English). */
 export type VirshErrorKind = 'not-found' | 'not-running' | 'already-running' | 'timeout' | 'other';
@@ -183,6 +183,40 @@ export function parseDomStats(stdout: string): Map<string, Record<string, string
     if (kv && current) current[kv[1]!] = kv[2]!;
   }
   return out;
+}
+
+/** The arguments of `virsh domstats` that give what runningDomainStats reads. */
+export const DOMSTATS_ARGS = ['domstats', '--state', '--cpu-total', '--balloon', '--block', '--interface'] as const;
+
+/** virDomainState codes in which the domain's QEMU exists: running, blocked, paused, shutting down, pmsuspended. */
+const QEMU_ALIVE_STATES = new Set(['1', '2', '3', '4', '7']);
+
+/** The counters of one domain in `virsh domstats` output, or undefined when it is not running (a shut-off domain still reports some). */
+export function runningDomainStats(stdout: string, domain: string): InstanceStats | undefined {
+  const record = parseDomStats(stdout).get(domain);
+  return record && QEMU_ALIVE_STATES.has(record['state.state'] ?? '') ? instanceStatsOf(record) : undefined;
+}
+
+/**
+ * One domain's `virsh domstats` record as the contract's counters: cpu.time, balloon.rss (KiB),
+ * and every block.N / net.N device summed.
+ */
+function instanceStatsOf(record: Record<string, string>): InstanceStats {
+  const num = (key: string) => {
+    const v = Number(record[key]);
+    return Number.isFinite(v) ? v : 0;
+  };
+  const sum = (group: 'block' | 'net', field: string) => {
+    let total = 0;
+    for (let i = 0; i < num(`${group}.count`); i++) total += num(`${group}.${i}.${field}`);
+    return total;
+  };
+  return {
+    cpuTimeNs: num('cpu.time'),
+    memoryRssBytes: num('balloon.rss') * 1024,
+    disk: { readBytes: sum('block', 'rd.bytes'), writeBytes: sum('block', 'wr.bytes') },
+    network: { rxBytes: sum('net', 'rx.bytes'), txBytes: sum('net', 'tx.bytes') },
+  };
 }
 
 /** A .catch() handler that ignores the given kinds of virsh failure and rethrows the rest. */

@@ -3,9 +3,10 @@ import { copyFile, mkdir, readFile, readdir, rename, rm, stat, truncate } from '
 import { writeFileAtomic } from '../../infra/fs.js';
 import { run } from '../../infra/process.js';
 import { writeSeedIso } from '../../cloudinit/seed-iso.js';
-import { INSTANCE_ID_PATTERN, type ComputeDriver, type ConsoleLogRotation, type SerialConsole, type DriverInfo, type InstanceInspection, type InstanceSpec, type StopOptions } from '../driver.js';
+import { INSTANCE_ID_PATTERN, type ComputeDriver, type ConsoleLogRotation, type SerialConsole, type DriverInfo, type InstanceInspection, type InstanceSpec, type InstanceStats, type StatsSource, type StopOptions } from '../driver.js';
 import { qemuArgs, type Accel } from './args.js';
 import { instancePaths } from './paths.js';
+import { diskBytesOf, processCounters } from './proc-stats.js';
 import { QmpClient } from './qmp-client.js';
 import { connectSerial, tailOfFiles } from './serial.js';
 
@@ -20,7 +21,7 @@ export interface QemuDriverOptions {
 }
 
 /** QEMU run directly: one detached qemu-system-x86_64 per VM, driven over QMP. */
-export class QemuDriver implements ComputeDriver, ConsoleLogRotation, SerialConsole {
+export class QemuDriver implements ComputeDriver, ConsoleLogRotation, SerialConsole, StatsSource {
   private readonly qemu: string;
   private readonly stopTimeoutMs: number;
   private accelUsed?: Accel;
@@ -111,6 +112,19 @@ export class QemuDriver implements ComputeDriver, ConsoleLogRotation, SerialCons
       return { state: 'running', pid, startedAt: started?.mtime, privateIp: '10.0.2.15' };
     }
     return { state: 'stopped' };
+  }
+
+  /** CPU time and memory of the QEMU process from /proc, disk bytes from QMP; user networking counts nothing. */
+  async stats(id: string): Promise<InstanceStats | undefined> {
+    const state = await this.inspect(id);
+    if (state.state !== 'running' || !state.pid) return undefined;
+    const counters = await processCounters(state.pid);
+    const qmp = await QmpClient.connect(this.paths(id).qmp);
+    try {
+      return { ...counters, disk: diskBytesOf(await qmp.execute('query-blockstats')) };
+    } finally {
+      qmp.close();
+    }
   }
 
   async list(): Promise<string[]> {

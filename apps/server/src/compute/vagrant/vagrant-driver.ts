@@ -6,9 +6,9 @@ import { writeFileAtomic } from '../../infra/fs.js';
 import { CommandError, run, type RunOptions, type RunResult } from '../../infra/process.js';
 import { writeSeedIso } from '../../cloudinit/seed-iso.js';
 import type { Duplex } from 'node:stream';
-import { assertInstanceId, INSTANCE_ID_PATTERN, type ComputeDriver, type DriverInfo, type InstanceInspection, type InstanceSpec, type SerialConsole, type StopOptions } from '../driver.js';
+import { assertInstanceId, INSTANCE_ID_PATTERN, type ComputeDriver, type DriverInfo, type InstanceInspection, type InstanceSpec, type InstanceStats, type SerialConsole, type StatsSource, type StopOptions } from '../driver.js';
 import { openPtyConsole } from '../libvirt/pty-console.js';
-import { isLocalUri } from '../libvirt/virsh.js';
+import { DOMSTATS_ARGS, isLocalUri, runningDomainStats } from '../libvirt/virsh.js';
 import { tailOfFiles } from '../qemu/serial.js';
 import { outputTail, parseBoxList, parseSshConfig, parseStatus, type StateClass } from './machine-readable.js';
 import { boxForOsType, DEFAULT_DOMAIN_PREFIX, domainName, renderVagrantfile, seedVolumeName, templateFor, type VagrantProvider } from './vagrantfile.js';
@@ -77,7 +77,7 @@ export function machinePaths(machinesDir: string, id: string) {
 }
 
 /** Vagrant (vagrant-libvirt by default) driving one Vagrant project directory per VM. */
-export class VagrantDriver implements ComputeDriver, SerialConsole {
+export class VagrantDriver implements ComputeDriver, SerialConsole, StatsSource {
   private readonly provider: VagrantProvider;
   private readonly tinyBox: string;
   private readonly uri: string;
@@ -247,6 +247,14 @@ export class VagrantDriver implements ComputeDriver, SerialConsole {
     const domain = domainName(id, this.prefix);
     const { stdout } = await this.virsh(['ttyconsole', domain]);
     return openPtyConsole(domain, stdout.trim());
+  }
+
+  /** `virsh domstats` of the libvirt domain Vagrant made; undefined when it is not running. */
+  async stats(id: string): Promise<InstanceStats | undefined> {
+    if (this.provider !== 'libvirt') throw new Error('resource counters need the libvirt provider');
+    const domain = domainName(id, this.prefix);
+    const { stdout } = await this.virsh([...DOMSTATS_ARGS, domain]).catch(() => ({ stdout: '' })); // no domain yet
+    return runningDomainStats(stdout, domain);
   }
 
   /** The boot log: what the kernel printed to ttyS1, which the Vagrantfile sends to serial.log. */

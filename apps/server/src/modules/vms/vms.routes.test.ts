@@ -165,5 +165,26 @@ for (const kind of testDatabaseKinds()) {
         unsubscribe();
       }
     });
+
+    test("a running VM's usage is for its owner and admins; a stopped one has none (409)", async () => {
+      const vm = (await create({ name: 'measured' })).json();
+      await settle();
+      const stats = (token = alice.token) => h.request({ method: 'GET', url: `/api/vms/${vm.id}/stats`, token });
+      const mine = await stats();
+      assert.equal(mine.statusCode, 200, mine.body);
+      assert.deepEqual({ ...(mine.json() as object), sampled_at: undefined }, {
+        vm_id: vm.id, sampled_at: undefined, cpu_seconds: 1.5, memory_rss_bytes: 64 * 1024 * 1024,
+        disk_read_bytes: 1000, disk_write_bytes: 2000, network_rx_bytes: 300, network_tx_bytes: 400,
+      });
+      assert.equal((await stats(bob.token)).statusCode, 404);
+      assert.equal((await stats(await h.adminToken())).statusCode, 200);
+      await act(vm.id, 'stop');
+      await settle();
+      const stopped = await stats();
+      assert.equal(stopped.statusCode, 409);
+      assert.equal(stopped.json().code, 'vm_not_running');
+      await act(vm.id, 'destroy');
+      await settle();
+    });
   });
 }

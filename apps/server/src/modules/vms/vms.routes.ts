@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import { Action, ActionLog, CreateVmRequest, CreatedVm, IdParam, Size, Vm, VmActionRequest, VmStatusResponse } from '@twarga/contract';
+import { Action, ActionLog, CreateVmRequest, CreatedVm, IdParam, Size, Vm, VmActionRequest, VmStats, VmStatusResponse } from '@twarga/contract';
 import { errorResponses } from '../../http/errors.js';
 import { contextOf, identityOf, type App } from '../../http/types.js';
 import { SIZES } from '../sizes/sizes.js';
@@ -36,6 +36,17 @@ export async function vmsRoutes(app: App, { vms }: { vms: VmsService }) {
       const vm = await vms.get(identityOf(request), request.params.id);
       return { id: vm.id, status: vm.status, locked: vm.locked, ip_address: vm.ip_address, uptime_seconds: vm.uptime_seconds };
     },
+  });
+
+  app.get('/api/vms/:id/stats', {
+    config: { access: 'user' },
+    schema: {
+      tags: ['vms'],
+      summary: "What a running VM has used since it booted: CPU time, host memory, disk and network bytes, from its hypervisor (409 vm_not_running when it is not running)",
+      params: IdParam,
+      response: { 200: VmStats, ...errorResponses },
+    },
+    handler: async (request) => vms.stats(identityOf(request), request.params.id),
   });
 
   app.post('/api/vms/:id/action', {

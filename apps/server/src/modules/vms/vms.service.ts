@@ -1,7 +1,9 @@
-import type { Action, ActionLog, ActionType, CreateVmRequest, CreatedVm, Vm, VmActionRequest, VmStatus } from '@twarga/contract';
+import type { Action, ActionLog, ActionType, CreateVmRequest, CreatedVm, Vm, VmActionRequest, VmStats, VmStatus } from '@twarga/contract';
 import { USER_DATA_MAX_BYTES } from '@twarga/contract';
 import { Mutex } from 'async-mutex';
+import { hasStats } from '../../compute/driver.js';
 import { pickFreePort } from '../../compute/ports.js';
+import type { ComputeRegistry } from '../../compute/registry.js';
 import type { Db } from '../../db/database.js';
 import { AppError, badRequest, conflict, notFound } from '../../http/errors.js';
 import type { Clock } from '../../lib/time.js';
@@ -15,7 +17,7 @@ import type { KeysRepository } from '../keys/keys.repository.js';
 import { CUSTOM_LIMITS, hourlyPrice, SIZES } from '../sizes/sizes.js';
 import type { UsersRepository } from '../users/users.repository.js';
 import { toVm } from './vm-view.js';
-import type { VmOperations } from './vm-operations.js';
+import { instanceId, type VmOperations } from './vm-operations.js';
 import type { HostsService } from '../hosts/hosts.service.js';
 import type { VmRow, VmsRepository } from './vms.repository.js';
 
@@ -47,6 +49,7 @@ export class VmsService {
       images: ImagesService;
       ops: VmOperations;
       hosts: HostsService;
+      drivers: ComputeRegistry;
       events: EventsService;
       clock: Clock;
       policy: VmPolicy;
@@ -131,6 +134,25 @@ export class VmsService {
       ssh_user: 'root', ssh_keys: JSON.stringify(sshKeys), user_data: input.user_data ?? null, locked: 1, error: null,
       booted_at: null, destroyed_at: null, billed_until: null, created_at: now, updated_at: now,
     });
+  }
+
+  async stats(identity: Identity, id: number): Promise<VmStats> {
+    const row = await this.findVisible(identity, id);
+    if (row.status !== 'running' || row.destroyed_at) throw new AppError(409, 'vm_not_running', `VM ${row.name} is ${row.status}: it has no usage to report`);
+    const driver = await this.d.drivers.forVm(row);
+    if (!hasStats(driver)) throw conflict(`The ${driver.info().name} driver reports no usage`);
+    const stats = await driver.stats(instanceId(row.id));
+    if (!stats) throw new AppError(409, 'vm_not_running', `VM ${row.name} is not running on its host`);
+    return {
+      vm_id: row.id,
+      sampled_at: this.d.clock.now().toISOString(),
+      cpu_seconds: stats.cpuTimeNs / 1e9,
+      memory_rss_bytes: stats.memoryRssBytes,
+      disk_read_bytes: stats.disk.readBytes,
+      disk_write_bytes: stats.disk.writeBytes,
+      network_rx_bytes: stats.network?.rxBytes ?? null,
+      network_tx_bytes: stats.network?.txBytes ?? null,
+    };
   }
 
   async act(identity: Identity, id: number, req: VmActionRequest, ctx: RequestContext): Promise<Action> {
