@@ -32,8 +32,10 @@ export interface InstanceSpec {
 export interface DriverInfo {
   name: string;
   features: {
-    /** Serial console available as a unix socket. */
+    /** The guest's serial console can be opened from this server (SerialConsole). */
     console: boolean;
+    /** Usage counters can be read (StatsSource). */
+    stats: boolean;
     /** Instances keep running when the control plane restarts. */
     survivesRestart: boolean;
     gracefulStop: boolean;
@@ -103,7 +105,7 @@ export interface StatsSource {
 }
 
 export function hasStats(d: ComputeDriver): d is ComputeDriver & StatsSource {
-  return typeof (d as Partial<StatsSource>).stats === 'function';
+  return typeof (d as Partial<StatsSource>).stats === 'function' && d.info().features.stats;
 }
 
 /** Optional ability: the serial console log is kept bounded by rotation. */

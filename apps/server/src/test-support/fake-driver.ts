@@ -12,7 +12,7 @@ export class FakeDriver implements ComputeDriver {
   failNext?: { op: string; message: string };
 
   info(): DriverInfo {
-    return { name: 'fake', features: { console: false, survivesRestart: true, gracefulStop: true }, details: {} };
+    return { name: 'fake', features: { console: false, stats: true, survivesRestart: true, gracefulStop: true }, details: {} };
   }
 
   private async step(op: string, id: string) {

@@ -83,7 +83,7 @@ export class LibvirtDriver implements ComputeDriver, SerialConsole, StatsSource 
   info(): DriverInfo {
     return {
       name: 'libvirt',
-      features: { console: this.local, survivesRestart: true, gracefulStop: true },
+      features: { console: this.local, stats: true, survivesRestart: true, gracefulStop: true },
       details: { uri: this.virsh.uri, local: this.local, pool: this.poolName, poolDir: this.poolDir, network: this.network, domainType: this.domainType, namePrefix: this.namePrefix },
     };
   }

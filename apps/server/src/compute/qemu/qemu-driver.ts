@@ -34,7 +34,7 @@ export class QemuDriver implements ComputeDriver, ConsoleLogRotation, SerialCons
   info(): DriverInfo {
     return {
       name: 'qemu',
-      features: { console: true, survivesRestart: true, gracefulStop: true },
+      features: { console: true, stats: true, survivesRestart: true, gracefulStop: true },
       details: { binary: this.qemu, accel: this.accelUsed ?? 'unknown' },
     };
   }

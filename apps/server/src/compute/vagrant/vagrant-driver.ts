@@ -105,7 +105,7 @@ export class VagrantDriver implements ComputeDriver, SerialConsole, StatsSource 
   info(): DriverInfo {
     return {
       name: 'vagrant',
-      features: { console: this.hasConsole(), survivesRestart: true, gracefulStop: true },
+      features: { console: this.hasConsole(), stats: this.provider === 'libvirt', survivesRestart: true, gracefulStop: true },
       details: { provider: this.provider, tinyBox: this.tinyBox, libvirtUri: this.provider === 'libvirt' ? this.uri : undefined, vagrantHome: this.opts.vagrantHome ?? process.env.VAGRANT_HOME ?? '~/.vagrant.d' },
     };
   }
@@ -251,7 +251,7 @@ export class VagrantDriver implements ComputeDriver, SerialConsole, StatsSource 
 
   /** `virsh domstats` of the libvirt domain Vagrant made; undefined when it is not running. */
   async stats(id: string): Promise<InstanceStats | undefined> {
-    if (this.provider !== 'libvirt') throw new Error('resource counters need the libvirt provider');
+    if (this.provider !== 'libvirt') throw new Error('usage counters need the libvirt provider');
     const domain = domainName(id, this.prefix);
     const { stdout } = await this.virsh([...DOMSTATS_ARGS, domain]).catch(() => ({ stdout: '' })); // no domain yet
     return runningDomainStats(stdout, domain);

@@ -80,7 +80,8 @@ export class TerminalService {
     const kind = body.kind ?? 'serial';
     if (!KEEPS_TERMINAL.has(vm.status) || vm.destroyed_at) throw new AppError(409, 'vm_not_running', `VM ${vm.name} is ${vm.status}: start it to open a terminal`);
     const driver = await this.d.drivers.forVm(vm);
-    if (kind === 'serial' && !hasSerialConsole(driver)) throw new AppError(409, 'console_unavailable', `the ${driver.info().name} driver has no serial console`);
+    if (kind === 'serial' && !hasSerialConsole(driver))
+      throw new AppError(409, 'console_unavailable', `VM ${vm.name}'s host gives this server no serial console (a remote libvirt host, or Vagrant with VirtualBox): use SSH`);
     if (kind === 'ssh' && (!sshEndpointOf(vm, this.d.policy.sshHost).port || !(await this.d.consoleKeys.privateKey(vm.id))))
       throw new AppError(409, 'console_unavailable', `VM ${vm.name} has no console key (created before the browser terminal existed): use the serial console`);
     const userId = identity.user.id;
