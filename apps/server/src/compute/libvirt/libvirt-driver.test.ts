@@ -1,15 +1,17 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, test } from 'node:test';
+import { hasSerialConsole } from '../driver.js';
 import { driverContractSuite, TINY_DIR } from '../../test-support/driver-contract.js';
 import { inPrivateNetns } from '../../test-support/netns.js';
 import { LibvirtDriver } from './libvirt-driver.js';
 import { parseKeyValues, parseNameList, parseVolList, Virsh } from './virsh.js';
 
 /**
- * The libvirt driver against a real libvirtd, booting the tiny image (software emulation).
+ * The libvirt driver against a real libvirtd, booting the tiny image (software emulation): once
+ * through the local socket, once as a remote host over TCP (what a qemu+ssh:// host looks like).
  * The NETWORK RULE: guests live on libvirt's NAT network, which must exist only inside a network
  * namespace the test run created. So this runs only when the runner is inside such a namespace:
  *   scripts/lib/run-in-libvirt-netns.sh env TWARGA_TEST_LIBVIRT=1 node --conditions=development --import tsx --test <this file>
@@ -17,6 +19,8 @@ import { parseKeyValues, parseNameList, parseVolList, Virsh } from './virsh.js';
  * Everything it makes is named with a random per-run prefix and pool, and removed afterwards.
  */
 const URI = 'qemu:///system';
+/** The same libvirtd as a remote host: scripts/lib/libvirt-netns.sh also has it listen over TCP on the namespace's loopback. */
+const REMOTE_URI = 'qemu+tcp://127.0.0.1/system';
 const virsh = new Virsh(URI, { timeoutMs: 30_000 });
 
 async function unavailableReason(): Promise<string | undefined> {
@@ -29,6 +33,11 @@ async function unavailableReason(): Promise<string | undefined> {
     await virsh.run(['version']);
   } catch (err) {
     return `no libvirtd answers on ${URI}: ${(err as Error).message}`;
+  }
+  try {
+    await new Virsh(REMOTE_URI, { timeoutMs: 30_000 }).run(['version']);
+  } catch (err) {
+    return `libvirtd does not answer as a remote host on ${REMOTE_URI}: ${(err as Error).message}`;
   }
   const net = await virsh.runIfExists(['net-info', 'default']).catch(() => undefined);
   if (!net || parseKeyValues(net).active !== 'yes') return "libvirt's default network is not active";
@@ -136,6 +145,42 @@ if (reason) {
     const vols = parseVolList(await virsh.run(['vol-list', '--pool', pool])).map((v) => v.name);
     assert.deepEqual(vols.filter((v) => !v.startsWith('shared-')), [], 'only the shared kernel/initrd volumes stay');
     assert.ok(driver, 'the suite ran');
+  });
+
+  // A remote host: nothing on this machine's disk is shared with it and its PTYs are not ours.
+  const remotePrefix = `twarga-test-${run}-r-`;
+  let remote!: LibvirtDriver;
+  driverContractSuite(
+    'libvirt-remote',
+    (dir) => {
+      // The log directory is on the libvirt host (libvirt's /var/log/libvirt/qemu by default):
+      // the driver never makes it for a remote URI, so it is made here, as that host would have it.
+      mkdirSync(path.join(dir, 'console'));
+      return (remote = new LibvirtDriver({
+        uri: REMOTE_URI,
+        poolName: pool,
+        poolDir: `/var/lib/libvirt/images/${pool}`,
+        namePrefix: remotePrefix,
+        domainType: 'qemu',
+        stopTimeoutMs: 60_000,
+        consoleLogDir: path.join(dir, 'console'),
+      }));
+    },
+    (ctx) => {
+      test('remote: no serial console from here (a clear refusal), SSH at the lease address', async () => {
+        const { spec } = ctx();
+        assert.equal(hasSerialConsole(remote), false);
+        await assert.rejects(remote.openSerial(spec.id), /remote libvirt URI/);
+        assert.match((await remote.inspect(spec.id)).sshEndpoint?.host ?? '', /^192\.168\.122\.[0-9]+$/);
+      });
+    },
+  );
+
+  test('libvirt-remote (qemu+tcp): nothing of the instance is left after destroy', async () => {
+    assert.deepEqual(parseNameList(await virsh.run(['list', '--all', '--name'])).filter((n) => n.startsWith(remotePrefix)), []);
+    const vols = parseVolList(await virsh.run(['vol-list', '--pool', pool])).map((v) => v.name);
+    assert.deepEqual(vols.filter((v) => v.startsWith(remotePrefix)), []);
+    assert.ok(remote, 'the suite ran');
   });
 
   after(async () => {
