@@ -26,8 +26,20 @@ describe('browser: the admin manages compute hosts', () => {
   let dataDir: string;
 
   const row = (name: string): Locator => page.locator('tbody tr').filter({ has: page.getByRole('rowheader').filter({ hasText: new RegExp(`^${name}`) }) });
-  /** Waits for the next answer to POST /api/admin/hosts and returns its status. */
-  const nextCreate = () => page.waitForResponse((r) => r.url().endsWith('/api/admin/hosts') && r.request().method() === 'POST').then((r) => r.status());
+  /**
+   * Submits the add-host dialog and returns the status of the POST /api/admin/hosts it sends.
+   * When none comes, the failure says what the dialog showed (a field error, a stale value…).
+   */
+  const submitCreate = async (dialog: Locator) => {
+    const answer = page.waitForResponse((r) => r.url().endsWith('/api/admin/hosts') && r.request().method() === 'POST', { timeout: 30_000 });
+    await dialog.getByRole('button', { name: 'Add host' }).click();
+    try {
+      return (await answer).status();
+    } catch (err) {
+      const fields = await dialog.locator('input, select').evaluateAll((els) => els.map((e) => `${(e as HTMLInputElement).name}=${JSON.stringify((e as HTMLInputElement).value)}`).join(' ')).catch(() => '?');
+      throw new Error(`no POST /api/admin/hosts after submitting; the dialog shows: ${await dialog.innerText().catch(() => '?')} | fields: ${fields}`, { cause: err });
+    }
+  };
 
   before(async () => {
     dataDir = mkdtempSync(path.join(os.tmpdir(), 'twarga-e2e-hosts-'));
@@ -71,9 +83,7 @@ describe('browser: the admin manages compute hosts', () => {
     await dialog.getByLabel('Name').fill('here');
     await dialog.getByLabel('RAM (MB)').fill('4096');
     await dialog.getByLabel('vCPUs').fill('4');
-    const status = nextCreate();
-    await dialog.getByRole('button', { name: 'Add host' }).click();
-    assert.equal(await status, 409);
+    assert.equal(await submitCreate(dialog), 409);
     await dialog.getByRole('alert').filter({ hasText: 'There is already a qemu host' }).waitFor();
     await dialog.getByRole('button', { name: 'Cancel' }).click();
     await dialog.waitFor({ state: 'hidden' });
@@ -82,21 +92,19 @@ describe('browser: the admin manages compute hosts', () => {
   test('add libvirt host rack-2: a bad URI is a field error first, then it is listed', async () => {
     await page.getByRole('button', { name: 'Add host' }).click();
     const dialog = page.getByRole('dialog', { name: 'Add a compute host' });
+    assert.equal(await dialog.getByLabel('Name').inputValue(), '', 'the cancelled form does not come back');
+    assert.equal(await dialog.getByLabel('Driver').inputValue(), 'libvirt');
     await dialog.getByLabel('Name').fill('rack-2');
     await dialog.getByLabel('URI').fill('ssh://root@rack-2.example');
     await dialog.getByLabel('RAM (MB)').fill('16384');
     await dialog.getByLabel('vCPUs').fill('8');
-    let status = nextCreate();
-    await dialog.getByRole('button', { name: 'Add host' }).click();
-    assert.equal(await status, 400);
+    assert.equal(await submitCreate(dialog), 400);
     await dialog.getByText('URI must look like qemu:///system or qemu+ssh://user@host/system').waitFor();
     assert.equal(await dialog.getByLabel('URI').getAttribute('aria-invalid'), 'true');
     assert.equal(await dialog.getByRole('alert').count(), 0, 'the error is next to its field, not in a general alert');
 
     await dialog.getByLabel('URI').fill(RACK_URI);
-    status = nextCreate();
-    await dialog.getByRole('button', { name: 'Add host' }).click();
-    assert.equal(await status, 201);
+    assert.equal(await submitCreate(dialog), 201);
     await dialog.waitFor({ state: 'hidden' });
     await page.getByRole('status').filter({ hasText: 'Added rack-2' }).waitFor();
     const rack = row('rack-2');

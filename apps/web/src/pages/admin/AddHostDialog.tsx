@@ -1,5 +1,5 @@
 import type { ComputeDriverName, ComputeHost } from '@twarga/contract';
-import { useEffect, useState, type FormEvent } from 'react';
+import { useState, type FormEvent } from 'react';
 import { errorMessage } from '../../api';
 import { Alert } from '../../components/Alert';
 import { Dialog } from '../../components/Dialog';
@@ -17,7 +17,11 @@ const DRIVER_HINTS: Record<ComputeDriverName, string> = {
 
 const code = 'rounded bg-slate-100 px-1 py-0.5 font-mono text-[0.7rem] text-slate-800 dark:bg-slate-800 dark:text-slate-200';
 
-/** Adds a compute host; the server checks it (400 field errors, 409 name taken or a second local host). */
+/**
+ * Adds a compute host; the server checks it (400 field errors, 409 name taken or a second local host).
+ * The page mounts a new one (a new key) each time it opens, so the form starts empty without an
+ * effect that could wipe what was typed in the first frames.
+ */
 export function AddHostDialog({ open, onClose, onAdded }: { open: boolean; onClose: () => void; onAdded: (h: ComputeHost) => void }) {
   const create = useCreateHost();
   const [name, setName] = useState('');
@@ -26,20 +30,6 @@ export function AddHostDialog({ open, onClose, onAdded }: { open: boolean; onClo
   const [ram, setRam] = useState('');
   const [vcpus, setVcpus] = useState('');
   const [local, setLocal] = useState<Record<string, string | undefined>>({});
-  const { reset } = create;
-
-  // A fresh form each time the dialog opens.
-  useEffect(() => {
-    if (!open) return;
-    setName('');
-    setDriver('libvirt');
-    setUri('');
-    setRam('');
-    setVcpus('');
-    setLocal({});
-    reset();
-  }, [open, reset]);
-
   const onSubmit = (e: FormEvent) => {
     e.preventDefault();
     const checked = checkCapacity(ram, vcpus);

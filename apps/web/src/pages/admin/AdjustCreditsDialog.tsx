@@ -1,6 +1,6 @@
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import type { AdminUser } from '@twarga/contract';
-import { useEffect, useState, type FormEvent } from 'react';
+import { useState, type FormEvent } from 'react';
 import { allDetailsMapped, client, errorMessage, fieldErrors, keys } from '../../api';
 import { Alert } from '../../components/Alert';
 import { Dialog } from '../../components/Dialog';
@@ -11,6 +11,7 @@ import { formatNumber } from '../../format';
 
 const LABELS = { amount: 'Amount', reason: 'Reason' };
 
+/** Adds or removes credits with a reason. UsersTable mounts one per user (a key), so the form starts empty. */
 export function AdjustCreditsDialog({ user, onClose, selfId }: { user: AdminUser | undefined; onClose: () => void; selfId: number }) {
   const queryClient = useQueryClient();
   const [amount, setAmount] = useState('');
@@ -28,16 +29,6 @@ export function AdjustCreditsDialog({ user, onClose, selfId }: { user: AdminUser
       }
     },
   });
-  const { reset } = adjust;
-
-  // A fresh form each time the dialog opens for someone.
-  useEffect(() => {
-    setAmount('');
-    setReason('');
-    setLocal({});
-    reset();
-  }, [user?.id, reset]);
-
   const onSubmit = (e: FormEvent) => {
     e.preventDefault();
     if (!user) return;

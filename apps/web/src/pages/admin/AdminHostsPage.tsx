@@ -27,6 +27,11 @@ function summary(hosts: ComputeHost[]): string {
 function HostsSection() {
   const hosts = useHosts();
   const [adding, setAdding] = useState(false);
+  const [addCount, setAddCount] = useState(0);
+  const openAdd = () => {
+    setAddCount((n) => n + 1);
+    setAdding(true);
+  };
   const [added, setAdded] = useState<string>();
   const [editing, setEditing] = useState<ComputeHost>();
   const [removing, setRemoving] = useState<ComputeHost>();
@@ -40,7 +45,7 @@ function HostsSection() {
     >
       <div className="mb-4 flex flex-wrap items-center justify-between gap-3">
         <p className={`text-sm ${muted}`}>{hosts.isSuccess && summary(list)}</p>
-        <button type="button" className={button.primary} onClick={() => setAdding(true)}>
+        <button type="button" className={button.primary} onClick={openAdd}>
           <svg viewBox="0 0 20 20" className="h-4 w-4" fill="currentColor" aria-hidden="true">
             <path d="M10.75 4.75a.75.75 0 0 0-1.5 0v4.5h-4.5a.75.75 0 0 0 0 1.5h4.5v4.5a.75.75 0 0 0 1.5 0v-4.5h4.5a.75.75 0 0 0 0-1.5h-4.5v-4.5Z" />
           </svg>
@@ -73,7 +78,7 @@ function HostsSection() {
           }}
         />
       )}
-      <AddHostDialog open={adding} onClose={() => setAdding(false)} onAdded={(h) => setAdded(h.name)} />
+      <AddHostDialog key={addCount} open={adding} onClose={() => setAdding(false)} onAdded={(h) => setAdded(h.name)} />
       <EditHostDialog key={editing?.id ?? 'closed'} host={editing} onClose={() => setEditing(undefined)} />
       <RemoveHostDialog host={removing} onClose={() => setRemoving(undefined)} />
     </Section>

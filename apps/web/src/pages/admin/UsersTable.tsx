@@ -91,7 +91,7 @@ export function UsersTable({ me }: { me: User }) {
           </table>
         </div>
       )}
-      <AdjustCreditsDialog user={crediting} onClose={() => setCrediting(undefined)} selfId={me.id} />
+      <AdjustCreditsDialog key={crediting?.id ?? 'closed'} user={crediting} onClose={() => setCrediting(undefined)} selfId={me.id} />
     </Section>
   );
 }
