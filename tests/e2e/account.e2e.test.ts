@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import { cspViolations, launchChromium } from '../support/browser.js';
+import { browserTrouble, cspViolations, launchChromium, pageErrors } from '../support/browser.js';
 import { root, startServer } from '../support/server.js';
 
 const shots = path.join(root, 'docs/screenshots');
@@ -143,7 +143,9 @@ describe('browser: a new user manages keys and tokens', () => {
     await page.getByText('/api/vms', { exact: true }).first().waitFor();
   });
 
-  test('no page broke its Content-Security-Policy', () => {
+  test('no page broke its Content-Security-Policy or threw', (t) => {
+    for (const line of browserTrouble(browser)) t.diagnostic(line);
     assert.deepEqual(cspViolations(browser), []);
+    assert.deepEqual(pageErrors(browser), []);
   });
 });

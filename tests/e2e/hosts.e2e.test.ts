@@ -5,7 +5,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { ApiClient } from '@twarga/contract';
-import { cspViolations, launchChromium } from '../support/browser.js';
+import { browserTrouble, cspViolations, launchChromium, pageErrors } from '../support/browser.js';
 import { root, startServer } from '../support/server.js';
 import { until } from '../support/until.js';
 
@@ -146,7 +146,9 @@ describe('browser: the admin manages compute hosts', () => {
     assert.deepEqual((await api.admin.hosts.list()).map((h) => h.name), ['local']);
   });
 
-  test('no page broke its Content-Security-Policy', () => {
+  test('no page broke its Content-Security-Policy or threw', (t) => {
+    for (const line of browserTrouble(browser)) t.diagnostic(line);
     assert.deepEqual(cspViolations(browser), []);
+    assert.deepEqual(pageErrors(browser), []);
   });
 });

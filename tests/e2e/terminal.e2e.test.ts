@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { ApiClient, type Vm } from '@twarga/contract';
 import { waitForSshBanner } from '../../apps/server/src/test-support/ssh.js';
-import { cspViolations, launchChromium } from '../support/browser.js';
+import { browserTrouble, cspViolations, launchChromium, pageErrors } from '../support/browser.js';
 import { killQemusUnder } from '../support/qemu.js';
 import { root, startServer } from '../support/server.js';
 import { until } from '../support/until.js';
@@ -162,7 +162,9 @@ describe('browser: terminal to a real VM', () => {
     await until('VM destroyed', async () => ((await api.vms.get(vm.id).catch(() => ({ status: 'destroyed' }))).status === 'destroyed' ? true : undefined), 60_000);
   });
 
-  test('no page broke its Content-Security-Policy', () => {
+  test('no page broke its Content-Security-Policy or threw', (t) => {
+    for (const line of browserTrouble(browser)) t.diagnostic(line);
     assert.deepEqual(cspViolations(browser), []);
+    assert.deepEqual(pageErrors(browser), []);
   });
 });

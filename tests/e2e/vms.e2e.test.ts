@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { ApiClient } from '@twarga/contract';
 import { waitForSshBanner } from '../../apps/server/src/test-support/ssh.js';
-import { cspViolations, launchChromium } from '../support/browser.js';
+import { browserTrouble, cspViolations, launchChromium, pageErrors } from '../support/browser.js';
 import { killQemusUnder } from '../support/qemu.js';
 import { root, startServer } from '../support/server.js';
 
@@ -105,7 +105,9 @@ describe('browser: launch, reach and destroy a VM', () => {
     await page.getByText('No VMs yet').waitFor();
   });
 
-  test('no page broke its Content-Security-Policy', () => {
+  test('no page broke its Content-Security-Policy or threw', (t) => {
+    for (const line of browserTrouble(browser)) t.diagnostic(line);
     assert.deepEqual(cspViolations(browser), []);
+    assert.deepEqual(pageErrors(browser), []);
   });
 });

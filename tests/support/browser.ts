@@ -1,9 +1,22 @@
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext } from 'playwright-core';
+
+/** What the pages of one browser did that a test may need to know. */
+interface Watch {
+  /** Refusals under the Content-Security-Policy: a blocked script is a broken feature. */
+  csp: string[];
+  /** Uncaught exceptions in a page. */
+  pageErrors: string[];
+  /** Console errors, failed requests and requests never answered: context for a failure. */
+  trouble: string[];
+  pending: Map<unknown, string>;
+}
+
+const watches = new WeakMap<Browser, Watch>();
 
 /**
  * Debian's Chromium, headless, with nothing that reaches beyond loopback.
  * Playwright gives every launch a fresh, temporary profile (its own --user-data-dir).
- * Every page is watched for Content-Security-Policy violations (see cspViolations).
+ * Every page is watched: see cspViolations, pageErrors and browserTrouble.
  */
 export async function launchChromium(): Promise<Browser> {
   const browser = await chromium.launch({
@@ -19,22 +32,53 @@ export async function launchChromium(): Promise<Browser> {
       '--disable-sync',
     ],
   });
-  const violations: string[] = [];
-  watched.set(browser, violations);
+  const watch: Watch = { csp: [], pageErrors: [], trouble: [], pending: new Map() };
+  watches.set(browser, watch);
   const newContext = browser.newContext.bind(browser);
   browser.newContext = async (options) => {
     const context = await newContext(options);
-    context.on('console', (msg) => {
-      if (/Content Security Policy/i.test(msg.text())) violations.push(`${msg.location().url}: ${msg.text()}`);
-    });
+    observe(context, watch);
     return context;
   };
   return browser;
 }
 
-const watched = new WeakMap<Browser, string[]>();
+function observe(context: BrowserContext, watch: Watch): void {
+  const at = () => new Date().toISOString().slice(11, 23);
+  context.on('console', (msg) => {
+    if (/Content Security Policy/i.test(msg.text())) watch.csp.push(`${msg.location().url}: ${msg.text()}`);
+    // The tests provoke 4xx answers on purpose; the browser logs each as an error.
+    else if (msg.type() === 'error' && !/status of 4\d\d/.test(msg.text())) watch.trouble.push(`${at()} console error: ${msg.text()}`);
+  });
+  context.on('page', (page) => {
+    page.on('pageerror', (err) => watch.pageErrors.push(`${page.url()}: ${err.message}`));
+    page.on('crash', () => watch.trouble.push(`${at()} the page crashed: ${page.url()}`));
+  });
+  context.on('request', (r) => {
+    // The live events stream stays open by design.
+    if (!r.url().endsWith('/api/events/stream')) watch.pending.set(r, `${at()} ${r.method()} ${r.url()}`);
+  });
+  context.on('requestfinished', (r) => watch.pending.delete(r));
+  context.on('requestfailed', (r) => {
+    watch.pending.delete(r);
+    // Leaving a page aborts its open requests (the events stream, a refetch): that is no trouble.
+    if (r.failure()?.errorText === 'net::ERR_ABORTED') return;
+    watch.trouble.push(`${at()} request failed: ${r.method()} ${r.url()}: ${r.failure()?.errorText ?? '?'}`);
+  });
+}
 
-/** What the browser's pages refused under their Content-Security-Policy: a blocked script is a broken feature. */
+/** What the browser's pages refused under their Content-Security-Policy. */
 export function cspViolations(browser: Browser): string[] {
-  return watched.get(browser) ?? [];
+  return watches.get(browser)?.csp ?? [];
+}
+
+/** Uncaught exceptions the pages threw. */
+export function pageErrors(browser: Browser): string[] {
+  return watches.get(browser)?.pageErrors ?? [];
+}
+
+/** Console errors, failed requests and requests still unanswered, oldest first: printed when a test fails. */
+export function browserTrouble(browser: Browser): string[] {
+  const w = watches.get(browser);
+  return w ? [...w.trouble, ...[...w.pending.values()].map((p) => `still unanswered: ${p}`)] : [];
 }
