@@ -8,8 +8,11 @@ interface Watch {
   pageErrors: string[];
   /** Console errors, failed requests and requests never answered: context for a failure. */
   trouble: string[];
-  pending: Map<unknown, string>;
+  pending: Map<unknown, { line: string; started: number }>;
 }
+
+/** A request slower than this is worth a line in browserTrouble. */
+const SLOW_MS = 5_000;
 
 const watches = new WeakMap<Browser, Watch>();
 
@@ -56,9 +59,13 @@ function observe(context: BrowserContext, watch: Watch): void {
   });
   context.on('request', (r) => {
     // The live events stream stays open by design.
-    if (!r.url().endsWith('/api/events/stream')) watch.pending.set(r, `${at()} ${r.method()} ${r.url()}`);
+    if (!r.url().endsWith('/api/events/stream')) watch.pending.set(r, { line: `${at()} ${r.method()} ${r.url()}`, started: Date.now() });
   });
-  context.on('requestfinished', (r) => watch.pending.delete(r));
+  context.on('requestfinished', (r) => {
+    const p = watch.pending.get(r);
+    watch.pending.delete(r);
+    if (p && Date.now() - p.started > SLOW_MS) watch.trouble.push(`slow: ${p.line} took ${((Date.now() - p.started) / 1000).toFixed(1)} s`);
+  });
   context.on('requestfailed', (r) => {
     watch.pending.delete(r);
     // Leaving a page aborts its open requests (the events stream, a refetch): that is no trouble.
@@ -80,5 +87,5 @@ export function pageErrors(browser: Browser): string[] {
 /** Console errors, failed requests and requests still unanswered, oldest first: printed when a test fails. */
 export function browserTrouble(browser: Browser): string[] {
   const w = watches.get(browser);
-  return w ? [...w.trouble, ...[...w.pending.values()].map((p) => `still unanswered: ${p}`)] : [];
+  return w ? [...w.trouble, ...[...w.pending.values()].map((p) => `still unanswered: ${p.line}`)] : [];
 }

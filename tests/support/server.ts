@@ -19,7 +19,7 @@ export async function freePort(): Promise<number> {
 export async function startServer(env: Record<string, string>) {
   const port = await freePort();
   const child = spawn(process.execPath, [serverJs], {
-    env: { PATH: process.env.PATH ?? '', ...env, TWARGA_PORT: String(port), TWARGA_HOST: '127.0.0.1', TWARGA_LOG_LEVEL: 'warn' },
+    env: { PATH: process.env.PATH ?? '', ...env, TWARGA_PORT: String(port), TWARGA_HOST: '127.0.0.1', TWARGA_LOG_LEVEL: env.TWARGA_LOG_LEVEL ?? 'warn' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
