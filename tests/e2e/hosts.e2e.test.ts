@@ -31,7 +31,7 @@ describe('browser: the admin manages compute hosts', () => {
    * When none comes, the failure says what the dialog showed (a field error, a stale value…).
    */
   const submitCreate = async (dialog: Locator) => {
-    const answer = page.waitForResponse((r) => r.url().endsWith('/api/admin/hosts') && r.request().method() === 'POST', { timeout: 30_000 });
+    const answer = page.waitForResponse((r) => r.url().endsWith('/api/admin/hosts') && r.request().method() === 'POST', { timeout: 90_000 });
     await dialog.getByRole('button', { name: 'Add host' }).click();
     try {
       return (await answer).status();
@@ -49,6 +49,10 @@ describe('browser: the admin manages compute hosts', () => {
     browser = await launchChromium();
     const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, colorScheme: 'light' });
     page = await context.newPage();
+    // Three full CI-style runs out of six saw this page wait more than 30 s for an answer, in
+    // different steps (cause not found yet). Waits tolerate that; the final check prints every
+    // request the browser saw take over 5 s and every request the server logged as slow.
+    page.setDefaultTimeout(90_000);
     mkdirSync(shots, { recursive: true });
   });
   after(async () => {
@@ -128,7 +132,7 @@ describe('browser: the admin manages compute hosts', () => {
     await dialog.getByRole('button', { name: 'Save changes' }).click();
     await dialog.waitFor({ state: 'hidden' });
     const ramMeter = rack.getByRole('meter', { name: 'RAM in use on rack-2' });
-    await until('the new RAM in the table', async () => ((await ramMeter.getAttribute('aria-valuemax')) === '32768' ? true : undefined), 10_000);
+    await until('the new RAM in the table', async () => ((await ramMeter.getAttribute('aria-valuemax')) === '32768' ? true : undefined), 90_000);
     const saved = (await api.admin.hosts.list()).find((h) => h.name === 'rack-2');
     assert.deepEqual([saved?.ram_mb, saved?.vcpus, saved?.draining, saved?.enabled], [32768, 8, true, true]);
 
