@@ -29,6 +29,14 @@ pg_test_start "$pg_dir" "$pg_port"
 echo "==> PostgreSQL for the medium tests on 127.0.0.1:$pg_port"
 
 # Unit and medium tests live next to the code; integration and browser tests under tests/.
-mapfile -t files < <(find apps packages tests -name '*.test.ts' -not -path '*/node_modules/*' | sort)
+# The browser tests run last, on their own: next to the VM-heavy tests (QEMU under software
+# emulation, Vagrant, libvirt volume uploads) their pages sometimes waited 15-30 s for an answer.
+mapfile -t files < <(find apps packages tests -name '*.test.ts' -not -path '*/node_modules/*' -not -path 'tests/e2e/*' | sort)
+mapfile -t browser_files < <(find tests/e2e -name '*.test.ts' | sort)
 export CI="${CI:-}"
-node --conditions=development --import tsx --test --test-reporter=spec --test-concurrency=2 "${files[@]}"
+run_tests() { node --conditions=development --import tsx --test --test-reporter=spec --test-concurrency=2 "$@"; }
+status=0
+run_tests "${files[@]}" || status=$?
+echo "==> browser tests"
+run_tests "${browser_files[@]}" || status=$?
+exit "$status"
