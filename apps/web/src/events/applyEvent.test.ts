@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { QueryClient } from '@tanstack/react-query';
+import { QueryClient, QueryObserver } from '@tanstack/react-query';
 import type { ActionLog } from '@twarga/contract';
 import { keys } from '../api';
 import { applyStreamEvent, parseStreamEvent } from './applyEvent';
@@ -29,5 +29,29 @@ test("an action's end refetches its whole log; a running action's update does no
   applyStreamEvent(qc, { kind: 'action', action: { ...action, status: 'in-progress' } });
   assert.equal(qc.getQueryState(keys.actionLog(3))?.isInvalidated, false);
   applyStreamEvent(qc, { kind: 'action', action: { ...action, status: 'completed', completed_at: '2026-11-23T10:00:05.000Z' } });
+  await new Promise((r) => setTimeout(r, 0));
   assert.equal(qc.getQueryState(keys.actionLog(3))?.isInvalidated, true);
+});
+
+test("an action that ends while its log loads for the first time gets its log loaded again: the stale answer never wins", async () => {
+  const qc = new QueryClient();
+  const l = (text: string) => line(text);
+  let calls = 0;
+  let releaseFirst!: (log: ActionLog) => void;
+  const observer = new QueryObserver<ActionLog>(qc, {
+    queryKey: keys.actionLog(5),
+    queryFn: () => (++calls === 1 ? new Promise<ActionLog>((r) => (releaseFirst = r)) : Promise.resolve({ action_id: 5, lines: [l('Starting'), l('Running')] })),
+  });
+  const unsubscribe = observer.subscribe(() => {});
+  try {
+    applyStreamEvent(qc, parseStreamEvent(pushed(5, 'Running'))!); // arrives during the first load
+    const action = { id: 5, vm_id: 7, user_id: 1, type: 'create' as const, started_at: '2026-11-23T10:00:00.000Z', completed_at: '2026-11-23T10:00:05.000Z', error: null };
+    applyStreamEvent(qc, { kind: 'action', action: { ...action, status: 'completed' } });
+    releaseFirst({ action_id: 5, lines: [l('Starting')] }); // the first answer, older than both events
+    for (let i = 0; i < 50 && qc.getQueryData<ActionLog>(keys.actionLog(5))?.lines.length !== 2; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.deepEqual(qc.getQueryData<ActionLog>(keys.actionLog(5))?.lines.map((x) => x.line), ['Starting', 'Running']);
+    assert.ok(calls >= 2);
+  } finally {
+    unsubscribe();
+  }
 });

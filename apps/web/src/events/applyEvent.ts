@@ -35,6 +35,14 @@ function applyVm(queryClient: QueryClient, vm: Vm): void {
   }
 }
 
+/**
+ * Loads a query again even while its first load is in flight: invalidating alone would join that
+ * load, whose answer may be older than the event that asked for a new one.
+ */
+function reload(queryClient: QueryClient, queryKey: readonly unknown[]): void {
+  void queryClient.cancelQueries({ queryKey }).then(() => queryClient.invalidateQueries({ queryKey }));
+}
+
 /** Applies one server-sent event to the TanStack Query cache. */
 export function applyStreamEvent(queryClient: QueryClient, event: StreamEvent): void {
   switch (event.kind) {
@@ -45,17 +53,23 @@ export function applyStreamEvent(queryClient: QueryClient, event: StreamEvent): 
       const id = event.action.vm_id;
       void queryClient.invalidateQueries({ queryKey: keys.vmActions(id) });
       void queryClient.invalidateQueries({ queryKey: keys.vm(id) });
-      // Its whole log is stored by the time it ends: a line pushed while the log loaded is not lost.
-      if (event.action.status !== 'in-progress') void queryClient.invalidateQueries({ queryKey: keys.actionLog(event.action.id) });
+      // Its whole log is stored by the time it ends: load it again, so no line pushed meanwhile is missing.
+      if (event.action.status !== 'in-progress') reload(queryClient, keys.actionLog(event.action.id));
       // Creating and running VMs costs credits.
       void queryClient.invalidateQueries({ queryKey: keys.me });
       void queryClient.invalidateQueries({ queryKey: keys.ledger });
       return;
     }
-    case 'action_log':
+    case 'action_log': {
       // Only a log someone is looking at is kept up to date; a closed one loads whole when opened.
-      queryClient.setQueryData<ActionLog>(keys.actionLog(event.action_id), (log) => (log ? { ...log, lines: [...log.lines, event.line] } : log));
+      const key = keys.actionLog(event.action_id);
+      const state = queryClient.getQueryState(key);
+      if (!state) return;
+      // Still loading for the first time: that answer may predate this line.
+      if (state.data === undefined) reload(queryClient, key);
+      else queryClient.setQueryData<ActionLog>(key, (log) => log && { ...log, lines: [...log.lines, event.line] });
       return;
+    }
     case 'hello':
       return;
   }
