@@ -1,19 +1,20 @@
 #!/usr/bin/env bash
 # Builds Twarga Cloud's built-in "tiny" Linux image from Debian packages:
 #   <out>/vmlinuz      Debian's kernel (linux-image-<version>-amd64)
-#   <out>/initrd.img   busybox-static + dropbear + virtio/ext4/isofs modules + our init
+#   <out>/initrd.img   busybox-static + dropbear + e2fsprogs + virtio/ext4/isofs modules + our init
 #   <out>/SHA256SUMS   checksums of both, and <out>/build.json (kernel version, inputs hash)
 # The image boots in RAM, reads its hostname and root's SSH keys from a NoCloud seed (label
 # cidata), gets an address by DHCP, runs sshd (dropbear) and a root shell on ttyS0, powers off
-# on ACPI, and keeps /data on the VM's disk (formatted ext2 on first boot).
+# on ACPI, and keeps /data on the VM's disk (ext4 with a journal, formatted on first boot and
+# checked with e2fsck before every mount, so an unclean power-off cannot leave it unmountable).
 # Usage: images/tiny/build.sh <out-dir>      (skips the build when <out-dir> is up to date)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 out=${1:?usage: build.sh <out-dir>}
 mkdir -p "$out"
 
-for tool in apt-get apt-cache dpkg depmod modprobe cpio gzip busybox dropbear dropbearkey; do
-  command -v "$tool" >/dev/null || { echo "build.sh: $tool is missing (apt-get install busybox-static dropbear-bin cpio kmod)" >&2; exit 1; }
+for tool in apt-get apt-cache dpkg depmod modprobe cpio gzip busybox dropbear dropbearkey mke2fs e2fsck tune2fs; do
+  command -v "$tool" >/dev/null || { echo "build.sh: $tool is missing (apt-get install busybox-static dropbear-bin cpio kmod e2fsprogs)" >&2; exit 1; }
 done
 
 # The kernel package that linux-image-amd64 points at (never a glob: one glob pulled 30 kernels).
@@ -27,7 +28,7 @@ fi
 [ -n "$kpkg" ] || { echo "build.sh: cannot resolve linux-image-amd64 (run apt-get update)" >&2; exit 1; }
 kver=${kpkg#linux-image-}
 
-inputs=$( (echo "$kpkg"; busybox | head -1; dropbear -V 2>&1 | head -1; cat "$0"; find "$here/rootfs" -type f | sort | xargs cat) | sha256sum | cut -c1-16)
+inputs=$( (echo "$kpkg"; busybox | head -1; dropbear -V 2>&1 | head -1; e2fsck -V 2>&1 | head -1; cat "$0"; find "$here/rootfs" -type f | sort | xargs cat) | sha256sum | cut -c1-16)
 if [ -f "$out/build.json" ] && grep -q "\"inputs\": \"$inputs\"" "$out/build.json" && (cd "$out" && sha256sum -c --quiet SHA256SUMS); then
   echo "tiny image up to date in $out"
   exit 0
@@ -47,10 +48,14 @@ chmod 755 "$root/init" "$root/etc/init.d/"* "$root/usr/share/udhcpc/default.scri
 cp /bin/busybox "$root/bin/busybox"
 ln -s busybox "$root/bin/sh"
 
-# dropbear and the shared libraries it needs, found with ldd.
+# dropbear, e2fsprogs (busybox only makes ext2 and has no fsck) and the shared libraries they
+# need, found with ldd. e2fsprogs go to /sbin, where busybox --install then leaves them be.
+mapfile -t e2fs < <(command -v mke2fs e2fsck tune2fs)
 cp /usr/sbin/dropbear "$root/usr/sbin/"
 cp /usr/bin/dropbearkey "$root/usr/bin/"
-for lib in $(ldd /usr/sbin/dropbear /usr/bin/dropbearkey | awk '/=>/{print $3} /ld-linux/{print $1}' | sort -u); do
+cp "${e2fs[@]}" "$root/sbin/"
+cp /etc/mke2fs.conf "$root/etc/"
+for lib in $(ldd /usr/sbin/dropbear /usr/bin/dropbearkey "${e2fs[@]}" | awk '/=>/{print $3} /ld-linux/{print $1}' | sort -u); do
   mkdir -p "$root$(dirname "$lib")"
   cp -L "$lib" "$root$lib"
 done

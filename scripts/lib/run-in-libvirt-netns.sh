@@ -4,62 +4,44 @@
 #   scripts/lib/run-in-libvirt-netns.sh <command> [args…]
 # e.g. scripts/lib/run-in-libvirt-netns.sh env TWARGA_TEST_LIBVIRT=1 \
 #        node --conditions=development --import tsx --test apps/server/src/compute/libvirt/libvirt-driver.test.ts
-# Only one libvirtd can run on the machine: if another one answers, this waits for it to go away
-# for up to TWARGA_LIBVIRT_WAIT_S seconds (default 0 = fail at once). Needs root.
+# Needs root.
 #
-# Someone else's libvirtd is never touched: virsh reaches whichever libvirtd owns the socket, so
-# the command runs, and libvirt_netns_stop (which destroys every domain and the default network
-# it can reach) is called, only when the libvirtd that answers runs inside our namespace.
+# Independent of any other libvirtd on the machine (a system one, or another run of this
+# script): the whole run happens in a private mount namespace whose libvirt state (/run/libvirt,
+# /var/lib/libvirt, /var/log/libvirt, /var/cache/libvirt, and a copy of /etc/libvirt without the
+# system's machines) is its own, under a temporary directory removed afterwards. virsh inside
+# reaches only our libvirtd, and our cleanup (which destroys every domain it can reach) only ours.
+# When the private libvirtd cannot be started, this exits non-zero with the reason.
 set -uo pipefail
 [ $# -ge 1 ] || { echo "usage: $0 <command> [args…]" >&2; exit 2; }
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+
+if [ "${TWARGA_LIBVIRT_MNTNS:-}" != "$$" ]; then
+  [ "$(id -u)" = 0 ] || { echo "$0: needs root (a private libvirtd in its own mount and network namespace)" >&2; exit 1; }
+  command -v unshare >/dev/null || { echo "$0: unshare (util-linux) is missing" >&2; exit 1; }
+  # exec keeps our PID, which marks the re-run as the one inside the mount namespace.
+  TWARGA_LIBVIRT_MNTNS=$$ exec unshare --mount --propagation private bash "$0" "$@"
+fi
+unset TWARGA_LIBVIRT_MNTNS
+
 # shellcheck source=libvirt-netns.sh
 source "$here/libvirt-netns.sh"
 
-answers() { virsh -q -c qemu:///system version >/dev/null 2>&1; }
-
-wait_s=${TWARGA_LIBVIRT_WAIT_S:-0}
-for _ in $(seq 1 "$wait_s"); do
-  answers || break
-  sleep 1
-done
-
 ns="twarga-lv-$$-$RANDOM"
-
-# True when the libvirtd owning the system socket (its pidfile) is a process of our namespace.
-ours() {
-  local pid
-  pid=$(cat /run/libvirtd.pid 2>/dev/null) || return 1
-  [ -n "$pid" ] && ip netns pids "$ns" 2>/dev/null | grep -qx "$pid"
-}
+state=$(mktemp -d /var/tmp/twarga-libvirt.XXXXXX) || exit 1
 
 cleanup() {
-  ip netns list | grep -qw "$ns" || return 0
-  if ours; then
-    libvirt_netns_stop "$ns"
-    return
-  fi
-  # Another libvirtd answers: end only the processes of our namespace (by PID), then delete it.
-  local pid
-  for pid in $(ip netns pids "$ns"); do kill "$pid" 2>/dev/null || true; done
-  for _ in $(seq 1 50); do [ -z "$(ip netns pids "$ns")" ] && break; sleep 0.1; done
-  for pid in $(ip netns pids "$ns"); do kill -9 "$pid" 2>/dev/null || true; done
-  ip netns del "$ns"
+  libvirt_netns_stop "$ns"
+  # Our mounts go away with this mount namespace; the directories behind them go now ($state
+  # holds only our copies: the bind mounts point from it onto the system paths, never back).
+  umount /var/lib/libvirt /var/log/libvirt /var/cache/libvirt /etc/libvirt 2>/dev/null
+  rm -rf --one-file-system "$state"
 }
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-if answers; then
-  echo "$0: another libvirtd is running on this machine; try again later (or set TWARGA_LIBVIRT_WAIT_S)" >&2
-  exit 75
-fi
-start_rc=0
-libvirt_netns_start "$ns" || start_rc=$?
-if ! ours; then
-  echo "$0: the libvirtd that answers is not ours (another one started at the same time); not running" >&2
-  exit 75
-fi
-[ "$start_rc" -eq 0 ] || exit 1
+libvirt_private_state "$state" || { echo "$0: could not give libvirt private state directories" >&2; exit 1; }
+libvirt_netns_start "$ns" || { echo "$0: the private libvirtd did not start (see above)" >&2; exit 1; }
 ip netns exec "$ns" "$@"
 exit $?

@@ -5,10 +5,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import { browserTrouble, cspViolations, launchChromium, pageErrors } from '../support/browser.js';
-import { root, startServer } from '../support/server.js';
+import { browserTrouble, cspViolations, launchChromium, pageErrors, screenshotsDir } from '../support/browser.js';
+import { startServer } from '../support/server.js';
 
-const shots = path.join(root, 'docs/screenshots');
+const shots = screenshotsDir();
 const PASSWORD = 'correct horse battery';
 
 function realPublicKey(): string {

@@ -5,11 +5,11 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { ApiClient } from '@twarga/contract';
-import { browserTrouble, cspViolations, launchChromium, pageErrors } from '../support/browser.js';
-import { root, startServer } from '../support/server.js';
+import { browserTrouble, cspViolations, launchChromium, pageErrors, screenshotsDir } from '../support/browser.js';
+import { startServer } from '../support/server.js';
 import { until } from '../support/until.js';
 
-const shots = path.join(root, 'docs/screenshots');
+const shots = screenshotsDir();
 const ADMIN_PASSWORD = 'e2e-admin-password';
 const RACK_URI = 'qemu+ssh://root@rack-2.example/system';
 

@@ -7,12 +7,12 @@ import { after, before, describe, test } from 'node:test';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { ApiClient, type Vm } from '@twarga/contract';
 import { waitForSshBanner } from '../../apps/server/src/test-support/ssh.js';
-import { browserTrouble, cspViolations, launchChromium, pageErrors } from '../support/browser.js';
+import { browserTrouble, cspViolations, launchChromium, pageErrors, screenshotsDir } from '../support/browser.js';
 import { killQemusUnder } from '../support/qemu.js';
-import { root, startServer } from '../support/server.js';
+import { startServer } from '../support/server.js';
 import { until } from '../support/until.js';
 
-const shots = path.join(root, 'docs/screenshots');
+const shots = screenshotsDir();
 const PASSWORD = 'correct horse battery';
 
 /** The browser terminal against a real tiny VM: serial console, SSH, copy/paste, resize, replay. */
@@ -159,7 +159,7 @@ describe('browser: terminal to a real VM', () => {
     await page.getByText('VM is stopped — start it to use the console.').waitFor({ timeout: 60_000 });
     assert.equal((await api.terminal.forVm(vm.id)).active.length, 0);
     await api.vms.action(vm.id, { action: 'destroy' });
-    await until('VM destroyed', async () => ((await api.vms.get(vm.id).catch(() => ({ status: 'destroyed' }))).status === 'destroyed' ? true : undefined), 60_000);
+    await until('VM destroyed', async () => ((await api.vms.get(vm.id)).status === 'destroyed' ? true : undefined), 60_000);
   });
 
   test('no page broke its Content-Security-Policy or threw', (t) => {

@@ -7,11 +7,11 @@ import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { ApiClient } from '@twarga/contract';
 import { waitForSshBanner } from '../../apps/server/src/test-support/ssh.js';
-import { browserTrouble, cspViolations, launchChromium, pageErrors } from '../support/browser.js';
+import { browserTrouble, cspViolations, launchChromium, pageErrors, screenshotsDir } from '../support/browser.js';
 import { killQemusUnder } from '../support/qemu.js';
-import { root, startServer } from '../support/server.js';
+import { startServer } from '../support/server.js';
 
-const shots = path.join(root, 'docs/screenshots');
+const shots = screenshotsDir();
 const PASSWORD = 'correct horse battery';
 
 /** A user launches a real (software-emulated) tiny VM from the browser and destroys it. */

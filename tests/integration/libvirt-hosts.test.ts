@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ApiClient, ApiError, type Vm } from '@twarga/contract';
+import { TINY_DIR } from '../../apps/server/src/test-support/driver-contract.js';
 import { sshExec, waitForSshBanner } from '../../apps/server/src/test-support/ssh.js';
 import { libvirtUnavailable, virsh, virshQuietly } from '../support/libvirt.js';
 import { startServer } from '../support/server.js';
@@ -19,10 +20,17 @@ const skip = libvirtUnavailable();
  * compute hosts (the local socket, and the same libvirtd as a remote host over TCP, which is how
  * a qemu+ssh:// host is driven: volumes uploaded, no local files or PTY), the scheduler placing
  * VMs on both, a draining host receiving none, a VM's whole life, its serial console in the
- * terminal, nothing left behind.
+ * terminal, nothing left behind. The run has a storage pool of its own, and its first VM goes
+ * to the remote host: the kernel and initrd are uploaded over qemu+tcp, not found in a pool
+ * that an upload through the local socket filled.
  */
 describe('libvirt compute hosts through the API', { skip }, () => {
-  const prefix = `twarga-it-${randomBytes(3).toString('hex')}-`;
+  const run = randomBytes(3).toString('hex');
+  const prefix = `twarga-it-${run}-`;
+  const pool = `twarga-it-${run}`;
+  /** Volume names of the tiny kernel and initrd in a pool (content hash + file name). */
+  const sharedVolumes = ['initrd.img', 'vmlinuz'].map((f) => `shared-${createHash('sha256').update(readFileSync(path.join(TINY_DIR, f))).digest('hex').slice(0, 16)}-${f}`);
+  const volumes = () => virsh('vol-list', pool).split('\n').map((l) => l.trim().split(/\s+/)[0]!).filter(Boolean);
   let dataDir: string;
   let keyDir: string;
   let server: Awaited<ReturnType<typeof startServer>>;
@@ -50,7 +58,7 @@ describe('libvirt compute hosts through the API', { skip }, () => {
     privateKey = readFileSync(path.join(keyDir, 'id'), 'utf8');
     server = await startServer({
       TWARGA_DATA_DIR: dataDir, TWARGA_ADMIN_PASSWORD: 'libvirt-admin-pw', TWARGA_RECONCILE_SECONDS: '1',
-      TWARGA_DEFAULT_DRIVER: 'libvirt', TWARGA_LIBVIRT_URI: 'qemu:///system', TWARGA_LIBVIRT_PREFIX: prefix,
+      TWARGA_DEFAULT_DRIVER: 'libvirt', TWARGA_LIBVIRT_URI: 'qemu:///system', TWARGA_LIBVIRT_PREFIX: prefix, TWARGA_LIBVIRT_POOL: pool,
     });
     const anon = new ApiClient({ baseUrl: server.base });
     await anon.auth.register({ username: 'lvuser', email: 'lvuser@example.com', password: 'correct horse battery' });
@@ -65,6 +73,14 @@ describe('libvirt compute hosts through the API', { skip }, () => {
       virshQuietly('destroy', name);
       virshQuietly('undefine', name, '--remove-all-storage');
     }
+    try {
+      for (const vol of volumes()) virshQuietly('vol-delete', '--pool', pool, vol);
+    } catch {
+      /* no pool */
+    }
+    virshQuietly('pool-destroy', pool);
+    virshQuietly('pool-delete', pool);
+    virshQuietly('pool-undefine', pool);
     rmSync(dataDir, { recursive: true, force: true });
     rmSync(keyDir, { recursive: true, force: true });
   });
@@ -72,16 +88,20 @@ describe('libvirt compute hosts through the API', { skip }, () => {
   let first: Vm;
   let second: Vm;
 
-  test('two hosts: VMs are spread over both and reachable at their own addresses', async () => {
+  test('two hosts: VMs are spread over both and reachable at their own addresses; the remote one gets its files uploaded', async () => {
     const [local] = await admin.admin.hosts.list();
     assert.equal(local!.driver, 'libvirt');
-    await admin.admin.hosts.update(local!.id, { ram_mb: 2048, vcpus: 8 });
+    // The local host drains at first, so the first VM (and the first upload into the new pool) is the remote host's.
+    await admin.admin.hosts.update(local!.id, { ram_mb: 2048, vcpus: 8, draining: true });
     const b = await admin.admin.hosts.create({ name: 'lv-remote', driver: 'libvirt', uri: 'qemu+tcp://127.0.0.1/system', ram_mb: 2048, vcpus: 8 });
-    const a1 = await api.vms.create({ name: 'lv-one', image: 'tiny', size: 's-1vcpu-256mb', ssh_keys: [keyId] });
     const a2 = await api.vms.create({ name: 'lv-two', image: 'tiny', size: 's-1vcpu-256mb', ssh_keys: [keyId] });
-    // Equal room: the tie goes to the older host, then the other has more.
-    assert.deepEqual([a1.host_id, a2.host_id], [local!.id, b.id]);
-    [first, second] = [await waitRunning(a1.id), await waitRunning(a2.id)];
+    assert.equal(a2.host_id, b.id);
+    second = await waitRunning(a2.id);
+    assert.deepEqual(volumes().filter((v) => v.startsWith('shared-')).sort(), [...sharedVolumes].sort(), 'kernel and initrd, uploaded through qemu+tcp');
+    await admin.admin.hosts.update(local!.id, { draining: false });
+    const a1 = await api.vms.create({ name: 'lv-one', image: 'tiny', size: 's-1vcpu-256mb', ssh_keys: [keyId] });
+    assert.equal(a1.host_id, local!.id, 'the host with more room left');
+    first = await waitRunning(a1.id);
     for (const vm of [first, second]) {
       assert.equal(vm.driver, 'libvirt');
       assert.match(vm.ssh_host, /^192\.168\.122\.\d+$/);
@@ -129,7 +149,7 @@ describe('libvirt compute hosts through the API', { skip }, () => {
     for (const vm of [first, second]) await api.vms.action(vm.id, { action: 'destroy' });
     await until('all destroyed', async () => ((await api.vms.list()).length === 0 ? true : undefined), 120_000);
     await until('no domains of ours', async () => (ours().length === 0 ? true : undefined), 30_000);
-    const volumes = virsh('vol-list', 'twarga').split('\n').filter((l) => l.includes(prefix));
-    assert.deepEqual(volumes, [], 'no volumes of ours');
+    assert.deepEqual(volumes().filter((v) => !v.startsWith('shared-')), [], 'no volume of an instance is left');
+    assert.deepEqual(volumes().sort(), [...sharedVolumes].sort(), 'the shared kernel and initrd stay');
   });
 });

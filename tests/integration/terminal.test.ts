@@ -151,6 +151,41 @@ describe('browser terminal: serial console and SSH to a real VM', () => {
     assert.ok(events('terminal.denied').every((e) => e.source_ip === '127.0.0.1'));
   });
 
+  test('revoked access ends a real shell at once: a demoted admin loses root on the owner’s VM, a logout ends the owner’s console', async () => {
+    const anon = new ApiClient({ baseUrl: server.base });
+    const admin = new ApiClient({ baseUrl: server.base, token: (await anon.auth.login('admin', 'terminal-admin-pw')).access_token });
+    const helper = await anon.auth.register({ username: 'termhelper', email: 'termhelper@example.com', password: 'correct horse battery' });
+    await admin.admin.updateUser(helper.id, { is_admin: true });
+    const helperApi = new ApiClient({ baseUrl: server.base, token: (await anon.auth.login('termhelper', 'correct horse battery')).access_token });
+
+    // As an admin, a root shell on someone else's VM, and a ticket kept for later.
+    const { ticket } = await helperApi.terminal.start(vm.id, { kind: 'serial' });
+    const root = await TerminalClient.connect(server.base, ticket, { origin: origin() });
+    await root.ready();
+    assert.ok(await run(root, 'id -u', /\r\n0\r\n/), 'a root shell on the serial console');
+    const spare = (await helperApi.terminal.start(vm.id, { kind: 'serial' })).ticket;
+    await admin.admin.updateUser(helper.id, { is_admin: false });
+    const demotedAt = Date.now();
+    const ended = await root.closed(1_000);
+    assert.ok(Date.now() - demotedAt <= 1_000, `the shell lasted ${Date.now() - demotedAt} ms after the demotion`);
+    assert.equal(ended.code, TERMINAL_CLOSE_CODES.accessRevoked);
+    assert.ok(ended.last?.type === 'exit' && ended.last.reason === 'access_revoked' && /not an administrator/.test(ended.last.message), JSON.stringify(ended.last));
+    const late = await TerminalClient.connect(server.base, spare, { origin: origin() });
+    assert.equal((await late.closed(1_000)).code, TERMINAL_CLOSE_CODES.accessRevoked, 'the ticket issued before the demotion opens nothing');
+    await assert.rejects(helperApi.terminal.start(vm.id, { kind: 'serial' }), (e: ApiError) => e.status === 404);
+
+    // The owner's own console, opened with a session that then logs out (from another tab, say).
+    const session = new ApiClient({ baseUrl: server.base, token: (await anon.auth.login('termowner', 'correct horse battery')).access_token });
+    const own = await TerminalClient.connect(server.base, (await session.terminal.start(vm.id, { kind: 'serial' })).ticket, { origin: origin() });
+    await own.ready();
+    await session.auth.logout();
+    const loggedOutAt = Date.now();
+    const gone = await own.closed(1_000);
+    assert.ok(Date.now() - loggedOutAt <= 1_000);
+    assert.equal(gone.code, TERMINAL_CLOSE_CODES.accessRevoked);
+    await until('revocation events', async () => (events('terminal.session_revoked').length === 2 ? true : undefined), 5_000);
+  });
+
   test('idle timeout: a session with no input or output closes by itself', async () => {
     const t = await open('serial');
     const started = Date.now();

@@ -79,7 +79,7 @@ describe('Vagrant through the API', { skip }, () => {
     assert.equal(created.driver, 'vagrant');
     vm = created;
     vm = await waitStatus('running');
-    assert.match(vm.ssh_host, /^192\.168\.121\.\d+$/, 'vagrant-libvirt management network');
+    assert.match(vm.ssh_host, /^192\.168\.126\.\d+$/, 'our management network (twarga-vagrant, isolated ports)');
     const log = await api.actions.log(created.action.id);
     assert.ok(log.lines.some((l) => /Machine booted and ready/.test(l.line)), `vagrant up's progress is in the action log: ${JSON.stringify(log.lines.slice(-5))}`);
     assert.match(await ssh('hostname; uname -a'), /vg-one\nLinux /);

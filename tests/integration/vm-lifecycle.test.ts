@@ -93,7 +93,13 @@ describe('VM lifecycle through the API with real QEMU', () => {
 
   test('a second action while one runs is a 409', async () => {
     await api.vms.action(vm.id, { action: 'reboot' });
-    await assert.rejects(api.vms.action(vm.id, { action: 'stop' }), (e: { status: number }) => e.status === 409);
+    // Destroy is allowed from rebooting: only the per-VM lock can refuse it here.
+    await assert.rejects(api.vms.action(vm.id, { action: 'destroy' }), (e: { status: number; body?: { code?: string; message?: string } }) => {
+      assert.equal(e.status, 409);
+      assert.equal(e.body?.code, 'conflict');
+      assert.match(e.body?.message ?? '', /another action is in progress/i);
+      return true;
+    });
     vm = await waitStatus(vm.id, 'running');
     await waitForSshBanner(vm.ssh_port!);
     assert.match(await sshExec({ port: vm.ssh_port!, privateKey, command: 'cat /data/note' }), /persisted/);
@@ -125,14 +131,8 @@ describe('VM lifecycle through the API with real QEMU', () => {
     const pid = qemuPidOf(dataDir, vm.id);
     const port = vm.ssh_port!;
     await api.vms.action(vm.id, { action: 'destroy' });
-    await until('destroyed', async () => {
-      try {
-        await api.vms.get(vm.id);
-      } catch {
-        return true;
-      }
-      return (await api.vms.get(vm.id)).status === 'destroyed' ? true : undefined;
-    });
+    // A destroyed VM's row stays (audit, billing): any error here is a failure, not "destroyed".
+    await until('destroyed', async () => ((await api.vms.get(vm.id)).status === 'destroyed' ? true : undefined));
     assert.equal(alive(pid), false, 'no QEMU process');
     assert.equal(existsSync(path.join(dataDir, 'vms', `vm-${vm.id}`)), false, 'no directory');
     assert.ok(!(await api.vms.list()).some((v) => v.id === vm.id), 'gone from the list');

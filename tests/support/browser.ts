@@ -1,4 +1,23 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext } from 'playwright-core';
+
+let shotsDir: string | undefined;
+
+/**
+ * Where the browser tests save their screenshots: TWARGA_SCREENSHOTS_DIR, else test-results/screenshots
+ * (git-ignored). Never docs/screenshots by default: a test run must not rewrite the committed
+ * pictures; `npm run screenshots` refreshes them on purpose. The directory is printed at exit.
+ */
+export function screenshotsDir(): string {
+  if (shotsDir) return shotsDir;
+  const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+  const dir = path.resolve(root, process.env.TWARGA_SCREENSHOTS_DIR || 'test-results/screenshots');
+  mkdirSync(dir, { recursive: true });
+  process.once('exit', () => console.log(`screenshots in ${dir}`));
+  return (shotsDir = dir);
+}
 
 /** What the pages of one browser did that a test may need to know. */
 interface Watch {

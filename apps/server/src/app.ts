@@ -21,15 +21,20 @@ import { AdminService } from './modules/admin/admin.service.js';
 import { authRoutes } from './modules/auth/auth.routes.js';
 import { AuthService } from './modules/auth/auth.service.js';
 import { SessionsRepository } from './modules/auth/sessions.repository.js';
+import { LoginFailuresRepository } from './modules/auth/login-failures.repository.js';
+import { OriginPolicy, portOf } from './http/origin.js';
 import { LedgerRepository } from './modules/billing/ledger.repository.js';
 import { LedgerService } from './modules/billing/ledger.service.js';
 import { Metering } from './modules/billing/metering.js';
 import { IdentityCache } from './modules/auth/identity-cache.js';
+import { LiveAccess } from './modules/auth/live-access.js';
 import { UserChanges } from './lib/user-changes.js';
 import { ledgerRoutes } from './modules/billing/ledger.routes.js';
 import { EventsRepository } from './modules/events/events.repository.js';
 import { EventsService } from './modules/events/events.service.js';
 import { healthRoutes } from './modules/health/health.routes.js';
+import { HealthService } from './modules/health/health.service.js';
+import { StorageAlarm } from './lib/disk-space.js';
 import { KeysRepository } from './modules/keys/keys.repository.js';
 import { keysRoutes } from './modules/keys/keys.routes.js';
 import { KeysService } from './modules/keys/keys.service.js';
@@ -51,6 +56,7 @@ import { streamRoutes } from './modules/events/stream.routes.js';
 import { ImagesRepository } from './modules/images/images.repository.js';
 import { ImagesService } from './modules/images/images.service.js';
 import { imagesRoutes } from './modules/images/images.routes.js';
+import { parseMirrorHosts } from './modules/images/guarded-fetch.js';
 import { Reconciler } from './modules/vms/reconciler.js';
 import { VmOperations } from './modules/vms/vm-operations.js';
 import { vmsRoutes } from './modules/vms/vms.routes.js';
@@ -120,6 +126,7 @@ export async function buildApp(deps: AppDeps) {
     tokens: tokensRepo,
     events,
     clock,
+    loginFailures: new LoginFailuresRepository(db),
     policy: {
       sessionTtlHours: config.sessionTtlHours,
       lockoutThreshold: config.lockoutThreshold,
@@ -128,12 +135,14 @@ export async function buildApp(deps: AppDeps) {
       allowRegistration: config.allowRegistration,
     },
   });
-  const tokens = new TokensService(tokensRepo, events, clock);
-  const keys = new KeysService(new KeysRepository(db), events, clock);
+  const tokens = new TokensService(tokensRepo, events, clock, { maxTokensPerUser: config.maxTokensPerUser });
+  const keys = new KeysService(new KeysRepository(db), events, clock, { maxKeysPerUser: config.maxKeysPerUser });
+  // Terminals and event streams re-check their login and rights whenever their user changes.
+  const liveAccess = new LiveAccess((hash, via) => auth.reverify(hash, via), changes, clock, app.log);
   const admin = new AdminService({ ledger: ledgerService, users, sessions, events, clock });
 
   const imagesRepo = new ImagesRepository(db);
-  const images = new ImagesService(imagesRepo, config.tinyImageDir, path.join(config.dataDir, 'images'), clock, app.log);
+  const images = new ImagesService(imagesRepo, config.tinyImageDir, path.join(config.dataDir, 'images'), clock, app.log, { mirrorHosts: parseMirrorHosts(config.imageMirrorHosts) });
   const hostsRepo = new HostsRepository(db);
   const actions = new ActionsRepository(db);
   const bus = new EventBus();
@@ -144,18 +153,21 @@ export async function buildApp(deps: AppDeps) {
   const consoleKeys = new ConsoleKeys(db, secrets.consoleKeyKey, clock);
   const ops = new VmOperations({ ledger: ledgerService, vms: vmsRepo, actions, images, imagesRepo, drivers, consoleKeys, progress, events, bus, clock, log: app.log, sshHost: config.sshHost, stopTimeoutMs: config.stopTimeoutSeconds * 1000 });
   const vms = new VmsService({
-    db, vms: vmsRepo, actions, users, keys: new KeysRepository(db), images, ops, hosts, drivers, events, clock,
+    db, vms: vmsRepo, actions, users, ledger: ledgerService, keys: new KeysRepository(db), images, ops, hosts, drivers, events, clock,
     policy: {
       maxVmsPerUser: config.maxVmsPerUser,
       maxRamPerUserMb: config.maxRamPerUserMb,
       maxVcpusPerUser: config.maxVcpusPerUser,
       sshPortRange: config.sshPortRange,
       sshHost: config.sshHost,
+      maxDiskGbPerUser: config.maxDiskGbPerUser,
+      minFreeDiskMb: config.minFreeDiskMb,
+      dataDir: config.dataDir,
     },
   });
   const metering = new Metering({ vms: vmsRepo, ledger: ledgerService, events, clock, log: app.log });
   const terminal = new TerminalService({
-    sessions: new TerminalSessionsRepository(db), vms: vmsRepo, consoleKeys, drivers, events, bus, clock, log: app.log,
+    sessions: new TerminalSessionsRepository(db), vms: vmsRepo, consoleKeys, drivers, events, bus, clock, log: app.log, access: liveAccess,
     policy: {
       idleSeconds: config.terminalIdleSeconds,
       maxSeconds: config.terminalMaxSeconds,
@@ -169,10 +181,16 @@ export async function buildApp(deps: AppDeps) {
   });
   const reconciler = new Reconciler({ vms: vmsRepo, actions, drivers, ops, events, clock, log: app.log });
 
-  registerErrorHandling(app);
+  const storageAlarm = new StorageAlarm();
+  registerErrorHandling(app, { storageAlarm });
   await app.register(fastifyCookie, { hook: false });
   await app.register(fastifyFormbody);
   registerGuard(app, { auth, events, csrfKey: secrets.csrfKey });
+  // This site's browser origins: the login/registration CSRF check and the terminal websocket use them.
+  app.decorate('origins', new OriginPolicy({ publicUrl: config.publicUrl, host: config.host, port: () => config.port || portOf(app.server.address()) }));
+  if (!config.publicUrl && ['0.0.0.0', '::'].includes(config.host)) {
+    app.log.warn('TWARGA_PUBLIC_URL is not set: browsers must use one of this machine\'s IP addresses or its host name; set it when a DNS name or a proxy fronts the server');
+  }
   const routes: RouteInfo[] = [];
   app.addHook('onRoute', (r) => {
     for (const method of [r.method].flat()) routes.push({ method, url: r.url, access: (r.config as { access: Access }).access });
@@ -210,9 +228,10 @@ export async function buildApp(deps: AppDeps) {
   await app.register(fastifySwaggerUi, { routePrefix: '/api/docs', staticCSP: DOCS_CONTENT_SECURITY_POLICY });
   app.get('/api/openapi.json', { config: { access: 'public' }, schema: { hide: true } }, async () => app.swagger());
 
-  await app.register(healthRoutes, { database, version: VERSION });
+  await app.register(healthRoutes, { health: new HealthService({ database, version: VERSION, dataDir: config.dataDir, minFreeDiskMb: config.minFreeDiskMb, storageAlarm, log: app.log }) });
   await app.register(authRoutes, {
     auth,
+    events,
     csrfKey: secrets.csrfKey,
     secureCookies: config.secureCookies,
     loginRateLimitPerMinute: config.loginRateLimitPerMinute,
@@ -224,7 +243,7 @@ export async function buildApp(deps: AppDeps) {
   await app.register(adminRoutes, { admin });
   await app.register(vmsRoutes, { vms });
   await app.register(imagesRoutes, { images, vms: vmsRepo });
-  await app.register(streamRoutes, { bus });
+  await app.register(streamRoutes, { bus, access: liveAccess, events });
   await app.register(terminalRoutes, { terminal, events });
   await app.register(hostsRoutes, { hosts });
   await app.register(webRoutes, { webDir: config.webDir, events });
@@ -242,5 +261,5 @@ export async function buildApp(deps: AppDeps) {
     await images.close();
   });
 
-  return { app, routes, services: { auth, events, tokens, keys, admin, ledger, vms, ops, images, reconciler, metering, drivers, hosts, bus, terminal } };
+  return { app, routes, services: { auth, events, tokens, keys, admin, ledger, vms, ops, images, reconciler, metering, drivers, hosts, bus, terminal, liveAccess } };
 }

@@ -1,10 +1,15 @@
 import { loadConfig, ConfigError } from './config/config.js';
+import { makeDataDirPrivate } from './config/data-dir.js';
 import { loadOrCreateSecrets } from './config/secrets.js';
 import { openDatabase } from './db/database.js';
 import { buildApp } from './app.js';
 
 async function main() {
+  // Everything this process and its children (qemu-img, genisoimage, QEMU…) create is private:
+  // the database, disks, seed ISOs with users' user-data, recordings, downloaded images.
+  process.umask(0o077);
   const config = loadConfig();
+  makeDataDirPrivate(config.dataDir);
   const secrets = loadOrCreateSecrets(config.dataDir);
   const database = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
   const { app, services } = await buildApp({ config, secrets, database });

@@ -28,6 +28,8 @@ export function errorMessage(err: unknown): string {
   if (isApiError(err)) {
     if (err.code === 'csrf_failed') return 'Your session token is out of date. Reload the page and try again.';
     if (err.code === 'rate_limited') return `Too many attempts from your address. ${retryHint(err.message)}`;
+    // Out of storage (507) says what to do itself; it is no crash to retry blindly.
+    if (err.code === 'insufficient_storage') return err.message;
     if (err.status >= 500) return `The server had a problem (${err.message}). Please try again.`;
     return err.message;
   }

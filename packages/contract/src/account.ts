@@ -33,6 +33,10 @@ export type CreateTokenRequest = Static<typeof CreateTokenRequest>;
 export const CreatedApiToken = Type.Composite([ApiToken, Type.Object({ token: Type.String() })]);
 export type CreatedApiToken = Static<typeof CreatedApiToken>;
 
+/** The answer to "revoke all my API tokens". */
+export const RevokedTokens = Type.Object({ revoked: Type.Integer({ minimum: 0, description: 'How many tokens were revoked' }) }, { title: 'RevokedTokens' });
+export type RevokedTokens = Static<typeof RevokedTokens>;
+
 export const SshKey = Type.Object(
   {
     id: Type.Integer(),

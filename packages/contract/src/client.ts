@@ -12,6 +12,7 @@ import type {
   CreateTokenRequest,
   CreatedApiToken,
   LedgerEntry,
+  RevokedTokens,
   SshKey,
 } from './account.js';
 import type { AdjustCreditsRequest, AdjustCreditsResponse, AdminUser, UpdateUserRequest } from './admin.js';
@@ -120,6 +121,7 @@ export class ApiClient {
       list: () => this.request<ApiToken[]>('GET', '/api/account/tokens'),
       create: (body: CreateTokenRequest) => this.request<CreatedApiToken>('POST', '/api/account/tokens', body),
       revoke: (id: number) => this.request<void>('DELETE', `/api/account/tokens/${id}`),
+      revokeAll: () => this.request<RevokedTokens>('DELETE', '/api/account/tokens'),
     },
     keys: {
       list: () => this.request<SshKey[]>('GET', '/api/account/keys'),

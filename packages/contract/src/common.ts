@@ -41,13 +41,25 @@ export const ErrorCodes = [
   'unsupported_media_type',
   'internal_error',
   'service_unavailable',
+  'insufficient_storage',
 ] as const;
 export type ErrorCode = (typeof ErrorCodes)[number];
 
+/** One check behind GET /health: ok, degraded (works, act soon) or failed (does not work). */
+export const HealthCheck = Type.Object({
+  name: Type.Union([Type.Literal('database_read'), Type.Literal('database_write'), Type.Literal('disk_space')]),
+  status: Type.Union([Type.Literal('ok'), Type.Literal('degraded'), Type.Literal('failed')]),
+  detail: Type.String(),
+});
+export type HealthCheck = Static<typeof HealthCheck>;
+
+/** The worst check decides `status`; HTTP 503 when it is `failed`, else 200. */
 export const Health = Type.Object({
-  status: Type.Union([Type.Literal('healthy'), Type.Literal('unhealthy')]),
+  status: Type.Union([Type.Literal('healthy'), Type.Literal('degraded'), Type.Literal('failed')]),
+  /** ok only when the database both reads and writes. */
   database: Type.Union([Type.Literal('ok'), Type.Literal('error')]),
   database_kind: Type.Union([Type.Literal('sqlite'), Type.Literal('postgres')]),
+  checks: Type.Array(HealthCheck),
   version: Type.String(),
   uptime_seconds: Type.Number(),
   timestamp: Timestamp,

@@ -20,6 +20,10 @@ export const Event = Type.Object(
     vm_id: Type.Union([Type.Integer(), Type.Null()]),
     source_ip: Type.Union([Type.String(), Type.Null()]),
     details: Type.Record(Type.String(), Type.Unknown()),
+    /** How many times it happened: identical security events within a minute share one row. */
+    count: Type.Integer({ minimum: 1 }),
+    /** When it last happened (the timestamp when count is 1). */
+    last_seen: Timestamp,
   },
   { title: 'Event' },
 );

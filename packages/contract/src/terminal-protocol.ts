@@ -27,6 +27,11 @@ export const TERMINAL_END_REASONS = [
   'backend_error',
   /** The server stopped (or was found stopped at the next start). */
   'server_shutdown',
+  /**
+   * The user's right to it went: logout, a revoked session or token, a password change, a
+   * disabled account, lost administrator rights, or the VM is no longer theirs.
+   */
+  'access_revoked',
 ] as const;
 export type TerminalEndReason = (typeof TERMINAL_END_REASONS)[number];
 
@@ -41,6 +46,8 @@ export const TERMINAL_CLOSE_CODES = {
   maxDuration: 4409,
   ended: 4410,
   vmStopped: 4411,
+  /** The session ended because its login or its right to the VM went away (reason access_revoked). */
+  accessRevoked: 4412,
   backendError: 4500,
 } as const;
 

@@ -3,7 +3,8 @@ import { Timestamp } from './common.js';
 
 import { USER_DATA_MAX_BYTES, VM_NAME_PATTERN } from './constants.js';
 
-export const VmStatuses = ['pending', 'provisioning', 'running', 'stopping', 'stopped', 'rebooting', 'destroying', 'destroyed', 'error'] as const;
+/** paused: the VM's process runs but its hypervisor halted the guest (status_reason says why, e.g. io-error). */
+export const VmStatuses = ['pending', 'provisioning', 'running', 'paused', 'stopping', 'stopped', 'rebooting', 'destroying', 'destroyed', 'error'] as const;
 export type VmStatus = (typeof VmStatuses)[number];
 export const VmStatus = Type.Union(VmStatuses.map((s) => Type.Literal(s)));
 
@@ -63,6 +64,8 @@ export const Vm = Type.Object(
     ssh_command: Type.Union([Type.String(), Type.Null()]),
     locked: Type.Boolean(),
     error: Type.Union([Type.String(), Type.Null()]),
+    /** Why the VM is in its status, as its hypervisor says: for paused, 'paused' (stopped by an operator), 'io-error' (a disk write failed, e.g. a full disk)… */
+    status_reason: Type.Union([Type.String(), Type.Null()]),
     created_at: Timestamp,
     updated_at: Timestamp,
     booted_at: Type.Union([Timestamp, Type.Null()]),
@@ -108,6 +111,7 @@ export type VmActionRequest = Static<typeof VmActionRequest>;
 export const VmStatusResponse = Type.Object({
   id: Type.Integer(),
   status: VmStatus,
+  status_reason: Type.Union([Type.String(), Type.Null()]),
   locked: Type.Boolean(),
   ip_address: Type.Union([Type.String(), Type.Null()]),
   uptime_seconds: Type.Union([Type.Integer(), Type.Null()]),
@@ -145,6 +149,7 @@ export const Image = Type.Object(
     status: Type.Union(['available', 'pending', 'downloading', 'error'].map((s) => Type.Literal(s))),
     /** 0..1 while downloading */
     progress: Type.Union([Type.Number(), Type.Null()]),
+    /** Why the image is in error; shown to admins only (always null for other users). */
     error: Type.Union([Type.String(), Type.Null()]),
   },
   { title: 'Image' },
@@ -191,4 +196,6 @@ export type StreamEvent =
   | { kind: 'vm'; vm: Vm }
   | { kind: 'action'; action: Action }
   | { kind: 'action_log'; vm_id: number; action_id: number; line: ActionLogLine }
-  | { kind: 'hello'; user_id: number };
+  | { kind: 'hello'; user_id: number }
+  /** The last event of a stream: its login, or the admin rights it relied on, went away. */
+  | { kind: 'revoked'; reason: 'credential' | 'right'; message: string };

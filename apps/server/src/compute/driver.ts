@@ -57,6 +57,12 @@ export interface InstanceInspection {
    * port (libvirt: the guest's address on its network; vagrant: `vagrant ssh-config`).
    */
   sshEndpoint?: { host: string; port: number; username: string };
+  /**
+   * Set when the process runs but the guest's vCPUs are halted (state stays 'running': the
+   * instance exists and holds its resources). reason is the hypervisor's word for why:
+   * QEMU's run state ('paused', 'io-error', 'internal-error'…) or libvirt's state reason.
+   */
+  paused?: { reason: string };
 }
 
 export interface StopOptions {

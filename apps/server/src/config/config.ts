@@ -3,6 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
+import { libvirtUriProblem } from '../lib/libvirt-uri.js';
 
 /** Every setting, with its environment variable. The README's table mirrors this list. */
 export const ConfigSchema = Type.Object(
@@ -45,6 +46,14 @@ export const ConfigSchema = Type.Object(
     terminalMaxSessionsPerUser: Type.Integer({ minimum: 1 }),
     recordingMaxBytes: Type.Integer({ minimum: 4096 }),
     recordingRetentionDays: Type.Number({ exclusiveMinimum: 0 }),
+    /** The origin browsers use (scheme://host[:port]); Origin checks compare against it. */
+    publicUrl: Type.Optional(Type.String({ pattern: '^https?://[^/?#]+$' })),
+    /** Host names an admin image download may reach even when they resolve to a private address. */
+    imageMirrorHosts: Type.String({ pattern: '^[A-Za-z0-9.,-]*$' }),
+    minFreeDiskMb: Type.Integer({ minimum: 0 }),
+    maxDiskGbPerUser: Type.Integer({ minimum: 0 }),
+    maxTokensPerUser: Type.Integer({ minimum: 1 }),
+    maxKeysPerUser: Type.Integer({ minimum: 1 }),
   },
   { additionalProperties: false },
 );
@@ -90,6 +99,12 @@ export const ENV_VARS: EnvSpec[] = [
   { key: 'terminalMaxSessionsPerUser', env: 'TWARGA_TERMINAL_MAX_SESSIONS', kind: 'int' },
   { key: 'recordingMaxBytes', env: 'TWARGA_RECORDING_MAX_BYTES', kind: 'int' },
   { key: 'recordingRetentionDays', env: 'TWARGA_RECORDING_RETENTION_DAYS', kind: 'number' },
+  { key: 'publicUrl', env: 'TWARGA_PUBLIC_URL', kind: 'string' },
+  { key: 'imageMirrorHosts', env: 'TWARGA_IMAGE_MIRROR_HOSTS', kind: 'string' },
+  { key: 'minFreeDiskMb', env: 'TWARGA_MIN_FREE_DISK_MB', kind: 'int' },
+  { key: 'maxDiskGbPerUser', env: 'TWARGA_MAX_DISK_GB_PER_USER', kind: 'int' },
+  { key: 'maxTokensPerUser', env: 'TWARGA_MAX_TOKENS_PER_USER', kind: 'int' },
+  { key: 'maxKeysPerUser', env: 'TWARGA_MAX_KEYS_PER_USER', kind: 'int' },
 ];
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -134,6 +149,11 @@ export function defaultConfig(cwd = process.cwd()): Config {
     terminalMaxSessionsPerUser: 10,
     recordingMaxBytes: 10 * 1024 * 1024,
     recordingRetentionDays: 30,
+    imageMirrorHosts: '',
+    minFreeDiskMb: 2048,
+    maxDiskGbPerUser: 200,
+    maxTokensPerUser: 25,
+    maxKeysPerUser: 25,
   };
 }
 
@@ -188,5 +208,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     });
     throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`);
   }
+  // The same rule as for hosts an admin adds: no URI parameters that run programs.
+  const uriProblem = libvirtUriProblem(merged.libvirtUri);
+  if (uriProblem) throw new ConfigError(`invalid configuration:\n  libvirtUri (TWARGA_LIBVIRT_URI): ${uriProblem}`);
   return merged;
 }

@@ -3,6 +3,7 @@ import { mkdirSync } from 'node:fs';
 import SQLite from 'better-sqlite3';
 import pg from 'pg';
 import { Kysely, PostgresDialect, SqliteDialect, sql, type SqliteDatabase } from 'kysely';
+import { isDiskFull } from '../lib/disk-space.js';
 import type { Database } from './schema.js';
 import { migrate } from './migrator.js';
 
@@ -15,7 +16,16 @@ export interface DatabaseHandle {
   /** Where the data lives, without credentials (for logs). */
   location: string;
   ping(): Promise<boolean>;
+  /** A real committed write (the one-row health_heartbeat): undefined when it works, else why not. */
+  probeWrite(): Promise<WriteProbeFailure | undefined>;
   close(): Promise<void>;
+}
+
+/** Why the database cannot write, in words that hold no internals (for GET /health). */
+export interface WriteProbeFailure {
+  reason: 'disk_full' | 'read_only' | 'busy' | 'error';
+  /** The driver's error code (SQLITE_FULL, 53100…), for logs. */
+  code?: string;
 }
 
 const PG_TIMESTAMPTZ_OID = 1184;
@@ -47,6 +57,7 @@ function openSqlite(dataDir: string): DatabaseHandle {
     kind: 'sqlite',
     location: file,
     ping: () => pingWith(db),
+    probeWrite: () => probeWriteWith(db),
     close: () => db.destroy(),
   };
 }
@@ -75,6 +86,7 @@ function openPostgres(url: string): DatabaseHandle {
     kind: 'postgres',
     location: `postgres://${u.host}${u.pathname}`,
     ping: () => pingWith(db),
+    probeWrite: () => probeWriteWith(db),
     close: () => db.destroy(),
   };
 }
@@ -89,6 +101,10 @@ function withStatementCache(sqlite: SQLite.Database, max = 500): SqliteDatabase 
   return {
     close: () => sqlite.close(),
     prepare: (sqlText: string) => {
+      // SQLite ends a transaction by itself on some errors (SQLITE_FULL, SQLITE_IOERR, NOMEM…).
+      // Kysely then sends ROLLBACK, which fails with "cannot rollback - no transaction is active"
+      // and that error replaces the real cause. Nothing is left to undo, so that ROLLBACK is a no-op.
+      if (!sqlite.inTransaction && /^\s*rollback\s*;?\s*$/i.test(sqlText)) return NO_OP_STATEMENT;
       let stmt = cache.get(sqlText);
       if (!stmt) {
         if (cache.size >= max) cache.clear();
@@ -98,6 +114,30 @@ function withStatementCache(sqlite: SQLite.Database, max = 500): SqliteDatabase 
       return stmt as unknown as ReturnType<SqliteDatabase['prepare']>;
     },
   };
+}
+
+const NO_OP_STATEMENT = {
+  reader: false,
+  run: () => ({ changes: 0, lastInsertRowid: 0 }),
+  all: () => [],
+  iterate: () => [][Symbol.iterator](),
+} as unknown as ReturnType<SqliteDatabase['prepare']>;
+
+async function probeWriteWith(db: Db): Promise<WriteProbeFailure | undefined> {
+  try {
+    // In a transaction, committed: a write that never reaches the disk would prove nothing.
+    await db.transaction().execute(async (trx) => {
+      await trx.updateTable('health_heartbeat').set({ checked_at: new Date().toISOString() }).where('id', '=', 1).execute();
+    });
+    return undefined;
+  } catch (err) {
+    const code = (err as { code?: unknown }).code;
+    const text = typeof code === 'string' ? code : undefined;
+    if (isDiskFull(err)) return { reason: 'disk_full', code: text };
+    if (text === 'SQLITE_READONLY' || text === '25006') return { reason: 'read_only', code: text };
+    if (text === 'SQLITE_BUSY' || text === '55P03') return { reason: 'busy', code: text };
+    return { reason: 'error', code: text };
+  }
 }
 
 async function pingWith(db: Db): Promise<boolean> {

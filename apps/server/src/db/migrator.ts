@@ -3,6 +3,10 @@ import * as m001 from './migrations/001_initial.js';
 import * as m002 from './migrations/002_terminal.js';
 import * as m003 from './migrations/003_compute_hosts.js';
 import * as m004 from './migrations/004_action_log.js';
+import * as m005 from './migrations/005_login_failures.js';
+import * as m006 from './migrations/006_vm_status_reason.js';
+import * as m007 from './migrations/007_ledger_vm_health.js';
+import * as m008 from './migrations/008_event_repeats.js';
 
 export interface MigrationContext {
   /** Auto-increment integer primary key that never reuses ids (events refer to deleted rows). */
@@ -22,6 +26,10 @@ const MIGRATIONS: Migration[] = [
   { name: '002_terminal', ...m002 },
   { name: '003_compute_hosts', ...m003 },
   { name: '004_action_log', ...m004 },
+  { name: '005_login_failures', ...m005 },
+  { name: '006_vm_status_reason', ...m006 },
+  { name: '007_ledger_vm_health', ...m007 },
+  { name: '008_event_repeats', ...m008 },
 ];
 
 /**

@@ -67,6 +67,16 @@ export interface CreditLedgerTable {
   reason: string;
   actor_id: number | null;
   created_at: Timestamp;
+  /** The VM a one-off charge belongs to (first hour, its refund); NULL for other rows. */
+  vm_id: number | null;
+  /** 'first_hour' | 'first_hour_refund'; unique per VM. NULL for other rows. */
+  kind: string | null;
+}
+
+/** One row (id 1) that GET /health updates: a real committed write. */
+export interface HealthHeartbeatTable {
+  id: number;
+  checked_at: Timestamp;
 }
 
 /** No foreign keys on purpose: events outlive the users and VMs they mention. */
@@ -82,6 +92,10 @@ export interface EventsTable {
   vm_id: number | null;
   source_ip: string | null;
   details: string;
+  /** Occurrences folded into this row (migration 008): identical security events within a minute. */
+  count: Generated<number>;
+  /** When the last of them happened (equals timestamp for a single occurrence). */
+  last_seen: Timestamp | null;
 }
 
 export interface VmsTable {
@@ -105,6 +119,8 @@ export interface VmsTable {
   user_data: string | null;
   locked: Flag;
   error: string | null;
+  /** Why the VM is in its status, from its hypervisor: e.g. 'io-error' for a paused guest. */
+  status_reason: string | null;
   booted_at: Timestamp | null;
   destroyed_at: Timestamp | null;
   /** Hours are paid up to here; the billing pass charges the next hour when it is reached. */
@@ -203,6 +219,15 @@ export interface ActionLogTable {
   line: string;
 }
 
+/** Failed logins per account ("user:<id>" or "login:<name>") and source address. */
+export interface LoginFailuresTable {
+  account_key: string;
+  source_ip: string;
+  failures: number;
+  locked_until: Timestamp | null;
+  last_failed_at: Timestamp;
+}
+
 export interface Database {
   users: UsersTable;
   sessions: SessionsTable;
@@ -218,4 +243,6 @@ export interface Database {
   terminal_sessions: TerminalSessionsTable;
   compute_hosts: ComputeHostsTable;
   action_log: ActionLogTable;
+  login_failures: LoginFailuresTable;
+  health_heartbeat: HealthHeartbeatTable;
 }

@@ -47,8 +47,24 @@ describe('role checks on every route', () => {
   });
 
   test('a garbage or revoked bearer token is 401 too', async () => {
-    const res = await h.request({ method: 'GET', url: '/api/auth/me', token: 'twp_not-a-real-token' });
-    assert.equal(res.statusCode, 401);
+    const garbage = await h.request({ method: 'GET', url: '/api/auth/me', token: 'twp_not-a-real-token' });
+    assert.equal(garbage.statusCode, 401);
+    assert.equal(garbage.json().code, 'unauthorized');
+    // A real API token and a real session, each working until revoked, then refused.
+    const created = await h.request({ method: 'POST', url: '/api/account/tokens', token: userToken, body: { name: 'soon-revoked', scope: 'read' } });
+    assert.equal(created.statusCode, 201, created.body);
+    const apiToken = created.json().token as string;
+    assert.equal((await h.request({ method: 'GET', url: '/api/auth/me', token: apiToken })).statusCode, 200);
+    assert.equal((await h.request({ method: 'DELETE', url: `/api/account/tokens/${created.json().id}`, token: userToken })).statusCode, 204);
+    const revokedToken = await h.request({ method: 'GET', url: '/api/auth/me', token: apiToken });
+    assert.equal(revokedToken.statusCode, 401);
+    assert.equal(revokedToken.json().code, 'unauthorized');
+    const session = (await h.request({ method: 'POST', url: '/api/auth/login', body: { username: 'plain', password: PASSWORD } })).json().access_token as string;
+    assert.equal((await h.request({ method: 'GET', url: '/api/auth/me', token: session })).statusCode, 200);
+    assert.equal((await h.request({ method: 'POST', url: '/api/auth/logout', token: session })).statusCode, 204);
+    const revokedSession = await h.request({ method: 'GET', url: '/api/auth/me', token: session });
+    assert.equal(revokedSession.statusCode, 401);
+    assert.equal(revokedSession.json().code, 'unauthorized');
   });
 
   test('a plain user gets 403 on every admin route, and each denial is a security event', async () => {

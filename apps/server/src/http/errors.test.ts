@@ -20,7 +20,11 @@ describe('errors, health and the API document', () => {
   test('malformed JSON is a 400, not a 500', async () => {
     const res = await h.app.inject({ method: 'POST', url: '/api/auth/login', headers: { 'content-type': 'application/json' }, payload: '{"username":' });
     assert.equal(res.statusCode, 400);
-    assert.ok(res.json().code);
+    const body = res.json();
+    assert.deepEqual(Object.keys(body).sort(), ['code', 'message', 'request_id'], 'the one documented error body');
+    assert.equal(body.code, 'validation_failed');
+    assert.match(body.message, /JSON/i, 'says what was wrong');
+    assert.equal(body.request_id, res.headers['x-request-id']);
   });
 
   test('an oversized body is a 413 payload_too_large', async () => {

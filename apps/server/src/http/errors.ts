@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { ErrorBody as ErrorBodySchema, type ErrorBody, type ErrorCode } from '@twarga/contract';
+import { isDiskFull, type StorageAlarm } from '../lib/disk-space.js';
 
 type Detail = { field: string; message: string };
 
@@ -22,6 +23,8 @@ export const badRequest = (message: string, details?: Detail[]) =>
 export const unauthorized = (message = 'Authentication required') => new AppError(401, 'unauthorized', message);
 export const forbidden = (message = 'You do not have permission to do this') => new AppError(403, 'forbidden', message);
 export const notFound = (what = 'Resource') => new AppError(404, 'not_found', `${what} not found`);
+/** A per-user limit (VMs, RAM, disk, keys, tokens): 403, like every quota in this API. */
+export const quotaExceeded = (what: string) => new AppError(403, 'quota_exceeded', `Quota exceeded: ${what}`);
 export const conflict = (message: string, details?: Detail[]) => new AppError(409, 'conflict', message, details);
 
 /** Maps ajv's validation errors to {field, message} pairs a form can show. */
@@ -37,7 +40,7 @@ function validationDetails(err: FastifyError): Detail[] {
 }
 
 /** Every 4xx/5xx leaves as {code, message, request_id, details?}; 5xx never shows internals. */
-export function registerErrorHandling(app: FastifyInstance): void {
+export function registerErrorHandling(app: FastifyInstance, options: { storageAlarm?: StorageAlarm } = {}): void {
   app.setErrorHandler((err: FastifyError | AppError, request, reply) => {
     const send = (status: number, body: Omit<ErrorBody, 'request_id'>) =>
       reply.status(status).send({ ...body, request_id: String(request.id) } satisfies ErrorBody);
@@ -56,6 +59,12 @@ export function registerErrorHandling(app: FastifyInstance): void {
     if (status === 415) return send(415, { code: 'unsupported_media_type', message: err.message });
     if (status >= 400 && status < 500) {
       return send(status, { code: status === 404 ? 'not_found' : 'validation_failed', message: err.message });
+    }
+    if (isDiskFull(err)) {
+      // The cause stays in the log; the client learns what it can act on (retry later, tell an admin).
+      request.log.error({ err }, 'storage full');
+      options.storageAlarm?.note(err);
+      return send(507, { code: 'insufficient_storage', message: 'The server is out of storage space, so this request could not be completed. Try again later or tell an administrator.' });
     }
     request.log.error({ err }, 'unhandled error');
     return send(500, { code: 'internal_error', message: 'Internal server error' });

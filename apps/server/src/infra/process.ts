@@ -1,4 +1,5 @@
 import { execFile, spawn } from 'node:child_process';
+import path from 'node:path';
 
 /** The only module that starts processes: argv arrays (never a shell), a timeout, and a signal. */
 export interface RunOptions {
@@ -24,13 +25,20 @@ export class CommandError extends Error {
     readonly stderr: string,
     readonly timedOut: boolean,
   ) {
-    super(
-      timedOut
-        ? `${command} timed out`
-        : `${command} failed (exit ${exitCode ?? 'signal'}): ${stderr.trim().split('\n').slice(-5).join(' | ').slice(0, 500)}`,
-    );
+    // The reason first (the tail of stderr, whose last line usually says why), then which program:
+    // a long line is shortened in its middle so its end, the reason, always survives.
+    const reason = stderrTail(stderr);
+    const program = path.basename(command);
+    super(timedOut ? `timed out${reason ? `: ${reason}` : ''} (${program})` : `${reason || 'no output'} (${program} exit ${exitCode ?? 'signal'})`);
     this.name = 'CommandError';
   }
+}
+
+/** The last lines of a command's error output, each shortened in the middle if long, at most ~600 characters. */
+export function stderrTail(stderr: string, maxLines = 5): string {
+  const lines = stderr.split('\n').map((l) => l.trim()).filter(Boolean).slice(-maxLines);
+  const joined = lines.map((l) => (l.length > 300 ? `${l.slice(0, 80)} … ${l.slice(-200)}` : l)).join(' | ');
+  return joined.length > 600 ? `… ${joined.slice(-600)}` : joined;
 }
 
 export function run(command: string, args: readonly string[], options: RunOptions): Promise<RunResult> {
@@ -52,7 +60,10 @@ export function run(command: string, args: readonly string[], options: RunOption
         if (!err) return resolve({ stdout, stderr });
         const e = err as NodeJS.ErrnoException & { code?: number | string; killed?: boolean; signal?: string };
         const timedOut = e.killed === true && e.signal === 'SIGKILL';
-        reject(new CommandError(command, typeof e.code === 'number' ? e.code : null, stderr || e.message, timedOut));
+        // Never err.message for a command that ran: it is "Command failed: <the whole argv>", which
+        // pushed the reason out of the message. A spawn failure (ENOENT…) has no output but says why.
+        const output = stderr.trim() ? stderr : stdout.trim() ? stdout : typeof e.code === 'string' ? e.message : '';
+        reject(new CommandError(command, typeof e.code === 'number' ? e.code : null, output, timedOut));
       },
     );
     if (options.onLine) {

@@ -1,5 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Action } from '@twarga/contract';
+import { publicMessage } from '../lib/public-message.js';
 import type { Clock } from '../lib/time.js';
 import type { ActionsRepository } from './actions.repository.js';
 import type { EventBus } from './event-bus.js';
@@ -34,7 +35,8 @@ export class ActionProgress {
     const on = this.current.get(instanceId);
     if (!on || on.lines >= MAX_LINES) return;
     on.lines++;
-    const line = { at: this.d.clock.now().toISOString(), line: text.slice(0, 1000) };
+    // The owner reads this log: a driver's output loses the server's paths (the server log keeps them).
+    const line = { at: this.d.clock.now().toISOString(), line: publicMessage(text).slice(0, 1000) };
     const { action } = on;
     // Written in order, one after the other, so the stored log reads as it was printed.
     on.written = on.written

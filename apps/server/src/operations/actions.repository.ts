@@ -49,6 +49,18 @@ export class ActionsRepository {
     return rows.length;
   }
 
+  /** A VM's actions still open though no action runs on it any more (their lock was stale). */
+  async failOpenForVm(vmId: number, now: string, error: string): Promise<number> {
+    const rows = await this.db
+      .updateTable('actions')
+      .set({ status: 'errored', error, completed_at: now })
+      .where('vm_id', '=', vmId)
+      .where('status', '=', 'in-progress')
+      .returning('id')
+      .execute();
+    return rows.length;
+  }
+
   async appendLog(actionId: number, at: string, line: string): Promise<void> {
     await this.db.insertInto('action_log').values({ action_id: actionId, at, line: line.slice(0, 1000) }).execute();
   }

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import net, { type AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,11 +21,22 @@ export interface ContractContext {
   dir: string;
 }
 
+export interface ContractOptions {
+  /**
+   * How long a forced stop of a running instance may take (default 10 s). Vagrant needs more:
+   * each `vagrant` command first loads Ruby and the project, several seconds on a busy host.
+   */
+  forcedStopMaxMs?: number;
+  /** Driver-specific checks right after the forced stop, while the instance is stopped. */
+  afterForcedStop?: (ctx: ContractContext) => Promise<void>;
+}
+
 /**
  * The behaviour every compute driver must show with the real tiny image (qemu today; libvirt
- * and vagrant run the same suite). `extra` adds driver-specific tests that run before destroy.
+ * and vagrant run the same suite). `extra` adds driver-specific tests that run before the
+ * forced stop and destroy; they must leave the instance running.
  */
-export function driverContractSuite(name: string, makeDriver: (dir: string) => ComputeDriver, extra?: (ctx: () => ContractContext) => void): void {
+export function driverContractSuite(name: string, makeDriver: (dir: string) => ComputeDriver, extra?: (ctx: () => ContractContext) => void, options: ContractOptions = {}): void {
   describe(`compute driver contract: ${name}`, () => {
     let ctx: ContractContext;
     before(() => {
@@ -48,15 +61,17 @@ export function driverContractSuite(name: string, makeDriver: (dir: string) => C
       rmSync(ctx.dir, { recursive: true, force: true });
     });
     // Where SSH answers: a forwarded host port (qemu) or what the driver reports (libvirt, vagrant).
-    const ssh = async (command: string) => {
-      const { host, port, username } = (await ctx.driver.inspect(ctx.spec.id)).sshEndpoint ?? { host: '127.0.0.1', port: ctx.spec.sshPort, username: 'root' };
+    const endpoint = async (s: InstanceSpec) => (await ctx.driver.inspect(s.id)).sshEndpoint ?? { host: '127.0.0.1', port: s.sshPort, username: 'root' };
+    const sshTo = async (s: InstanceSpec, command: string) => {
+      const { host, port, username } = await endpoint(s);
       await waitForSshBanner(port, 120_000, host);
       return sshExec({ host, port, username, privateKey: ctx.privateKey, command });
     };
+    const ssh = (command: string) => sshTo(ctx.spec, command);
 
     test('ids that could escape a path are refused', async () => {
-      await assert.rejects(ctx.driver.inspect('../etc'));
-      await assert.rejects(ctx.driver.destroy('vm-1; rm -rf /'));
+      await assert.rejects(ctx.driver.inspect('../etc'), /invalid instance id: "\.\.\/etc"/);
+      await assert.rejects(ctx.driver.destroy('vm-1; rm -rf /'), /invalid instance id: "vm-1; rm -rf \/"/);
     });
 
     test('an unknown instance is missing', async () => {
@@ -103,14 +118,75 @@ export function driverContractSuite(name: string, makeDriver: (dir: string) => C
       else assert.ok(later.network!.rxBytes > before.network!.rxBytes && later.network!.txBytes > before.network!.txBytes, `the SSH session crossed the NIC: ${JSON.stringify([before.network, later.network])}`);
     });
 
+    // Tenant isolation: with QEMU's user networking a guest's 10.0.2.2 is the host's 127.0.0.1,
+    // and on a bridge every guest reaches every other one, unless the driver prevents it.
+    test('isolation: the guest reaches neither the host\'s loopback nor another instance\'s SSH; SSH from the host reaches both', async () => {
+      const { driver, spec } = ctx;
+      const token = `twarga-probe-${randomBytes(6).toString('hex')}`;
+      let hits = 0;
+      const listener = net.createServer((c) => {
+        hits++;
+        c.end(`${token}\n`);
+      });
+      await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
+      const hostPort = (listener.address() as AddressInfo).port;
+      const other: InstanceSpec = {
+        ...spec,
+        id: 'vm-2',
+        hostname: 'contract-other',
+        sshPort: spec.sshPort + 1,
+        seed: seedFiles({ instanceId: 'vm-2', hostname: 'contract-other', sshAuthorizedKeys: [readFileSync(path.join(ctx.dir, 'key.pub'), 'utf8').trim()] }),
+        info: { name: 'contract-other' },
+      };
+      try {
+        await driver.create(other);
+        await driver.start(other.id);
+        assert.match(await sshTo(other, 'hostname'), /^contract-other\s*$/, 'the other instance answers SSH from the host');
+        const own = await endpoint(spec);
+        const theirs = await endpoint(other);
+        // The host as the guest sees it: slirp's fixed 10.0.2.2 (user networking: SSH is a
+        // loopback forward), else the gateway of the guest's network (the bridge address).
+        let hostAddr = '10.0.2.2';
+        if (own.host !== '127.0.0.1') {
+          const hex = (await ssh("awk '$2 == \"00000000\" { print $3; exit }' /proc/net/route")).trim();
+          assert.match(hex, /^[0-9A-F]{8}$/, 'the guest has a default route');
+          hostAddr = [3, 2, 1, 0].map((i) => parseInt(hex.slice(i * 2, i * 2 + 2), 16)).join('.');
+        }
+        // A loopback forward is reached through the host address; a guest address directly.
+        const otherTarget = theirs.host === '127.0.0.1' ? `${hostAddr} ${theirs.port}` : `${theirs.host} ${theirs.port}`;
+        const probe = (label: string, target: string) => `echo '== ${label}'; timeout 10 nc -w 3 ${target} </dev/null 2>&1; echo "rc=$?"`;
+        const raw = await ssh([probe('self', '127.0.0.1 22'), probe('host', `${hostAddr} ${hostPort}`), probe('other', otherTarget)].join('; '));
+        // Readable in a failure message: an SSH server's key exchange follows its banner.
+        const out = raw.replace(/[^\x20-\x7e\n]/g, '.').split('\n').map((l) => l.slice(0, 100)).join('\n');
+        const section = (label: string) => out.split(`== ${label}\n`)[1]?.split('\n== ')[0] ?? '';
+        // The control: nc in the guest shows a banner when it gets through (its own sshd).
+        assert.match(section('self'), /SSH-2\.0-/, out);
+        assert.doesNotMatch(section('host'), new RegExp(token), `the host's loopback listener at ${hostAddr}:${hostPort}: ${out}`);
+        assert.doesNotMatch(section('host'), /rc=0/, out);
+        assert.equal(hits, 0, 'no connection reached the loopback listener');
+        assert.doesNotMatch(section('other'), /SSH-/, `the other instance's SSH at ${otherTarget}: ${out}`);
+        assert.doesNotMatch(section('other'), /rc=0/, out);
+        // Its own SSH from the host still works.
+        assert.match(await ssh('hostname'), /^contract-test\s*$/);
+      } finally {
+        listener.close();
+        await driver.destroy(other.id);
+      }
+      assert.equal((await driver.inspect(other.id)).state, 'missing');
+    });
+
     extra?.(() => ctx);
 
-    test('a forced stop ends it at once', async () => {
+    test('a forced stop ends a running instance at once', async () => {
+      assert.equal((await ctx.driver.inspect(ctx.spec.id)).state, 'running', 'the instance runs before the forced stop');
       const t = Date.now();
       await ctx.driver.stop(ctx.spec.id, { force: true });
+      const took = Date.now() - t;
       assert.equal((await ctx.driver.inspect(ctx.spec.id)).state, 'stopped');
-      assert.ok(Date.now() - t < 10_000);
+      const max = options.forcedStopMaxMs ?? 10_000;
+      assert.ok(took < max, `the forced stop took ${took} ms (at most ${max})`);
       assert.ok(hasStats(ctx.driver) && (await ctx.driver.stats(ctx.spec.id)) === undefined, 'a stopped instance has no stats');
+      await options.afterForcedStop?.(ctx);
     });
 
     test('destroy removes everything, and again is a no-op', async () => {

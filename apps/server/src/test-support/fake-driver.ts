@@ -6,7 +6,7 @@ import type { ComputeDriver, DriverInfo, InstanceInspection, InstanceSpec, Insta
  */
 export class FakeDriver implements ComputeDriver {
   readonly calls: string[] = [];
-  readonly instances = new Map<string, { spec: InstanceSpec; state: 'running' | 'stopped' }>();
+  readonly instances = new Map<string, { spec: InstanceSpec; state: 'running' | 'stopped'; startedAt?: Date; paused?: string }>();
   /** Every operation waits this long, so tests can overlap actions. */
   delayMs = 0;
   failNext?: { op: string; message: string };
@@ -31,12 +31,18 @@ export class FakeDriver implements ComputeDriver {
   }
   async start(id: string) {
     await this.step('start', id);
-    this.instances.get(id)!.state = 'running';
+    const i = this.instances.get(id)!;
+    // No startedAt: the layers above then use their own (test) clock; a test sets one to model a real start.
+    if (i.state !== 'running') Object.assign(i, { state: 'running', startedAt: undefined, paused: undefined });
   }
   async stop(id: string) {
     await this.step('stop', id);
     const i = this.instances.get(id);
-    if (i) i.state = 'stopped';
+    if (i) Object.assign(i, { state: 'stopped', startedAt: undefined, paused: undefined });
+  }
+  /** What a hypervisor does on its own: halts the guest (e.g. QEMU on a disk write error), or lets it go on (reason undefined). */
+  pause(id: string, reason: string | undefined) {
+    this.instances.get(id)!.paused = reason;
   }
   async reboot(id: string) {
     await this.step('reboot', id);
@@ -47,7 +53,9 @@ export class FakeDriver implements ComputeDriver {
   }
   async inspect(id: string): Promise<InstanceInspection> {
     const i = this.instances.get(id);
-    return i ? { state: i.state, privateIp: '10.0.2.15' } : { state: 'missing' };
+    if (!i) return { state: 'missing' };
+    if (i.state === 'stopped') return { state: 'stopped' };
+    return { state: 'running', privateIp: '10.0.2.15', startedAt: i.startedAt, ...(i.paused ? { paused: { reason: i.paused } } : {}) };
   }
   async list() {
     return [...this.instances.keys()];

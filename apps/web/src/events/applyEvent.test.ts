@@ -24,13 +24,41 @@ test('malformed log lines are not events', () => {
 
 test("an action's end refetches its whole log; a running action's update does not", async () => {
   const qc = new QueryClient();
-  qc.setQueryData<ActionLog>(keys.actionLog(3), { action_id: 3, lines: [] });
-  const action = { id: 3, vm_id: 7, user_id: 1, type: 'create' as const, started_at: '2026-11-23T10:00:00.000Z', completed_at: null, error: null };
-  applyStreamEvent(qc, { kind: 'action', action: { ...action, status: 'in-progress' } });
-  assert.equal(qc.getQueryState(keys.actionLog(3))?.isInvalidated, false);
-  applyStreamEvent(qc, { kind: 'action', action: { ...action, status: 'completed', completed_at: '2026-11-23T10:00:05.000Z' } });
+  // What the server holds: the whole log, with lines the page never received as events.
+  const stored = { action_id: 3, lines: [line('Starting'), line('Cloning disk'), line('Done')] };
+  let fetches = 0;
+  const observer = new QueryObserver<ActionLog>(qc, { queryKey: keys.actionLog(3), queryFn: async () => (++fetches === 1 ? { action_id: 3, lines: [line('Starting')] } : stored) });
+  const unsubscribe = observer.subscribe(() => {});
+  try {
+    const settle = async (n: number) => {
+      for (let i = 0; i < 50 && fetches < n; i++) await new Promise((r) => setTimeout(r, 10));
+      await new Promise((r) => setTimeout(r, 20));
+    };
+    await settle(1);
+    const action = { id: 3, vm_id: 7, user_id: 1, type: 'create' as const, started_at: '2026-11-23T10:00:00.000Z', completed_at: null, error: null };
+    applyStreamEvent(qc, { kind: 'action', action: { ...action, status: 'in-progress' } });
+    await settle(2);
+    assert.equal(fetches, 1, 'a running action does not load its log again');
+    assert.deepEqual(qc.getQueryData<ActionLog>(keys.actionLog(3))?.lines.map((l) => l.line), ['Starting']);
+    applyStreamEvent(qc, { kind: 'action', action: { ...action, status: 'completed', completed_at: '2026-11-23T10:00:05.000Z' } });
+    await settle(2);
+    assert.equal(fetches, 2, 'its end loads the log once more');
+    assert.deepEqual(qc.getQueryData<ActionLog>(keys.actionLog(3))?.lines.map((l) => l.line), ['Starting', 'Cloning disk', 'Done'], 'the whole stored log, not only pushed lines');
+  } finally {
+    unsubscribe();
+  }
+});
+
+test('a revoked stream makes everything cached load again, starting with who we are', async () => {
+  const qc = new QueryClient();
+  qc.setQueryData(keys.me, { id: 1, username: 'ex-admin', is_admin: true });
+  qc.setQueryData(keys.vms, []);
+  const event = parseStreamEvent(JSON.stringify({ kind: 'revoked', reason: 'right', message: 'your administrator rights were removed' }));
+  assert.deepEqual(event, { kind: 'revoked', reason: 'right', message: 'your administrator rights were removed' });
+  applyStreamEvent(qc, event!);
   await new Promise((r) => setTimeout(r, 0));
-  assert.equal(qc.getQueryState(keys.actionLog(3))?.isInvalidated, true);
+  assert.equal(qc.getQueryState(keys.me)?.isInvalidated, true);
+  assert.equal(qc.getQueryState(keys.vms)?.isInvalidated, true);
 });
 
 test("an action that ends while its log loads for the first time gets its log loaded again: the stale answer never wins", async () => {

@@ -12,6 +12,7 @@ export function parseStreamEvent(data: unknown): StreamEvent | undefined {
     if (parsed.kind === 'action' && parsed.action && typeof parsed.action.vm_id === 'number') return parsed as StreamEvent;
     if (parsed.kind === 'action_log' && typeof parsed.action_id === 'number' && typeof parsed.line?.line === 'string') return parsed as StreamEvent;
     if (parsed.kind === 'hello') return parsed as StreamEvent;
+    if (parsed.kind === 'revoked' && typeof parsed.message === 'string') return parsed as StreamEvent;
   } catch {
     // Not JSON (a comment or keep-alive the server might send): nothing to do.
   }
@@ -71,6 +72,11 @@ export function applyStreamEvent(queryClient: QueryClient, event: StreamEvent): 
       return;
     }
     case 'hello':
+      return;
+    case 'revoked':
+      // The login or the admin rights behind the stream went: nothing cached may be trusted.
+      // Refetching `me` sends a signed-out page to the login; everything else loads again (or fails).
+      void queryClient.invalidateQueries();
       return;
   }
 }

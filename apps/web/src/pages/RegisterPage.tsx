@@ -125,7 +125,7 @@ export function RegisterPage() {
           value={form.password}
           onChange={set('password')}
           error={errors.password}
-          hint={`At least ${PASSWORD_MIN_LENGTH} characters. A few random words make a strong one.`}
+          hint={`At least ${PASSWORD_MIN_LENGTH} characters. Common or leaked passwords are refused; a few random words make a strong one.`}
         />
         <TextField label="Confirm password" name="confirm" type="password" autoComplete="new-password" required value={form.confirm} onChange={set('confirm')} error={errors.confirm} />
         <SubmitButton pending={register.isPending} busy="Creating account…" className="w-full">

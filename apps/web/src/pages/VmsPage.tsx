@@ -77,7 +77,7 @@ function VmsTable({ vms, images }: { vms: Vm[]; images: Image[] | undefined }) {
                 </Link>
               </td>
               <td className={`${cell} text-right md:text-left`}>
-                <VmStatusBadge status={vm.status} />
+                <VmStatusBadge status={vm.status} reason={vm.status_reason} />
               </td>
               <td className={cell}>
                 <CellLabel>Image</CellLabel>

@@ -16,6 +16,8 @@ export function consoleUnavailableReason(vm: Vm): string | undefined {
       return 'VM is starting — the console opens once it is running.';
     case 'error':
       return 'VM is in an error state — start it to use the console.';
+    case 'paused':
+      return 'VM is paused by its hypervisor — stop it and start it again to use the console.';
     default:
       return 'VM is destroyed — there is no console any more.';
   }

@@ -12,6 +12,7 @@ export const END_REASON_LABELS: Record<TerminalEndReason, string> = {
   vm_stopped: 'VM stopped',
   backend_error: 'Connection error',
   server_shutdown: 'Server restart',
+  access_revoked: 'Access revoked',
 };
 
 const CLOSE_MESSAGES: Record<number, string> = {
@@ -22,6 +23,7 @@ const CLOSE_MESSAGES: Record<number, string> = {
   [TERMINAL_CLOSE_CODES.ended]: 'The session was ended.',
   [TERMINAL_CLOSE_CODES.vmStopped]: 'The VM stopped.',
   [TERMINAL_CLOSE_CODES.backendError]: 'The connection to the VM failed.',
+  [TERMINAL_CLOSE_CODES.accessRevoked]: 'Your access ended: you were signed out, or you may no longer use this VM.',
   1001: 'The server is restarting.',
 };
 
@@ -37,6 +39,7 @@ export function endSentence(end: TerminalEnd): string {
   const message = end.message.replace(/^./, (c) => c.toUpperCase()).replace(/([^.!?])$/, '$1.');
   switch (end.kind) {
     case 'exit':
+      if (end.reason === 'access_revoked') return `Session ended, access revoked: ${message} Sign in again or ask the VM's owner.`;
       return `Session ended: ${message}${end.reason === 'exited' && end.exitCode ? ` (exit code ${end.exitCode})` : ''}`;
     case 'refused':
       return `Could not connect: ${message}`;

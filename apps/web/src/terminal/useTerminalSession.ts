@@ -83,6 +83,8 @@ export function useTerminalSession(term: Terminal | null, vmId: number, kind: Te
           if (end.kind !== 'refused') writeClosingNote(term, endSentence(end));
           // The sign-in expired: re-checking who we are sends the page to /login.
           if (end.kind === 'refused' && end.status === 401) void queryClient.invalidateQueries({ queryKey: keys.me });
+          // Access was revoked (signed out elsewhere, account disabled, rights removed): the same re-check.
+          if (end.kind === 'exit' && end.reason === 'access_revoked') void queryClient.invalidateQueries({ queryKey: keys.me });
           onChange.current?.();
         },
       },

@@ -62,7 +62,8 @@ describe('libvirt domain XML', () => {
     assert.doesNotMatch(xml, /host-passthrough/);
     assert.match(xml, /<features><acpi\/><\/features>/);
     assert.match(xml, /<on_poweroff>destroy<\/on_poweroff>/);
-    assert.match(xml, /<interface type='network'>\s*<source network='default'\/>\s*<model type='virtio'\/>/);
+    // Isolated port: another guest on the same network cannot reach this one (tenant isolation).
+    assert.match(xml, /<interface type='network'>\s*<source network='default'\/>\s*<model type='virtio'\/>\s*<port isolated='yes'\/>\s*<\/interface>/);
   });
 
   test('disk boot: BIOS boots vda, no kernel; kvm gets host-passthrough', () => {

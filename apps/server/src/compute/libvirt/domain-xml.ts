@@ -75,6 +75,7 @@ export function parseInfoMetadata(xml: string): Record<string, unknown> | undefi
  * - disk boot: vda is a qcow2 overlay of the image volume, booted by the BIOS.
  * The NoCloud seed is a read-only virtio disk (vdb), not a SATA/IDE cdrom: the tiny initramfs
  * has no AHCI driver. The serial port is a PTY (for the console) that virtlogd also logs.
+ * The NIC's bridge port is isolated (no guest-to-guest traffic on the network).
  */
 export function domainXml(spec: InstanceSpec, opts: DomainXmlOptions): string {
   const e = xmlEscape;
@@ -122,6 +123,9 @@ export function domainXml(spec: InstanceSpec, opts: DomainXmlOptions): string {
     `    <interface type='network'>`,
     `      <source network='${e(opts.network)}'/>`,
     `      <model type='virtio'/>`,
+    // The bridge port is isolated: guests on the network cannot reach each other (only the host
+    // and the NAT uplink), so one tenant's VM cannot talk to another's SSH.
+    `      <port isolated='yes'/>`,
     `    </interface>`,
     `    <serial type='pty'>`,
     `      <log file='${e(opts.consoleLog)}' append='on'/>`,

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, test } from 'node:test';
@@ -139,16 +139,31 @@ if (reason) {
     },
   );
 
+  /** The names the pool gives the tiny kernel and initrd (content hash + file name), as the files are now. */
+  const sharedVolumes = () =>
+    ['initrd.img', 'vmlinuz'].map((f) => `shared-${createHash('sha256').update(readFileSync(path.join(TINY_DIR, f))).digest('hex').slice(0, 16)}-${f}`);
+  /**
+   * After destroy a pool holds only shared kernel/initrd volumes, among them those of the files
+   * as they are now (an image rebuilt during the run adds the new version next to the old).
+   */
+  const assertOnlySharedVolumes = (vols: string[]) => {
+    for (const v of vols) assert.match(v, /^shared-[0-9a-f]{16}-(vmlinuz|initrd\.img)$/, `left behind: ${v}`);
+    for (const v of sharedVolumes()) assert.ok(vols.includes(v), `${v} (uploaded by the suite) is kept: ${vols.join(', ')}`);
+  };
+
   // Runs after the contract suite (destroy and its cleanup): nothing of the instance is left.
-  test('libvirt: nothing of the instance is left after destroy', async () => {
+  test('libvirt: nothing of the instance is left after destroy; the shared kernel and initrd stay', async () => {
     assert.deepEqual(parseNameList(await virsh.run(['list', '--all', '--name'])).filter((n) => n.startsWith(prefix)), []);
-    const vols = parseVolList(await virsh.run(['vol-list', '--pool', pool])).map((v) => v.name);
-    assert.deepEqual(vols.filter((v) => !v.startsWith('shared-')), [], 'only the shared kernel/initrd volumes stay');
-    assert.ok(driver, 'the suite ran');
+    assert.deepEqual(await driver.list(), []);
+    assertOnlySharedVolumes(parseVolList(await virsh.run(['vol-list', '--pool', pool])).map((v) => v.name));
   });
 
   // A remote host: nothing on this machine's disk is shared with it and its PTYs are not ours.
+  // Its own pool (name and directory): the kernel, initrd and seeds really go up over qemu+tcp,
+  // instead of being found in the pool the local suite filled.
   const remotePrefix = `twarga-test-${run}-r-`;
+  const remotePool = `twarga-test-${run}-r`;
+  const remoteVirsh = new Virsh(REMOTE_URI, { timeoutMs: 60_000 });
   let remote!: LibvirtDriver;
   driverContractSuite(
     'libvirt-remote',
@@ -158,8 +173,8 @@ if (reason) {
       mkdirSync(path.join(dir, 'console'));
       return (remote = new LibvirtDriver({
         uri: REMOTE_URI,
-        poolName: pool,
-        poolDir: `/var/lib/libvirt/images/${pool}`,
+        poolName: remotePool,
+        poolDir: `/var/lib/libvirt/images/${remotePool}`,
         namePrefix: remotePrefix,
         domainType: 'qemu',
         stopTimeoutMs: 60_000,
@@ -173,22 +188,37 @@ if (reason) {
         await assert.rejects(remote.openSerial(spec.id), /remote libvirt URI/);
         assert.match((await remote.inspect(spec.id)).sshEndpoint?.host ?? '', /^192\.168\.122\.[0-9]+$/);
       });
+
+      test('remote: the domain uses volumes of its own pool, uploaded over the connection', async () => {
+        const { spec } = ctx();
+        const xml = await remoteVirsh.run(['dumpxml', `${remotePrefix}${spec.id}`]);
+        const [initrd, kernel] = sharedVolumes();
+        assert.ok(xml.includes(`<kernel>/var/lib/libvirt/images/${remotePool}/${kernel}</kernel>`), xml);
+        assert.ok(xml.includes(`<initrd>/var/lib/libvirt/images/${remotePool}/${initrd}</initrd>`), xml);
+        assert.ok(xml.includes(`<source file='/var/lib/libvirt/images/${remotePool}/${remotePrefix}${spec.id}-seed.iso'`), xml);
+        // What arrived is the local file, byte for byte (downloaded back over the connection).
+        const back = path.join(ctx().dir, 'kernel.back');
+        await remoteVirsh.run(['vol-download', '--pool', remotePool, kernel!, back], { timeoutMs: 120_000 });
+        assert.ok(readFileSync(back).equals(readFileSync(path.join(TINY_DIR, 'vmlinuz'))), 'the uploaded kernel is the local one');
+      });
     },
   );
 
-  test('libvirt-remote (qemu+tcp): nothing of the instance is left after destroy', async () => {
-    assert.deepEqual(parseNameList(await virsh.run(['list', '--all', '--name'])).filter((n) => n.startsWith(remotePrefix)), []);
-    const vols = parseVolList(await virsh.run(['vol-list', '--pool', pool])).map((v) => v.name);
-    assert.deepEqual(vols.filter((v) => v.startsWith(remotePrefix)), []);
-    assert.ok(remote, 'the suite ran');
+  test('libvirt-remote (qemu+tcp): nothing of the instance is left after destroy; its pool keeps only kernel and initrd', async () => {
+    assert.deepEqual(parseNameList(await remoteVirsh.run(['list', '--all', '--name'])).filter((n) => n.startsWith(remotePrefix)), []);
+    assert.deepEqual(await remote.list(), []);
+    assertOnlySharedVolumes(parseVolList(await remoteVirsh.run(['vol-list', '--pool', remotePool])).map((v) => v.name));
+    assert.match(await remoteVirsh.run(['pool-dumpxml', remotePool]), new RegExp(`<path>/var/lib/libvirt/images/${remotePool}</path>`), 'a directory of its own');
   });
 
   after(async () => {
-    // The per-run pool and its shared volumes.
-    const vols = await virsh.runIfExists(['vol-list', '--pool', pool]).catch(() => undefined);
-    for (const v of parseVolList(vols ?? '')) await virsh.run(['vol-delete', '--pool', pool, v.name]).catch(() => {});
-    await virsh.run(['pool-destroy', pool]).catch(() => {});
-    await virsh.run(['pool-delete', pool]).catch(() => {});
-    await virsh.run(['pool-undefine', pool]).catch(() => {});
+    // The per-run pools and their shared volumes.
+    for (const p of [pool, remotePool]) {
+      const vols = await virsh.runIfExists(['vol-list', '--pool', p]).catch(() => undefined);
+      for (const v of parseVolList(vols ?? '')) await virsh.run(['vol-delete', '--pool', p, v.name]).catch(() => {});
+      await virsh.run(['pool-destroy', p]).catch(() => {});
+      await virsh.run(['pool-delete', p]).catch(() => {});
+      await virsh.run(['pool-undefine', p]).catch(() => {});
+    }
   });
 }

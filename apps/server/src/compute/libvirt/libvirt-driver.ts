@@ -181,10 +181,14 @@ export class LibvirtDriver implements ComputeDriver, SerialConsole, StatsSource 
 
   async inspect(id: string): Promise<InstanceInspection> {
     const name = this.domainName(id);
-    const state = await this.domState(name);
-    if (state === undefined) return { state: 'missing' };
+    // One virsh call as before; --reason adds why a paused domain is paused ("paused (I/O error)").
+    const out = await this.virsh.runIfExists(['domstate', name, '--reason']);
+    if (out === undefined) return { state: 'missing' };
+    const state = mapDomState(parseDomState(out));
     if (state !== 'running') return { state };
     const result: InstanceInspection = { state };
+    const paused = pausedReasonOf(out);
+    if (paused) result.paused = { reason: paused };
     if (this.local) Object.assign(result, await localProcess(name));
     const ip = await this.leaseAddress(name);
     if (ip) {
@@ -289,4 +293,16 @@ async function localProcess(name: string): Promise<{ pid?: number; startedAt?: D
   } catch {
     return {};
   }
+}
+
+/**
+ * `virsh domstate --reason` of a paused domain → QEMU's word for the reason (as the qemu driver
+ * reports it): "paused (I/O error)" → io-error, "paused (user)" → paused… undefined if not paused.
+ */
+export function pausedReasonOf(domstateReason: string): string | undefined {
+  const m = /^\s*paused\s*(?:\((.*)\))?/i.exec(domstateReason);
+  if (!m) return undefined;
+  const reason = (m[1] ?? '').trim().toLowerCase();
+  const known: Record<string, string> = { 'i/o error': 'io-error', user: 'paused', crashed: 'guest-panicked', 'panicked': 'guest-panicked', watchdog: 'watchdog', 'post-copy failed': 'postmigrate' };
+  return known[reason] ?? (reason.replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '') || 'paused');
 }

@@ -8,6 +8,10 @@ export type Accel = 'kvm' | 'tcg';
  * QEMU daemonizes itself with a pidfile so the VM outlives the control plane.
  */
 export function qemuArgs(spec: InstanceSpec, paths: InstancePaths, accel: Accel): string[] {
+  // The hostname goes into the -netdev option string: a comma there could add options
+  // (`x,restrict=off`). VM names are validated upstream; refuse anything else here too.
+  if (!/^[A-Za-z0-9]([A-Za-z0-9.-]{0,252})$/.test(spec.hostname)) throw new Error(`invalid hostname for QEMU: ${JSON.stringify(spec.hostname)}`);
+  if (!Number.isInteger(spec.sshPort) || spec.sshPort < 1 || spec.sshPort > 65535) throw new Error(`invalid SSH port: ${spec.sshPort}`);
   const args = [
     '-name', `${spec.id},process=qemu-${spec.id}`,
     '-machine', 'q35',
@@ -29,7 +33,10 @@ export function qemuArgs(spec: InstanceSpec, paths: InstancePaths, accel: Accel)
     '-serial', 'chardev:serial0',
     '-drive', `file=${paths.disk},if=virtio,format=qcow2,cache=writeback,discard=unmap`,
     '-drive', `file=${paths.seed},if=virtio,format=raw,readonly=on`,
-    '-netdev', `user,id=net0,hostname=${spec.hostname},hostfwd=tcp:127.0.0.1:${spec.sshPort}-:22`,
+    // restrict=on: the guest reaches nothing through slirp (without it, its 10.0.2.2 is the host's
+    // 127.0.0.1: the API, other VMs' SSH forwards, any loopback service). Only the hostfwd (its own
+    // SSH from the host) and guestfwd rules still work; the price is no outbound network.
+    '-netdev', `user,id=net0,restrict=on,hostname=${spec.hostname},hostfwd=tcp:127.0.0.1:${spec.sshPort}-:22`,
     '-device', 'virtio-net-pci,netdev=net0',
     '-device', 'virtio-rng-pci',
   ];

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { copyFile, mkdir, readFile, readdir, rename, rm, stat, truncate } from 'node:fs/promises';
 import { writeFileAtomic } from '../../infra/fs.js';
-import { run } from '../../infra/process.js';
+import { CommandError, run } from '../../infra/process.js';
 import { writeSeedIso } from '../../cloudinit/seed-iso.js';
 import { INSTANCE_ID_PATTERN, type ComputeDriver, type ConsoleLogRotation, type SerialConsole, type DriverInfo, type InstanceInspection, type InstanceSpec, type InstanceStats, type StatsSource, type StopOptions } from '../driver.js';
 import { qemuArgs, type Accel } from './args.js';
@@ -61,19 +61,29 @@ export class QemuDriver implements ComputeDriver, ConsoleLogRotation, SerialCons
   async start(id: string): Promise<void> {
     const p = this.paths(id);
     if ((await this.inspect(id)).state === 'running') return;
+    // A start cut short by a crash may have left its QEMU still coming up (no pidfile yet):
+    // wait for it rather than launch a second one that would fight it for the disk and port.
+    if (await this.waitForLaunching(id)) return;
     const spec = JSON.parse(await readFile(p.spec, 'utf8')) as InstanceSpec;
     await rm(p.qmp, { force: true });
     await rm(p.serial, { force: true });
     const accel = await this.opts.accel();
     this.accelUsed = accel;
+    // With -D, QEMU writes its error messages to that log rather than to stderr: note where this launch starts in it.
+    const logOffset = (await stat(p.qemuLog).catch(() => undefined))?.size ?? 0;
     // -daemonize: QEMU returns once the VM is set up, and keeps running if we restart.
-    await run(this.qemu, qemuArgs(spec, p, accel), { timeoutMs: 60_000, cwd: p.dir });
+    await run(this.qemu, qemuArgs(spec, p, accel), { timeoutMs: 60_000, cwd: p.dir }).catch(async (err: unknown) => {
+      if (!(err instanceof CommandError)) throw err;
+      const logged = err.stderr.trim() ? '' : await readFromOffset(p.qemuLog, logOffset);
+      throw new Error(`QEMU could not start the VM: ${qemuReason(logged ? new CommandError(err.command, err.exitCode, logged, err.timedOut) : err)}`, { cause: err });
+    });
   }
 
   async stop(id: string, options: StopOptions = {}): Promise<void> {
     const state = await this.inspect(id);
     if (state.state !== 'running' || !state.pid) return;
-    if (!options.force) {
+    // A paused guest's vCPUs are halted: it cannot answer the power button, so waiting is pointless.
+    if (!options.force && !state.paused) {
       const stopped = await this.gracefulPowerdown(id, state.pid, options.timeoutMs ?? this.stopTimeoutMs);
       if (stopped) return;
     }
@@ -99,6 +109,8 @@ export class QemuDriver implements ComputeDriver, ConsoleLogRotation, SerialCons
     const p = this.paths(id);
     const state = await this.inspect(id);
     if (state.state === 'running' && state.pid) await this.kill(state.pid);
+    // Also one still coming up, which would otherwise live on without its files.
+    for (const pid of await this.qemuProcessesOf(id)) await this.kill(pid);
     await rm(p.dir, { recursive: true, force: true });
   }
 
@@ -107,11 +119,58 @@ export class QemuDriver implements ComputeDriver, ConsoleLogRotation, SerialCons
     if (!existsSync(p.dir)) return { state: 'missing' };
     const pid = await readPid(p.pidfile);
     if (pid && (await isOurQemu(pid, id))) {
-      const started = await stat(`/proc/${pid}`).catch(() => undefined);
+      const startedAt = await processStartTime(pid);
+      const paused = await this.pausedReason(id);
       // QEMU user networking hands the guest its first DHCP address.
-      return { state: 'running', pid, startedAt: started?.mtime, privateIp: '10.0.2.15' };
+      return { state: 'running', pid, startedAt, privateIp: '10.0.2.15', ...(paused ? { paused: { reason: paused } } : {}) };
     }
     return { state: 'stopped' };
+  }
+
+  /**
+   * QMP query-status: the run state when the vCPUs are halted ('paused' after a QMP stop,
+   * 'io-error' when a disk write failed with werror=stop, 'guest-panicked'…), else undefined.
+   * Short timeouts: QMP serves one client at a time, and an unanswered query must not hold up
+   * the reconciler; an unknown state counts as not paused.
+   */
+  private async pausedReason(id: string): Promise<string | undefined> {
+    let qmp: QmpClient | undefined;
+    try {
+      qmp = await QmpClient.connect(this.paths(id).qmp, QUERY_STATUS_TIMEOUT_MS);
+      const status = await qmp.execute<{ running: boolean; status: string }>('query-status', undefined, QUERY_STATUS_TIMEOUT_MS);
+      return status.running ? undefined : status.status || 'paused';
+    } catch {
+      return undefined;
+    } finally {
+      qmp?.close();
+    }
+  }
+
+  /**
+   * QEMU processes of this instance found by their command line (its name and this data dir's
+   * pidfile), whether or not the pidfile was written yet. Zombies are left out.
+   */
+  private async qemuProcessesOf(id: string): Promise<number[]> {
+    const { pidfile } = this.paths(id);
+    const found: number[] = [];
+    for (const entry of await readdir('/proc').catch(() => [] as string[])) {
+      if (!/^\d+$/.test(entry)) continue;
+      const args = (await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '')).split('\0');
+      if (!args.includes(`${id},process=qemu-${id}`) || !args.includes(pidfile)) continue;
+      const state = await readFile(`/proc/${entry}/stat`, 'utf8').then((st) => st.slice(st.lastIndexOf(')') + 2)[0]).catch(() => 'Z');
+      if (state !== 'Z') found.push(Number(entry));
+    }
+    return found;
+  }
+
+  /** Waits (up to 30 s) for a QEMU of this instance that is still launching; true if it ends up running. */
+  private async waitForLaunching(id: string): Promise<boolean> {
+    const deadline = Date.now() + 30_000;
+    while ((await this.qemuProcessesOf(id)).length > 0 && Date.now() < deadline) {
+      if ((await this.inspect(id)).state === 'running') return true;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    return (await this.inspect(id)).state === 'running';
   }
 
   /** CPU time and memory of the QEMU process from /proc, disk bytes from QMP; user networking counts nothing. */
@@ -179,6 +238,52 @@ export class QemuDriver implements ComputeDriver, ConsoleLogRotation, SerialCons
       return;
     }
     await waitForExit(pid, 10_000);
+  }
+}
+
+/** How long inspect() waits for QMP's answer about a paused guest. */
+const QUERY_STATUS_TIMEOUT_MS = 1500;
+
+/**
+ * When the process started, from /proc/<pid>/stat (field 22, clock ticks after boot) and the
+ * boot time in /proc/stat. Not the mtime of /proc/<pid>: that is when the kernel first made its
+ * inode, often the moment someone first looked (e.g. a restarted server), not the start.
+ */
+async function processStartTime(pid: number): Promise<Date | undefined> {
+  try {
+    const [procStat, sysStat] = await Promise.all([readFile(`/proc/${pid}/stat`, 'utf8'), readFile('/proc/stat', 'utf8')]);
+    const ticks = Number(procStat.slice(procStat.lastIndexOf(')') + 2).split(' ')[19]);
+    const bootSeconds = Number(/^btime (\d+)$/m.exec(sysStat)?.[1]);
+    if (!Number.isFinite(ticks) || !Number.isFinite(bootSeconds)) return undefined;
+    return new Date(bootSeconds * 1000 + (ticks * 1000) / USER_HZ);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Linux reports process times in USER_HZ ticks, 100 per second on every architecture we run. */
+const USER_HZ = 100;
+
+/**
+ * The part of QEMU's complaint that says why, e.g. from
+ * "qemu-system-x86_64: -drive file=/very/long/path,if=virtio,…: Could not open '…': Permission denied"
+ * keeps "Could not open '…': Permission denied": QEMU echoes the whole option first, and that
+ * echo used to push the reason out of the message.
+ */
+export function qemuReason(err: CommandError): string {
+  if (err.timedOut) return `it did not come up within the time allowed${err.stderr.trim() ? `: ${err.stderr.trim().split('\n').pop()}` : ''}`;
+  const lines = err.stderr.split('\n').map((l) => l.trim()).filter(Boolean);
+  const reasons = lines.map((l) => l.replace(/^\S*qemu[^:\s]*: (?:-[a-z][\w-]* \S*?: )?/, ''));
+  return (reasons.slice(-3).join(' | ') || `exit ${err.exitCode ?? 'signal'}, no output`).slice(-600);
+}
+
+/** What a file got from offset on (at most its last 8 KiB), '' if it cannot be read. */
+async function readFromOffset(file: string, offset: number): Promise<string> {
+  try {
+    const text = (await readFile(file)).subarray(offset);
+    return text.subarray(Math.max(0, text.length - 8192)).toString('utf8');
+  } catch {
+    return '';
   }
 }
 

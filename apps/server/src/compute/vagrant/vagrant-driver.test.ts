@@ -11,7 +11,7 @@ import { inPrivateNetns } from '../../test-support/netns.js';
 import type { InstanceSpec } from '../driver.js';
 import { parseBoxList, parseStatus } from './machine-readable.js';
 import { authorizedKeysOf, defaultRunner, VagrantDriver, withPublicKey, type CommandRunner } from './vagrant-driver.js';
-import { domainName, seedVolumeName } from './vagrantfile.js';
+import { DEFAULT_MANAGEMENT_NETWORK, domainName, managementNetworkXml, seedVolumeName } from './vagrantfile.js';
 
 // ---------------------------------------------------------------------------------------------
 // Unit tests: seed helpers, and the driver's logic against a scripted runner (no vagrant needed).
@@ -178,6 +178,7 @@ describe('vagrant driver with a scripted runner', () => {
   test('start uploads the seed volume, runs vagrant up with the provider; failures carry the output tail', async () => {
     const c = created('f', [
       { match: has('status'), reply: () => status('shutoff') },
+      { match: has('net-dumpxml'), reply: () => ({ stdout: managementNetworkXml(DEFAULT_MANAGEMENT_NETWORK), stderr: '' }) },
       { match: has('pool-info'), reply: () => ({ stdout: 'Name: default\nState:          running\n', stderr: '' }) },
       {
         match: has('up'),
@@ -193,11 +194,37 @@ describe('vagrant driver with a scripted runner', () => {
     const vol = seedVolumeName('vm-3');
     assert.deepEqual(
       c.calls.filter((x) => x.cmd === 'virsh').map((x) => x.args.slice(3).join(' ')),
-      ['pool-info default', `vol-delete --pool default ${vol}`, `vol-create-as default ${vol} ${statSync(path.join(dir, 'f', 'vm-3', 'seed.iso')).size}B --format raw`, `vol-upload --pool default ${vol} ${path.join(dir, 'f', 'vm-3', 'seed.iso')}`],
+      ['net-dumpxml twarga-vagrant', 'pool-info default', `vol-delete --pool default ${vol}`, `vol-create-as default ${vol} ${statSync(path.join(dir, 'f', 'vm-3', 'seed.iso')).size}B --format raw`, `vol-upload --pool default ${vol} ${path.join(dir, 'f', 'vm-3', 'seed.iso')}`],
     );
     const up = c.calls.find((x) => x.args[0] === 'up')!;
     assert.deepEqual(up.args, ['up', 'vm-3', '--provider=libvirt', '--no-color', '--no-tty']);
     assert.equal(up.env?.LIBVIRT_DEFAULT_URI, 'qemu:///system');
+  });
+
+  test('start defines the isolated management network when it is missing', async () => {
+    let defined: string | undefined;
+    const c = created('n', [
+      { match: has('status'), reply: () => status('shutoff') },
+      { match: has('net-dumpxml'), reply: () => (defined ? { stdout: defined, stderr: '' } : new CommandError('virsh', 1, 'error: Network not found', false)) },
+      { match: has('net-define'), reply: (call) => ((defined = readFileSync(call.args.at(-1)!, 'utf8')), { stdout: '', stderr: '' }) },
+      { match: has('pool-info'), reply: () => ({ stdout: 'State:          running\n', stderr: '' }) },
+    ]);
+    await c.make();
+    await c.d.start('vm-3');
+    assert.equal(defined, managementNetworkXml(DEFAULT_MANAGEMENT_NETWORK));
+    const virshCalls = c.calls.filter((x) => x.cmd === 'virsh').map((x) => x.args.slice(3, 4).concat(x.args.slice(4).filter((a) => !a.startsWith('/'))).join(' '));
+    assert.deepEqual(virshCalls.slice(0, 4), ['net-dumpxml twarga-vagrant', 'net-define', 'net-autostart twarga-vagrant', 'net-dumpxml twarga-vagrant']);
+    assert.ok(c.calls.some((x) => x.args[0] === 'up'), 'then vagrant up');
+  });
+
+  test('a management network that exists without port isolation is refused, vagrant up never runs', async () => {
+    const c = created('o', [
+      { match: has('status'), reply: () => status('shutoff') },
+      { match: has('net-dumpxml'), reply: () => ({ stdout: "<network><name>twarga-vagrant</name><forward mode='nat'/></network>", stderr: '' }) },
+    ]);
+    await c.make();
+    await assert.rejects(c.d.start('vm-3'), /libvirt network twarga-vagrant exists without <port isolated='yes'\/>/);
+    assert.ok(!c.calls.some((x) => x.args[0] === 'up' || x.args.includes('net-define')));
   });
 
   test('destroy: vagrant destroy, the seed volume, the directory; again is a no-op', async () => {
@@ -308,20 +335,28 @@ if (reason) {
         assert.match(xml, new RegExp(`${seedVolumeName(spec.id)}'[^>]*/>(\\s*<backingStore/>)?\\s*<target dev='vdb' bus='virtio'/>`));
         const ins = await driver.inspect(spec.id);
         assert.equal(ins.sshEndpoint?.username, 'root');
-        assert.match(ins.sshEndpoint?.host ?? '', /^192\.168\.121\.\d+$/);
+        assert.match(ins.sshEndpoint?.host ?? '', /^192\.168\.126\.\d+$/);
         assert.ok(ins.pid && ins.pid > 1);
         assert.ok(progress.some((l) => /Machine booted and ready/.test(l)), 'vagrant up progress reached the action log');
       });
 
-      test('vagrant: after a halt the domain is shut off and vagrant does not call it running', async () => {
-        const { driver, spec } = ctx();
-        await driver.stop(spec.id, { force: true });
+      test('vagrant: the management NIC is on our own network, whose ports are isolated', () => {
+        const xml = virsh('dumpxml', domain);
+        assert.match(xml, new RegExp(`<source network='${DEFAULT_MANAGEMENT_NETWORK.name}'`));
+        assert.doesNotMatch(xml, /<source network='vagrant-libvirt'/);
+        assert.match(virsh('net-dumpxml', DEFAULT_MANAGEMENT_NETWORK.name), /<port isolated='yes'\/>/);
+      });
+    },
+    {
+      forcedStopMaxMs: 45_000,
+      // The contract's forced stop (of the running machine): libvirt shows the domain shut off,
+      // and vagrant itself does not call it running.
+      afterForcedStop: async ({ spec }) => {
         const st = parseStatus(execFileSync('vagrant', ['status', spec.id, '--machine-readable'], { cwd: path.join(machinesDir, spec.id), encoding: 'utf8', timeout: 60_000 })).get(spec.id);
         assert.equal(st?.state, 'shutoff');
         assert.equal(st?.class, 'stopped');
         assert.equal(virsh('domstate', domain).trim(), 'shut off');
-        assert.deepEqual(await driver.inspect(spec.id), { state: 'stopped' });
-      });
+      },
     },
   );
 
@@ -331,6 +366,6 @@ if (reason) {
     assert.equal(existsSync(path.join(machinesDir, 'vm-1')), false);
   });
 
-  // The box's disk that vagrant-libvirt caches in the pool, the pool and its management network
+  // The box's disk that vagrant-libvirt caches in the pool, the pool and the management network
   // are shared by every Vagrant machine on this libvirtd (other tests run at the same time): kept.
 }

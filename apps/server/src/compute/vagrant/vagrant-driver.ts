@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import ssh2 from 'ssh2';
 import { writeFileAtomic } from '../../infra/fs.js';
@@ -11,7 +12,7 @@ import { openPtyConsole } from '../libvirt/pty-console.js';
 import { DOMSTATS_ARGS, isLocalUri, runningDomainStats } from '../libvirt/virsh.js';
 import { tailOfFiles } from '../qemu/serial.js';
 import { outputTail, parseBoxList, parseSshConfig, parseStatus, type StateClass } from './machine-readable.js';
-import { boxForOsType, DEFAULT_DOMAIN_PREFIX, domainName, renderVagrantfile, seedVolumeName, templateFor, type VagrantProvider } from './vagrantfile.js';
+import { boxForOsType, DEFAULT_DOMAIN_PREFIX, DEFAULT_MANAGEMENT_NETWORK, domainName, managementNetworkXml, renderVagrantfile, seedVolumeName, templateFor, type ManagementNetwork, type VagrantProvider } from './vagrantfile.js';
 
 /**
  * Runs one command: infra/process.ts `run`, which hands each output line to onLine as it comes
@@ -42,6 +43,11 @@ export interface VagrantDriverOptions {
   /** 'qemu' = software emulation (the default: nested KVM does not boot here), 'kvm'. */
   libvirtDomainType?: 'qemu' | 'kvm';
   storagePool?: string;
+  /**
+   * The libvirt network the guests' management NIC joins, defined by the driver with isolated
+   * ports (guests cannot reach each other). Default twarga-vagrant, 192.168.126.0/24.
+   */
+  managementNetwork?: ManagementNetwork;
   /** libvirt domain = prefix + instance id (default twarga-vagrant-). */
   domainPrefix?: string;
   /**
@@ -82,6 +88,7 @@ export class VagrantDriver implements ComputeDriver, SerialConsole, StatsSource 
   private readonly tinyBox: string;
   private readonly uri: string;
   private readonly pool: string;
+  private readonly network: ManagementNetwork;
   private readonly prefix: string;
   private readonly t: VagrantTimeouts;
   private readonly vagrantBin: string;
@@ -95,6 +102,7 @@ export class VagrantDriver implements ComputeDriver, SerialConsole, StatsSource 
     this.tinyBox = opts.tinyBox ?? 'twarga/tiny';
     this.uri = opts.libvirtUri ?? 'qemu:///system';
     this.pool = opts.storagePool ?? 'default';
+    this.network = opts.managementNetwork ?? DEFAULT_MANAGEMENT_NETWORK;
     this.prefix = opts.domainPrefix ?? DEFAULT_DOMAIN_PREFIX;
     this.t = { ...DEFAULT_TIMEOUTS, ...opts.timeouts };
     this.vagrantBin = opts.vagrantBinary ?? 'vagrant';
@@ -145,7 +153,7 @@ export class VagrantDriver implements ComputeDriver, SerialConsole, StatsSource 
       sshPrivateKeyPath: p.key,
       authorizedKeys: tmpl.kind === 'cloud' ? [...authorizedKeysOf(spec.seed.userData), publicKey] : undefined,
       seed: { isoPath: p.seed, libvirtVolume: this.provider === 'libvirt' ? seedVolumeName(spec.id, this.prefix) : undefined },
-      libvirt: { uri: this.uri, domainType: this.opts.libvirtDomainType ?? 'qemu', storagePool: this.pool, domainPrefix: this.prefix, serialLog: p.serialLog },
+      libvirt: { uri: this.uri, domainType: this.opts.libvirtDomainType ?? 'qemu', storagePool: this.pool, domainPrefix: this.prefix, serialLog: p.serialLog, managementNetwork: this.network },
     });
     await writeFileAtomic(p.vagrantfile, vagrantfile, 0o644);
     await writeFileAtomic(p.spec, JSON.stringify({ ...spec, box }, null, 2));
@@ -157,7 +165,10 @@ export class VagrantDriver implements ComputeDriver, SerialConsole, StatsSource 
     if (!existsSync(p.vagrantfile)) throw new Error(`${id} has not been created`);
     if ((await this.inspect(id)).state === 'running') return;
     this.sshCache.delete(id);
-    if (this.provider === 'libvirt') await this.uploadSeed(id);
+    if (this.provider === 'libvirt') {
+      await this.ensureNetwork();
+      await this.uploadSeed(id);
+    }
     await this.vagrant(id, ['up', id, `--provider=${this.provider}`], this.t.upMs);
   }
 
@@ -347,6 +358,34 @@ export class VagrantDriver implements ComputeDriver, SerialConsole, StatsSource 
       await this.virsh(['pool-autostart', 'default']).catch(() => undefined);
     }
     if (!info || !/State:\s+running/.test(info.stdout)) await this.virsh(['pool-start', this.pool]).catch(() => undefined);
+  }
+
+  /**
+   * The management network exists and isolates its guests' ports: defined (and set to autostart)
+   * when missing; one that exists WITHOUT isolation is refused rather than silently used.
+   * vagrant-libvirt starts it if it is not running.
+   */
+  private async ensureNetwork(): Promise<void> {
+    const { name } = this.network;
+    const dumpxml = () => this.virsh(['net-dumpxml', name]).then((r) => r.stdout, () => undefined);
+    let xml = await dumpxml();
+    if (xml === undefined) {
+      const dir = await mkdtemp(path.join(os.tmpdir(), 'twarga-vagrant-net-'));
+      try {
+        const file = path.join(dir, 'network.xml');
+        await writeFile(file, managementNetworkXml(this.network));
+        await this.virsh(['net-define', file]).catch(async (err) => {
+          if ((await dumpxml()) === undefined) throw err; // not a lost race with another start
+        });
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+      await this.virsh(['net-autostart', name]).catch(() => undefined);
+      xml = (await this.virsh(['net-dumpxml', name])).stdout;
+    }
+    if (!/<port\s+isolated=['"]yes['"]\s*\/>/.test(xml)) {
+      throw new Error(`libvirt network ${name} exists without <port isolated='yes'/>: its guests could reach each other. Add it (virsh net-edit ${name}) or remove the network`);
+    }
   }
 
   /** The NoCloud seed as a raw volume in the pool (disks outside a pool cannot be attached). */

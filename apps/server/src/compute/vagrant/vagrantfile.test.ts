@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { BOX_TEMPLATES, boxForOsType, domainName, renderVagrantfile, rubyString, seedVolumeName, templateFor, withBootLogConsole, type VagrantfileInput } from './vagrantfile.js';
+import { BOX_TEMPLATES, boxForOsType, DEFAULT_MANAGEMENT_NETWORK, domainName, managementNetworkXml, parseCidr, renderVagrantfile, rubyString, seedVolumeName, templateFor, withBootLogConsole, type VagrantfileInput } from './vagrantfile.js';
 
 const tiny: VagrantfileInput = {
   instanceId: 'vm-7',
@@ -110,10 +110,21 @@ describe('renderVagrantfile: twarga/tiny on libvirt', () => {
       "lv.cmd_line = 'console=ttyS1 console=ttyS0 panic=-1'",
       "lv.storage :file, path: 'twarga-vagrant-vm-7-seed.iso', type: 'raw', bus: 'virtio', allow_existing: true",
       "lv.serial type: 'pty'\n      lv.serial type: 'file', source: { path: '/data/vagrant/vm-7/serial.log' }",
+      // Our own management network (isolated ports), kept when a machine is destroyed.
+      "lv.management_network_name = 'twarga-vagrant'",
+      "lv.management_network_address = '192.168.126.0/24'",
+      'lv.management_network_keep = true',
     ]) {
       assert.ok(text.includes(line), line);
     }
     assert.doesNotMatch(text, /virtualbox/);
+  });
+
+  test('a chosen management network; a bad name or subnet is refused', () => {
+    const other = renderVagrantfile({ ...tiny, libvirt: { ...tiny.libvirt, managementNetwork: { name: 'tenants', cidr: '10.77.0.0/16' } } });
+    assert.ok(other.includes("lv.management_network_name = 'tenants'") && other.includes("lv.management_network_address = '10.77.0.0/16'"));
+    assert.throws(() => renderVagrantfile({ ...tiny, libvirt: { managementNetwork: { name: "x'; `id`", cidr: '10.0.0.0/24' } } }), /invalid management network name/);
+    assert.throws(() => renderVagrantfile({ ...tiny, libvirt: { managementNetwork: { name: 'x', cidr: '10.0.0.5/24' } } }), /not the subnet's first address/);
   });
 
   test('the tiny guest halts with poweroff (the image has no shutdown)', () => {
@@ -189,4 +200,33 @@ test('the boot log console goes before ttyS0 only when the kernel uses ttyS0 and
   assert.equal(withBootLogConsole('console=tty0 quiet'), 'console=tty0 quiet');
   assert.equal(withBootLogConsole('console=ttyS10'), 'console=ttyS10');
   assert.equal(withBootLogConsole('console=ttyS1 console=ttyS0'), 'console=ttyS1 console=ttyS0');
+});
+
+describe('management network', () => {
+  test('its XML isolates every guest port, with NAT and DHCP over the subnet', () => {
+    assert.equal(
+      managementNetworkXml(DEFAULT_MANAGEMENT_NETWORK),
+      [
+        '<network>',
+        '  <name>twarga-vagrant</name>',
+        "  <forward mode='nat'/>",
+        "  <bridge stp='on' delay='0'/>",
+        "  <port isolated='yes'/>",
+        "  <ip address='192.168.126.1' netmask='255.255.255.0'>",
+        '    <dhcp>',
+        "      <range start='192.168.126.2' end='192.168.126.254'/>",
+        '    </dhcp>',
+        '  </ip>',
+        '</network>',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  test('parseCidr: gateway, mask and DHCP range; nonsense is refused', () => {
+    assert.deepEqual(parseCidr('10.77.0.0/16'), { network: '10.77.0.0', netmask: '255.255.0.0', gateway: '10.77.0.1', dhcpStart: '10.77.0.2', dhcpEnd: '10.77.255.254', prefix: 16 });
+    assert.deepEqual(parseCidr('172.20.5.8/29'), { network: '172.20.5.8', netmask: '255.255.255.248', gateway: '172.20.5.9', dhcpStart: '172.20.5.10', dhcpEnd: '172.20.5.14', prefix: 29 });
+    for (const bad of ['192.168.126.0', '192.168.126.0/8', '192.168.126.0/30', '300.1.1.0/24', '10.0.0.0/24\n', 'fe80::/64']) assert.throws(() => parseCidr(bad), /invalid management network/, bad);
+    assert.throws(() => managementNetworkXml({ name: '<x>', cidr: '10.0.0.0/24' }), /invalid management network name/);
+  });
 });

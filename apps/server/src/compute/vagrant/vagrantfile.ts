@@ -80,6 +80,12 @@ export interface VagrantfileInput {
     storagePool?: string;
     domainPrefix?: string;
     /**
+     * vagrant-libvirt's management network (the NIC Vagrant reaches the guest by): a network the
+     * driver defines itself with isolated ports (managementNetworkXml), instead of vagrant-libvirt's
+     * shared `vagrant-libvirt` network, where every guest reaches every other's SSH.
+     */
+    managementNetwork?: ManagementNetwork;
+    /**
      * The guest's serial ports: ttyS0 is a PTY (the interactive console, opened with `virsh
      * ttyconsole`), ttyS1 writes to this file, which a kernel booted here also prints to (the
      * boot log the console shows first). vagrant-libvirt cannot give one PTY a log file.
@@ -108,6 +114,59 @@ export function rubyInt(value: number, what: string): string {
 }
 
 export const DEFAULT_DOMAIN_PREFIX = 'twarga-vagrant-';
+
+/** A libvirt NAT network for Vagrant guests: its name and IPv4 subnet (`a.b.c.0/nn`). */
+export interface ManagementNetwork {
+  name: string;
+  cidr: string;
+}
+
+/**
+ * Our own network, not vagrant-libvirt's `vagrant-libvirt` (192.168.121.0/24), which other
+ * Vagrant projects on the host share and which must not be changed under them: a subnet of its
+ * own, or libvirt would refuse to start both.
+ */
+export const DEFAULT_MANAGEMENT_NETWORK: ManagementNetwork = { name: 'twarga-vagrant', cidr: '192.168.126.0/24' };
+
+/** The subnet's parts; throws on anything but an IPv4 network address with a /16–/29 prefix. */
+export function parseCidr(cidr: string): { network: string; netmask: string; gateway: string; dhcpStart: string; dhcpEnd: string; prefix: number } {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(cidr);
+  const octets = m ? m.slice(1, 5).map(Number) : [];
+  const prefix = m ? Number(m[5]) : NaN;
+  if (!m || octets.some((o) => o > 255) || !(prefix >= 16 && prefix <= 29)) throw new Error(`invalid management network ${JSON.stringify(cidr)}: want an IPv4 subnet like 192.168.126.0/24`);
+  const addr = octets.reduce((a, o) => a * 256 + o, 0);
+  const size = 2 ** (32 - prefix);
+  if (addr % size !== 0) throw new Error(`invalid management network ${JSON.stringify(cidr)}: not the subnet's first address`);
+  const ip = (n: number) => [24, 16, 8, 0].map((sh) => Math.floor(n / 2 ** sh) % 256).join('.');
+  return { network: ip(addr), netmask: ip(2 ** 32 - size), gateway: ip(addr + 1), dhcpStart: ip(addr + 2), dhcpEnd: ip(addr + size - 2), prefix };
+}
+
+/** Network names end up in XML and the Vagrantfile: plain ones only. */
+const NETWORK_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+
+/**
+ * The management network's libvirt XML: NAT with DHCP, and `<port isolated='yes'/>` so every
+ * guest's port on the bridge is isolated: guests reach the host and the NAT uplink, never each
+ * other. The bridge name is left to libvirt (the next free virbrN).
+ */
+export function managementNetworkXml(net: ManagementNetwork): string {
+  if (!NETWORK_NAME.test(net.name)) throw new Error(`invalid management network name ${JSON.stringify(net.name)}`);
+  const c = parseCidr(net.cidr);
+  return [
+    '<network>',
+    `  <name>${net.name}</name>`,
+    `  <forward mode='nat'/>`,
+    `  <bridge stp='on' delay='0'/>`,
+    `  <port isolated='yes'/>`,
+    `  <ip address='${c.gateway}' netmask='${c.netmask}'>`,
+    `    <dhcp>`,
+    `      <range start='${c.dhcpStart}' end='${c.dhcpEnd}'/>`,
+    `    </dhcp>`,
+    `  </ip>`,
+    '</network>',
+    '',
+  ].join('\n');
+}
 
 /** The libvirt domain vagrant-libvirt creates for an instance (prefix + machine name). */
 export function domainName(instanceId: string, prefix = DEFAULT_DOMAIN_PREFIX): string {
@@ -235,6 +294,12 @@ export function renderVagrantfile(input: VagrantfileInput): string {
       `lv.storage_pool_name = ${s(lv.storagePool ?? 'default')}`,
       "lv.graphics_type = 'none'",
     );
+    // The driver defines this network (isolated ports) before `vagrant up`; vagrant-libvirt finds
+    // it by its subnet and, with keep, never deletes it on destroy (other machines use it).
+    const net = lv.managementNetwork ?? DEFAULT_MANAGEMENT_NETWORK;
+    if (!NETWORK_NAME.test(net.name)) throw new Error(`invalid management network name ${JSON.stringify(net.name)}`);
+    parseCidr(net.cidr);
+    p(`lv.management_network_name = ${s(net.name)}`, `lv.management_network_address = ${s(net.cidr)}`, 'lv.management_network_keep = true');
     if (input.kernelBoot) {
       const cmdline = lv.serialLog ? withBootLogConsole(input.kernelBoot.cmdline) : input.kernelBoot.cmdline;
       p(`lv.kernel = ${s(input.kernelBoot.kernel)}`, `lv.initrd = ${s(input.kernelBoot.initrd)}`, `lv.cmd_line = ${s(cmdline)}`);

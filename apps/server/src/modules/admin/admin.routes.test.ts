@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { testDatabaseKinds } from '../../test-support/databases.js';
 import { createHarness, type Harness } from '../../test-support/harness.js';
+import { UserChanges } from '../../lib/user-changes.js';
+import { LedgerService } from '../billing/ledger.service.js';
 
 for (const kind of testDatabaseKinds()) {
   describe(`admin user management (${kind})`, () => {
@@ -47,6 +49,21 @@ for (const kind of testDatabaseKinds()) {
       assert.ok(!ledger.some((e: { reason: string }) => e.reason === 'oops'), 'no half-written ledger row');
     });
 
+    test('a negative balance can be topped up in part, and a debit cannot deepen it', async () => {
+      const dave = await h.user('dave');
+      // Hourly metering may take a balance below zero (allowNegative), as for a VM left running.
+      const ledger = new LedgerService(h.db.handle.db, new UserChanges());
+      await ledger.apply({ userId: dave.id, amount: -1002, reason: 'VM hours', actorId: null, now: new Date().toISOString() }, { allowNegative: true });
+
+      const partial = await credits(dave.id, { amount: 1, reason: 'partial top-up' });
+      assert.equal(partial.statusCode, 200, partial.body);
+      assert.deepEqual(partial.json(), { user_id: dave.id, new_balance: -1, adjustment: 1 });
+      assert.equal((await credits(dave.id, { amount: -1, reason: 'deeper' })).statusCode, 409, 'a debit below zero is still refused');
+      assert.equal((await credits(dave.id, { amount: 5, reason: 'the rest' })).json().new_balance, 4);
+      const rows = (await h.request({ method: 'GET', url: '/api/account/ledger', token: dave.token })).json();
+      assert.deepEqual(rows.slice(0, 3).map((e: { amount: number; balance_after: number }) => [e.amount, e.balance_after]), [[5, 4], [1, -1], [-1002, -2]]);
+    });
+
     test('bad adjustments and unknown users are clear 4xx', async () => {
       assert.equal((await credits(bob.id, { amount: 0, reason: 'zero' })).statusCode, 400);
       assert.equal((await credits(bob.id, { amount: 10 })).statusCode, 400);
@@ -57,8 +74,17 @@ for (const kind of testDatabaseKinds()) {
 
     test('an admin cannot disable or demote themselves', async () => {
       const me = (await h.request({ method: 'GET', url: '/api/auth/me', token: admin })).json();
-      const res = await h.request({ method: 'PATCH', url: `/api/admin/users/${me.id}`, token: admin, body: { is_admin: false } });
-      assert.equal(res.statusCode, 400);
+      for (const body of [{ is_admin: false }, { is_active: false }]) {
+        const res = await h.request({ method: 'PATCH', url: `/api/admin/users/${me.id}`, token: admin, body });
+        assert.equal(res.statusCode, 400, JSON.stringify(body));
+        assert.equal(res.json().code, 'validation_failed');
+        assert.equal(res.json().details[0].field, Object.keys(body)[0]);
+      }
+      // Nothing changed: still an active admin, still able to use the admin routes.
+      const after = (await h.request({ method: 'GET', url: '/api/auth/me', token: admin })).json();
+      assert.equal(after.is_admin, true);
+      assert.equal(after.is_active, true);
+      assert.equal((await h.request({ method: 'GET', url: '/api/admin/users', token: admin })).statusCode, 200);
     });
 
     test('promoting a user gives them the admin routes', async () => {

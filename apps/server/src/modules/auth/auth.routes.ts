@@ -8,15 +8,18 @@ import {
   SESSION_COOKIE,
   User,
 } from '@twarga/contract';
-import type { FastifyReply } from 'fastify';
-import { csrfTokenFor } from '../../http/guard.js';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { csrfTokenFor, recordAccessDenied } from '../../http/guard.js';
+import { crossSiteReason } from '../../http/origin.js';
 import { hashToken as hashOf } from '../../lib/secrets.js';
 import { contextOf, identityOf, type App } from '../../http/types.js';
-import { errorResponses } from '../../http/errors.js';
+import { AppError, errorResponses } from '../../http/errors.js';
+import type { EventsService } from '../events/events.service.js';
 import type { AuthService } from './auth.service.js';
 
 export interface AuthRouteOptions {
   auth: AuthService;
+  events: EventsService;
   csrfKey: string;
   secureCookies: boolean;
   loginRateLimitPerMinute: number;
@@ -28,14 +31,28 @@ export async function authRoutes(app: App, opts: AuthRouteOptions) {
   const { auth } = opts;
   const cookieBase = { path: '/', sameSite: 'strict' as const, secure: opts.secureCookies };
 
+  /**
+   * Login and registration carry no CSRF token (there is no session yet), so another site's page
+   * could post a form to them and log the victim into the attacker's account (login CSRF).
+   * Browsers tell us where a request comes from; clients that are not browsers send neither header.
+   */
+  const sameSiteOnly = async (request: FastifyRequest) => {
+    const reason = crossSiteReason(request.headers as { origin?: string; 'sec-fetch-site'?: string }, request.server.origins);
+    if (!reason) return;
+    await recordAccessDenied(opts.events, request, `cross_site: ${reason}`);
+    throw new AppError(403, 'csrf_failed', `Cross-site request refused: ${reason}`);
+  };
+
   app.post('/api/auth/register', {
     config: { access: 'public', rateLimit: { max: opts.registerRateLimitPerHour, timeWindow: '1 hour' } },
+    onRequest: sameSiteOnly,
     schema: { tags: ['auth'], summary: 'Create an account', body: RegisterRequest, response: { 201: User, ...errorResponses } },
     handler: async (request, reply) => reply.status(201).send(await auth.register(request.body, contextOf(request))),
   });
 
   app.post('/api/auth/login', {
     config: { access: 'public', rateLimit: { max: opts.loginRateLimitPerMinute, timeWindow: '1 minute' } },
+    onRequest: sameSiteOnly,
     schema: {
       tags: ['auth'],
       summary: 'Log in (JSON or form-urlencoded)',

@@ -2,13 +2,16 @@ import type { RegisterRequest, User } from '@twarga/contract';
 import type { Db } from '../../db/database.js';
 import { AppError, badRequest, conflict, forbidden } from '../../http/errors.js';
 import { hashToken, newToken, randomPassword } from '../../lib/secrets.js';
-import { addMinutes, type Clock } from '../../lib/time.js';
+import type { Clock } from '../../lib/time.js';
+import { ConfigError } from '../../config/config.js';
 import type { LedgerService } from '../billing/ledger.service.js';
 import type { IdentityCache } from './identity-cache.js';
 import type { EventsService } from '../events/events.service.js';
 import type { TokensRepository } from '../tokens/tokens.repository.js';
 import { toUser, type UsersRepository } from '../users/users.repository.js';
 import type { Identity, RequestContext } from './identity.js';
+import { LoginLockout } from './lockout.js';
+import type { LoginFailuresRepository } from './login-failures.repository.js';
 import { burnVerifyTime, hashPassword, passwordProblem, verifyPassword } from './passwords.js';
 import type { SessionsRepository } from './sessions.repository.js';
 
@@ -35,8 +38,13 @@ export class AuthService {
       events: EventsService;
       clock: Clock;
       policy: AuthPolicy;
+      loginFailures: LoginFailuresRepository;
     },
-  ) {}
+  ) {
+    this.lockout = new LoginLockout(deps.loginFailures, { threshold: deps.policy.lockoutThreshold, minutes: deps.policy.lockoutMinutes });
+  }
+
+  private readonly lockout: LoginLockout;
 
   private now() {
     return this.deps.clock.now();
@@ -50,7 +58,7 @@ export class AuthService {
     }
     const username = input.username.toLowerCase();
     const email = input.email.trim().toLowerCase();
-    const weak = passwordProblem(input.password, username);
+    const weak = await passwordProblem(input.password, { username, email });
     if (weak) throw badRequest(`Password ${weak}`, [{ field: 'password', message: weak }]);
     const taken = await users.findConflicts(username, email);
     if (taken.username || taken.email) throw duplicateUser(taken);
@@ -79,34 +87,32 @@ export class AuthService {
     const { users, sessions, events, policy } = this.deps;
     const now = this.now();
     const user = await users.findByLogin(login);
-    if (!user) {
-      await burnVerifyTime(password);
-      await events.record({ type: 'auth', severity: 'warning', action: 'login.failed', message: `Failed login for unknown user "${login.slice(0, 64)}"`, sourceIp: ctx.ip, details: { reason: 'unknown_user', login: login.slice(0, 64) } });
-      throw invalidCredentials();
+    const key = LoginLockout.accountKey(user?.id, login);
+    const shownLogin = login.slice(0, 64);
+    const who = user ? { userId: user.id, username: user.username, sourceIp: ctx.ip } : { sourceIp: ctx.ip };
+    const lockedUntil = await this.lockout.lockedUntil(key, ctx.ip, now);
+    if (lockedUntil) {
+      await events.record({ ...who, type: 'security', severity: 'warning', action: 'login.blocked', message: `Login attempt on "${user?.username ?? shownLogin}" from a locked-out address`, details: { login: shownLogin, known: !!user } });
+      throw accountLocked(lockedUntil, now);
     }
-    const who = { userId: user.id, username: user.username, sourceIp: ctx.ip };
-    if (user.locked_until && new Date(user.locked_until) > now) {
-      await events.record({ ...who, type: 'security', severity: 'warning', action: 'login.blocked', message: `Login attempt on locked account ${user.username}` });
-      throw accountLocked(new Date(user.locked_until), now);
-    }
-    if (!(await verifyPassword(user.hashed_password, password))) {
-      const failures = await users.incrementFailedLogins(user.id);
-      if (failures >= policy.lockoutThreshold) {
-        const until = addMinutes(now, policy.lockoutMinutes);
-        await users.update(user.id, { failed_login_count: 0, locked_until: until.toISOString() }, now.toISOString());
-        await events.record({ ...who, type: 'security', severity: 'warning', action: 'account.locked', message: `Account ${user.username} locked after ${failures} failed logins`, details: { failures, locked_until: until.toISOString() } });
+    // An unknown name costs one password verification too, so timing does not tell them apart.
+    const verified = user ? await verifyPassword(user.hashed_password, password) : (await burnVerifyTime(password), false);
+    if (!user || !verified) {
+      const { failures, lockedUntil: until } = await this.lockout.failed(key, ctx.ip, now);
+      const reason = user ? 'wrong_password' : 'unknown_user';
+      if (until) {
+        await events.record({ ...who, type: 'security', severity: 'warning', action: 'account.locked', message: `Login "${user?.username ?? shownLogin}" locked for ${ctx.ip} after ${failures} failed attempts`, details: { failures, reason, login: shownLogin, locked_until: until.toISOString() } });
         throw accountLocked(until, now);
       }
-      await events.record({ ...who, type: 'auth', severity: 'warning', action: 'login.failed', message: `Failed login for ${user.username}`, details: { reason: 'wrong_password', failures } });
+      const message = user ? `Failed login for ${user.username}` : `Failed login for unknown user "${shownLogin}"`;
+      await events.record({ ...who, type: 'auth', severity: 'warning', action: 'login.failed', message, details: { reason, failures, login: shownLogin } });
       throw invalidCredentials();
     }
     if (user.is_active !== 1) {
       await events.record({ ...who, type: 'security', severity: 'warning', action: 'login.denied', message: `Login refused: account ${user.username} is disabled` });
       throw forbidden('This account is disabled');
     }
-    if (user.failed_login_count > 0 || user.locked_until) {
-      await users.update(user.id, { failed_login_count: 0, locked_until: null }, now.toISOString());
-    }
+    await this.lockout.succeeded(key, ctx.ip);
     const token = newToken('tws');
     const expiresAt = new Date(now.getTime() + policy.sessionTtlHours * 3_600_000).toISOString();
     const sessionId = await sessions.insert({ userId: user.id, tokenHash: hashToken(token), now: now.toISOString(), expiresAt, sourceIp: ctx.ip, userAgent: ctx.userAgent ?? null });
@@ -128,7 +134,7 @@ export class AuthService {
       await events.record({ type: 'security', severity: 'warning', action: 'password.change_failed', message: `Wrong current password for ${identity.user.username}`, userId: identity.user.id, username: identity.user.username, sourceIp: ctx.ip });
       throw new AppError(400, 'invalid_credentials', 'Current password is wrong', [{ field: 'current_password', message: 'is wrong' }]);
     }
-    const weak = passwordProblem(next, row.username);
+    const weak = await passwordProblem(next, { username: row.username, email: row.email });
     if (weak) throw badRequest(`Password ${weak}`, [{ field: 'new_password', message: weak }]);
     const now = this.now().toISOString();
     await users.update(row.id, { hashed_password: await hashPassword(next) }, now);
@@ -155,6 +161,17 @@ export class AuthService {
     if (!found) return undefined;
     this.deps.cache.set(credentialHash, found.identity, found.expiresAt, now.getTime());
     return { ...found.identity, fromCookie };
+  }
+
+  /**
+   * Checks again, from the database, that a credential (by its hash) is still live and its user
+   * active; undefined once it is not. For terminals and event streams, which outlive the
+   * request that opened them (see LiveAccess: they re-check whenever their user changes).
+   */
+  async reverify(credentialHash: string, via: Identity['via']): Promise<{ identity: Identity; expiresAt: string | null } | undefined> {
+    // lookup() tells sessions from API tokens by the token's prefix alone.
+    const found = await this.lookup(via === 'session' ? 'tws_' : 'twp_', credentialHash, this.now());
+    return found && { identity: { ...found.identity, fromCookie: false }, expiresAt: found.expiresAt };
   }
 
   private async lookup(token: string, credentialHash: string, now: Date) {
@@ -186,6 +203,11 @@ export class AuthService {
   async ensureAdmin(opts: { username: string; email: string; password?: string }): Promise<{ created: boolean; generatedPassword?: string }> {
     const { db, users, events } = this.deps;
     if ((await users.countAdmins()) > 0) return { created: false };
+    if (opts.password !== undefined) {
+      // The operator chose it: the same estimator as for everyone (a chosen username inside it is fine).
+      const weak = await passwordProblem(opts.password, opts, { forbidUsername: false });
+      if (weak) throw new ConfigError(`TWARGA_ADMIN_PASSWORD ${weak}\n  Choose a longer one, e.g. a few random words, or leave it unset to get a generated password.`);
+    }
     const password = opts.password ?? randomPassword();
     const now = this.now().toISOString();
     const hashedPassword = await hashPassword(password);
@@ -203,9 +225,10 @@ function invalidCredentials() {
   return new AppError(401, 'invalid_credentials', 'Wrong username or password');
 }
 
+/** The same for a real account and an unknown name: the lock is on the pair (name, address). */
 function accountLocked(until: Date, now: Date) {
   const seconds = Math.max(1, Math.ceil((until.getTime() - now.getTime()) / 1000));
-  return new AppError(429, 'account_locked', `Too many failed logins: account locked until ${until.toISOString()}`, undefined, { 'retry-after': String(seconds) });
+  return new AppError(429, 'account_locked', `Too many failed logins for this account from your address: locked until ${until.toISOString()}`, undefined, { 'retry-after': String(seconds) });
 }
 
 function duplicateUser(taken: { username: boolean; email: boolean }) {

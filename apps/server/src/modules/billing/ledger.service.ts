@@ -1,6 +1,8 @@
 import { AppError, notFound } from '../../http/errors.js';
 import type { Db } from '../../db/database.js';
 import type { UserChanges } from '../../lib/user-changes.js';
+import { isUniqueViolation } from '../auth/auth.service.js';
+import { LedgerRepository, type VmChargeKind } from './ledger.repository.js';
 
 export interface CreditChange {
   userId: number;
@@ -11,53 +13,97 @@ export interface CreditChange {
   now: string;
 }
 
+/** What the ledger needs to know about a VM to charge or refund its first hour. */
+export interface BilledVm {
+  id: number;
+  user_id: number;
+  name: string;
+  price_hourly: number;
+}
+
+interface ApplyOptions {
+  /** Lets a debit take the balance below zero (hourly metering of VMs that already run). */
+  allowNegative?: boolean;
+  /** Makes the change part of a larger transaction. */
+  trx?: Db;
+  /** Ties the row to a VM's one-off charge; the unique (vm_id, kind) index makes it happen once. */
+  vm?: { id: number; kind: VmChargeKind };
+}
+
+/** A debit refused because it would take the balance below zero. */
+class NegativeBalance extends AppError {
+  constructor(readonly balance: number) {
+    super(409, 'conflict', `Balance would become negative (${balance})`);
+  }
+}
+
 /**
  * The only code that changes a balance: it appends a ledger row and updates the cached
  * balance in the same transaction, so the two can never disagree.
  */
 export class LedgerService {
+  private readonly repo: LedgerRepository;
+
   constructor(
     private readonly db: Db,
     private readonly changes: UserChanges,
-  ) {}
+  ) {
+    this.repo = new LedgerRepository(db);
+  }
 
-  /** Pass `trx` to make the change part of a larger transaction. */
-  async apply(change: CreditChange, options: { allowNegative?: boolean; trx?: Db } = {}): Promise<number> {
-    const balance = await applyCreditChange(options.trx ?? this.db, change, options);
+  /**
+   * A debit that would leave the balance below zero is refused (409) unless allowNegative;
+   * a credit is always accepted, even when the balance stays negative (a partial top-up).
+   */
+  async apply(change: CreditChange, options: ApplyOptions = {}): Promise<number> {
+    const run = async (trx: Db) => {
+      const balance = await this.repo.addToBalance(change.userId, change.amount, change.now, trx);
+      if (balance === undefined) throw notFound('User');
+      if (balance < 0 && change.amount < 0 && !options.allowNegative) {
+        throw new NegativeBalance(balance);
+      }
+      await this.repo.insert(
+        { user_id: change.userId, amount: change.amount, balance_after: balance, reason: change.reason, actor_id: change.actorId, created_at: change.now, vm_id: options.vm?.id ?? null, kind: options.vm?.kind ?? null },
+        trx,
+      );
+      return balance;
+    };
+    const db = options.trx ?? this.db;
+    const balance = await (db.isTransaction ? run(db) : db.transaction().execute(run));
     this.changes.notify(change.userId);
     return balance;
   }
-}
 
-async function applyCreditChange(
-  db: Db,
-  change: CreditChange,
-  options: { allowNegative?: boolean } = {},
-): Promise<number> {
-  const run = async (trx: Db) => {
-    const updated = await trx
-      .updateTable('users')
-      .set((eb) => ({ credits: eb('credits', '+', change.amount), updated_at: change.now }))
-      .where('id', '=', change.userId)
-      .returning('credits')
-      .executeTakeFirst();
-    if (!updated) throw notFound('User');
-    const balance = Number(updated.credits);
-    if (balance < 0 && !options.allowNegative) {
-      throw new AppError(409, 'conflict', `Balance would become negative (${balance})`);
+  /**
+   * Charges a VM's first hour when its launch is admitted, inside the transaction that inserts
+   * the VM: the balance is reserved at once, so a burst of launches cannot all pass a check
+   * of the same balance. 402 (and the insert rolls back) when the balance cannot cover it.
+   */
+  async chargeFirstHour(vm: BilledVm, trx: Db, now: string): Promise<number> {
+    try {
+      return await this.apply({ userId: vm.user_id, amount: -vm.price_hourly, reason: `VM ${vm.name} (#${vm.id}): first hour`, actorId: null, now }, { trx, vm: { id: vm.id, kind: 'first_hour' } });
+    } catch (err) {
+      if (err instanceof NegativeBalance) {
+        throw new AppError(402, 'insufficient_credits', `This VM costs ${vm.price_hourly} credits per hour and your balance is ${err.balance + vm.price_hourly}`);
+      }
+      throw err;
     }
-    await trx
-      .insertInto('credit_ledger')
-      .values({
-        user_id: change.userId,
-        amount: change.amount,
-        balance_after: balance,
-        reason: change.reason,
-        actor_id: change.actorId,
-        created_at: change.now,
-      })
-      .execute();
-    return balance;
-  };
-  return db.isTransaction ? run(db) : db.transaction().execute(run);
+  }
+
+  /**
+   * Gives back the first hour of a VM that never ran (its creation failed, or the server died
+   * before it booted). Idempotent: returns the credits refunded, 0 when there was no first-hour
+   * charge (VMs from before it was charged at admission) or it was refunded already.
+   */
+  async refundFirstHour(vm: Pick<BilledVm, 'id' | 'user_id' | 'name'>, now: string): Promise<number> {
+    const charged = await this.repo.vmCharge(vm.id, 'first_hour');
+    if (charged === undefined || (await this.repo.vmCharge(vm.id, 'first_hour_refund')) !== undefined) return 0;
+    try {
+      await this.apply({ userId: vm.user_id, amount: -charged, reason: `VM ${vm.name} (#${vm.id}): first hour refunded (it never ran)`, actorId: null, now }, { vm: { id: vm.id, kind: 'first_hour_refund' } });
+      return -charged;
+    } catch (err) {
+      if (isUniqueViolation(err)) return 0; // refunded at the same moment by another caller
+      throw err;
+    }
+  }
 }

@@ -3,6 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { testDatabaseKinds } from '../../test-support/databases.js';
 import { FakeDriver } from '../../test-support/fake-driver.js';
 import { createHarness, type Harness } from '../../test-support/harness.js';
+import { startedHours } from './metering.js';
 
 for (const kind of testDatabaseKinds()) {
   describe(`hourly metering (${kind})`, () => {
@@ -46,5 +47,36 @@ for (const kind of testDatabaseKinds()) {
       await h.services.metering.pass();
       assert.equal(await credits(), 1000 - 4 * price, 'a destroyed VM costs nothing more');
     });
+
+    test('a VM destroyed into an hour no pass charged yet still pays that hour, once', async () => {
+      const before = await credits();
+      const vm = (await h.request({ method: 'POST', url: '/api/vms', token: user.token, body: { name: 'brief', size: 's-1vcpu-512mb' } })).json();
+      await h.services.ops.idle();
+      const price = vm.price_hourly as number;
+      // Its second hour begins; it is destroyed 2 minutes into it, before the minutely pass ran.
+      h.clock.advanceMinutes(62);
+      await h.request({ method: 'POST', url: `/api/vms/${vm.id}/action`, token: user.token, body: { action: 'destroy' } });
+      await h.services.ops.idle();
+      await h.services.metering.pass();
+      await h.services.metering.pass();
+      assert.equal(await credits(), before - 2 * price, 'two started hours, the second charged after the destroy');
+      h.clock.advanceMinutes(70);
+      await h.services.metering.pass();
+      assert.equal(await credits(), before - 2 * price, 'and nothing after');
+    });
+
+describe('started hours', () => {
+  const H = 3_600_000;
+  test('live: the hour beginning now counts; destroyed: only hours it lived into', () => {
+    assert.equal(startedHours(0, undefined, 0), 1);
+    assert.equal(startedHours(0, undefined, H - 1), 1);
+    assert.equal(startedHours(0, undefined, 2 * H + 5), 3);
+    assert.equal(startedHours(H, undefined, 0), 0);
+    assert.equal(startedHours(0, 0, 10 * H), 0, 'destroyed exactly when its paid time ended');
+    assert.equal(startedHours(0, 1, 10 * H), 1);
+    assert.equal(startedHours(0, H + 1, 10 * H), 2);
+    assert.equal(startedHours(5 * H, 2 * H, 10 * H), 0, 'destroyed within a paid hour');
+  });
+});
   });
 }

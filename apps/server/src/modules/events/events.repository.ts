@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import type { Event, EventType, Severity } from '@twarga/contract';
 import type { Db } from '../../db/database.js';
 
@@ -20,27 +21,64 @@ export interface EventQuery {
   limit?: number;
 }
 
+/** The stored form of an event's fields: what two identical events have in common. */
+function columnsOf(e: NewEvent) {
+  return {
+    type: e.type,
+    severity: e.severity ?? 'info',
+    action: e.action,
+    message: e.message,
+    user_id: e.userId ?? null,
+    username: e.username ?? null,
+    vm_id: e.vmId ?? null,
+    source_ip: e.sourceIp ?? null,
+    details: JSON.stringify(e.details ?? {}),
+  };
+}
+
 export class EventsRepository {
   constructor(private readonly db: Db) {}
 
-  async insert(e: NewEvent, timestamp: string): Promise<number> {
+  /** A new row; `count` and `lastSeen` when it stands for several occurrences already. */
+  async insert(e: NewEvent, timestamp: string, count = 1, lastSeen = timestamp): Promise<number> {
     const row = await this.db
       .insertInto('events')
-      .values({
-        type: e.type,
-        severity: e.severity ?? 'info',
-        action: e.action,
-        message: e.message,
-        timestamp,
-        user_id: e.userId ?? null,
-        username: e.username ?? null,
-        vm_id: e.vmId ?? null,
-        source_ip: e.sourceIp ?? null,
-        details: JSON.stringify(e.details ?? {}),
-      })
+      .values({ ...columnsOf(e), timestamp, count, last_seen: lastSeen })
       .returning('id')
       .executeTakeFirstOrThrow();
     return row.id;
+  }
+
+  /**
+   * Folds `times` repeats into the newest identical event (every field alike) that started at or
+   * after `since`: count + times, last_seen = lastSeen. Returns its id, or undefined when there is
+   * none. One statement, so the find and the increment cannot be split by another writer.
+   */
+  async addRepeats(e: NewEvent, times: number, since: string, lastSeen: string): Promise<number | undefined> {
+    const c = columnsOf(e);
+    const row = await this.db
+      .updateTable('events')
+      .set({ count: sql<number>`count + ${times}`, last_seen: lastSeen })
+      .where('id', '=', () => {
+        let q = this.db
+          .selectFrom('events')
+          .select('id')
+          .where('action', '=', c.action)
+          .where('timestamp', '>=', since)
+          .where('type', '=', c.type)
+          .where('severity', '=', c.severity)
+          .where('message', '=', c.message)
+          .where('details', '=', c.details);
+        // NULL never equals NULL in SQL: absent fields must match with IS NULL.
+        for (const col of ['user_id', 'username', 'vm_id', 'source_ip'] as const) {
+          const v = c[col];
+          q = v === null ? q.where(col, 'is', null) : q.where(col, '=', v);
+        }
+        return q.orderBy('id', 'desc').limit(1);
+      })
+      .returning('id')
+      .executeTakeFirst();
+    return row?.id;
   }
 
   async list(q: EventQuery = {}): Promise<Event[]> {
@@ -54,6 +92,7 @@ export class EventsRepository {
       type: r.type as EventType,
       severity: r.severity as Severity,
       details: JSON.parse(r.details) as Record<string, unknown>,
+      last_seen: r.last_seen ?? r.timestamp,
     }));
   }
 }

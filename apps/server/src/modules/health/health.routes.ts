@@ -1,21 +1,19 @@
 import { Health } from '@twarga/contract';
-import type { DatabaseHandle } from '../../db/database.js';
 import type { App } from '../../http/types.js';
+import type { HealthService } from './health.service.js';
 
-export async function healthRoutes(app: App, { database, version }: { database: DatabaseHandle; version: string }) {
+export async function healthRoutes(app: App, { health }: { health: HealthService }) {
   app.get('/health', {
     config: { access: 'public' },
-    schema: { tags: ['system'], summary: 'Liveness and database check', response: { 200: Health, 503: Health } },
+    schema: {
+      tags: ['system'],
+      summary: 'Liveness: database read and write, free space in the data dir',
+      description: 'status is the worst check: healthy, degraded (works; act soon) or failed (HTTP 503).',
+      response: { 200: Health, 503: Health },
+    },
     handler: async (_request, reply) => {
-      const ok = await database.ping();
-      return reply.status(ok ? 200 : 503).send({
-        status: ok ? 'healthy' : 'unhealthy',
-        database: ok ? 'ok' : 'error',
-        database_kind: database.kind,
-        version,
-        uptime_seconds: Math.round(process.uptime()),
-        timestamp: new Date().toISOString(),
-      });
+      const report = await health.check();
+      return reply.status(report.status === 'failed' ? 503 : 200).send(report);
     },
   });
 }

@@ -50,6 +50,31 @@ for (const kind of testDatabaseKinds()) {
       assert.equal((await hostsReq('GET')).json().length, 1, 'nothing was created');
     });
 
+    test('libvirt URI parameters that run programs are refused, naming the parameter; inert ones pass', async () => {
+      const refused: [string, RegExp][] = [
+        ['qemu+ssh://root@host/system?netcat=/tmp/evil', /netcat.*run/],
+        ['qemu+ssh://root@host/system?command=/tmp/evil', /command.*run/],
+        ['qemu+ssh://root@host/system?no_tty=1&name=evil', /name/],
+        ['qemu+ssh://root@host/system?keyfile=relative/key', /keyfile must be an absolute path/],
+        ['qemu+ssh://root@host/system?keyfile=/root/../etc/shadow', /keyfile must be an absolute path/],
+        ['qemu+ssh://root@host/system?known_hosts_verify=always', /known_hosts_verify/],
+        ['qemu+tcp://host/system?no_verify=1&no_verify=0', /no_verify is given twice/],
+        ['qemu+tls://host/system?tls_priority=NORMAL', /tls_priority is not allowed/],
+        ['qemu+ssh://-oProxyCommand/system', /not a plain user name and host name/],
+      ];
+      for (const [uri, message] of refused) {
+        const res = await hostsReq('POST', '/api/admin/hosts', { name: 'lv-bad', driver: 'libvirt', uri, ram_mb: 4096, vcpus: 4 });
+        assert.equal(res.statusCode, 400, `${uri} → ${res.body}`);
+        assert.equal(res.json().code, 'validation_failed');
+        assert.equal(res.json().details[0].field, 'uri');
+        assert.match(res.json().details[0].message, message, uri);
+      }
+      const good = await hostsReq('POST', '/api/admin/hosts', { name: 'lv-good', driver: 'libvirt', uri: 'qemu+ssh://twarga@rack-9.example:2222/system?keyfile=/etc/twarga/rack9_ed25519&no_tty=1&proxy=native&mode=direct', ram_mb: 4096, vcpus: 4, enabled: false });
+      assert.equal(good.statusCode, 201, good.body);
+      assert.equal((await hostsReq('DELETE', `/api/admin/hosts/${good.json().id}`)).statusCode, 204);
+      assert.equal((await hostsReq('GET')).json().length, 1, 'only the good one was created, and it is gone again');
+    });
+
     test('two hosts: new VMs go to the one with the most free RAM, a draining one gets none, each VM remembers its host', async () => {
       const [local] = (await hostsReq('GET')).json();
       await hostsReq('PATCH', `/api/admin/hosts/${local.id}`, { ram_mb: 4096, vcpus: 8 });

@@ -1,6 +1,7 @@
 import os from 'node:os';
 import type { ComputeHost, ComputeDriverName, CreateHostRequest, UpdateHostRequest } from '@twarga/contract';
 import { AppError, badRequest, conflict, notFound } from '../../http/errors.js';
+import { libvirtUriProblem } from '../../lib/libvirt-uri.js';
 import type { Clock } from '../../lib/time.js';
 import type { Identity } from '../auth/identity.js';
 import type { EventsService } from '../events/events.service.js';
@@ -56,6 +57,8 @@ export class HostsService {
   async create(actor: Identity, input: CreateHostRequest, sourceIp: string): Promise<ComputeHost> {
     if (!this.supported(input.driver)) throw badRequest(`The ${input.driver} driver is not available on this server`, [{ field: 'driver', message: 'not available' }]);
     if (input.driver === 'libvirt' && !input.uri) throw badRequest('A libvirt host needs its connection URI', [{ field: 'uri', message: 'is required for libvirt' }]);
+    const uriProblem = input.uri === undefined ? undefined : libvirtUriProblem(input.uri);
+    if (uriProblem) throw badRequest(`Invalid libvirt URI: ${uriProblem}`, [{ field: 'uri', message: uriProblem }]);
     if (input.driver !== 'libvirt' && input.uri) throw badRequest(`A ${input.driver} host runs on this machine and takes no URI`, [{ field: 'uri', message: `not used by ${input.driver}` }]);
     if (await this.repo.nameTaken(input.name)) throw conflict(`A host named ${input.name} exists`, [{ field: 'name', message: 'is taken' }]);
     if (input.driver !== 'libvirt' && (await this.repo.list()).some((h) => h.driver === input.driver))

@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import { Image, RegisterImageRequest } from '@twarga/contract';
 import { errorResponses } from '../../http/errors.js';
-import type { App } from '../../http/types.js';
+import { identityOf, type App } from '../../http/types.js';
 import type { VmsRepository } from '../vms/vms.repository.js';
 import type { ImagesService } from './images.service.js';
 
@@ -10,8 +10,8 @@ const SlugParam = Type.Object({ slug: Type.String({ pattern: '^[a-z0-9][a-z0-9.-
 export async function imagesRoutes(app: App, { images, vms }: { images: ImagesService; vms: VmsRepository }) {
   app.get('/api/images', {
     config: { access: 'user' },
-    schema: { tags: ['images'], summary: 'The image catalog', response: { 200: Type.Array(Image), ...errorResponses } },
-    handler: async () => images.list(),
+    schema: { tags: ['images'], summary: 'The image catalog (why a download failed, `error`, is shown to admins only)', response: { 200: Type.Array(Image), ...errorResponses } },
+    handler: async (request) => images.list({ isAdmin: identityOf(request).user.is_admin }),
   });
 
   app.post('/api/admin/images', {

@@ -7,6 +7,7 @@ import { AppError, badRequest, conflict, notFound } from '../../http/errors.js';
 import { confined } from '../../infra/fs.js';
 import type { Clock } from '../../lib/time.js';
 import { downloadImage, type Checksum } from './image-download.js';
+import type { FetchPolicy } from './guarded-fetch.js';
 import type { BootSource } from '../../compute/driver.js';
 import { toImage, type ImageRow, type ImagesRepository } from './images.repository.js';
 
@@ -45,6 +46,8 @@ export class ImagesService {
     private readonly imagesDir: string,
     private readonly clock: Clock,
     private readonly log: FastifyBaseLogger,
+    /** Where downloads may connect: public addresses only, unless a host is a listed mirror. */
+    private readonly fetchPolicy: FetchPolicy = { mirrorHosts: new Set() },
   ) {}
 
   private file(slug: string) {
@@ -73,7 +76,7 @@ export class ImagesService {
     await this.repo.update(slug, { status: 'downloading', progress: 0, error: null });
     const checksum: Checksum | { checksumsUrl: string } = img.sha256 ? { algo: 'sha256', hex: img.sha256 } : { checksumsUrl: img.checksums_url! };
     const task = downloadImage({
-      url: img.url, dest: this.file(slug), checksum, maxBytes: MAX_IMAGE_BYTES, signal: AbortSignal.any([AbortSignal.timeout(DOWNLOAD_TIMEOUT_MS), this.closing.signal]),
+      url: img.url, dest: this.file(slug), checksum, maxBytes: MAX_IMAGE_BYTES, policy: this.fetchPolicy, signal: AbortSignal.any([AbortSignal.timeout(DOWNLOAD_TIMEOUT_MS), this.closing.signal]),
       onProgress: (fraction) => void this.repo.update(slug, { progress: fraction }),
     })
       .then(({ bytes, format }) => this.repo.update(slug, { status: 'available', progress: 1, size_bytes: bytes, format, error: null }))
@@ -121,8 +124,12 @@ export class ImagesService {
     }
   }
 
-  async list(): Promise<Image[]> {
-    return (await this.repo.list()).map(toImage);
+  /**
+   * The catalog. Why a download failed is for admins only: it names hosts and addresses of the
+   * admin's network, which plain users have no business probing.
+   */
+  async list(viewer: { isAdmin: boolean }): Promise<Image[]> {
+    return (await this.repo.list()).map((r) => (viewer.isAdmin ? toImage(r) : { ...toImage(r), error: null }));
   }
 
   /** Resolves `image` (a slug) or `os_type` (seed names) to an available image, or a clear 400. */

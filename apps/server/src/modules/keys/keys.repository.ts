@@ -23,6 +23,15 @@ export class KeysRepository {
       .executeTakeFirst();
   }
 
+  async countForUser(userId: number): Promise<number> {
+    const row = await this.db
+      .selectFrom('ssh_keys')
+      .select((eb) => eb.fn.countAll<number | string | bigint>().as('n'))
+      .where('user_id', '=', userId)
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+
   insert(k: Omit<SshKey, 'id'> & { user_id: number }): Promise<SshKey> {
     return this.db.insertInto('ssh_keys').values(k).returning(COLUMNS).executeTakeFirstOrThrow();
   }

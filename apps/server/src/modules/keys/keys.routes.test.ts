@@ -68,6 +68,27 @@ for (const kind of testDatabaseKinds()) {
       assert.equal((await h.request({ method: 'GET', url: '/api/account/keys', token })).json().length, before);
     });
 
+    test('a comment longer than 255 characters or with control characters, or a name over 64, is a 400', async () => {
+      const [type, body] = opensshKey('ed25519').publicKey.trim().split(' ');
+      const base = `${type} ${body}`;
+      const cases: [Record<string, unknown>, string, RegExp][] = [
+        [{ name: 'long comment', public_key: `${base} ${'c'.repeat(256)}` }, 'public_key', /at most 255/],
+        [{ name: 'escape', public_key: `${base} evil\u001b]0;pwned\u0007` }, 'public_key', /control characters/],
+        [{ name: 'n'.repeat(65), public_key: `${base} ok` }, 'name', /64/],
+      ];
+      for (const [req, field, message] of cases) {
+        const res = await add(req);
+        assert.equal(res.statusCode, 400, res.body);
+        assert.equal(res.json().code, 'validation_failed');
+        const detail = res.json().details.find((d: { field: string }) => d.field === field);
+        assert.ok(detail, res.body);
+        assert.match(detail.message, message);
+      }
+      const ok = await add({ name: 'longest', public_key: `${base} ${'c'.repeat(255)}` });
+      assert.equal(ok.statusCode, 201, ok.body);
+      assert.ok(ok.json().public_key.endsWith('c'.repeat(255)));
+    });
+
     test("another user's key is invisible: 404 on read and delete", async () => {
       const mine = (await add({ name: 'mine', public_key: opensshKey('ed25519').publicKey })).json();
       const other = await h.user('intruder');
@@ -78,6 +99,30 @@ for (const kind of testDatabaseKinds()) {
       assert.equal((await h.request({ method: 'GET', url: `/api/account/keys/${mine.id}`, token })).statusCode, 404);
       const ev = await h.services.events.list({ action: 'ssh_key.deleted' });
       assert.ok(ev.some((e) => e.username === 'keymaster'));
+    });
+  });
+
+  describe(`SSH key limit per user (${kind})`, () => {
+    let h: Harness;
+    before(async () => {
+      h = await createHarness(kind, { maxKeysPerUser: 2 });
+    });
+    after(() => h.close());
+
+    test('past maxKeysPerUser a new key is 403 quota_exceeded; deleting one makes room', async () => {
+      const { token } = await h.user('collector');
+      const add = (name: string) => h.request({ method: 'POST', url: '/api/account/keys', token, body: { name, public_key: opensshKey('ed25519').publicKey } });
+      const first = (await add('k1')).json();
+      assert.equal((await add('k2')).statusCode, 201);
+      const over = await add('k3');
+      assert.equal(over.statusCode, 403, over.body);
+      assert.equal(over.json().code, 'quota_exceeded');
+      assert.match(over.json().message, /at most 2 SSH keys/);
+      assert.equal((await h.request({ method: 'GET', url: '/api/account/keys', token })).json().length, 2);
+      const other = await h.user('minimalist');
+      assert.equal((await h.request({ method: 'POST', url: '/api/account/keys', token: other.token, body: { name: 'k', public_key: opensshKey('ed25519').publicKey } })).statusCode, 201, 'per user');
+      assert.equal((await h.request({ method: 'DELETE', url: `/api/account/keys/${first.id}`, token })).statusCode, 204);
+      assert.equal((await add('k3')).statusCode, 201);
     });
   });
 }

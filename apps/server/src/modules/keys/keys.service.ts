@@ -1,5 +1,6 @@
 import type { CreateSshKeyRequest, SshKey } from '@twarga/contract';
-import { badRequest, conflict, notFound } from '../../http/errors.js';
+import { Mutex } from 'async-mutex';
+import { badRequest, conflict, notFound, quotaExceeded } from '../../http/errors.js';
 import type { Clock } from '../../lib/time.js';
 import { isUniqueViolation } from '../auth/auth.service.js';
 import type { Identity, RequestContext } from '../auth/identity.js';
@@ -7,11 +8,20 @@ import type { EventsService } from '../events/events.service.js';
 import type { KeysRepository } from './keys.repository.js';
 import { parsePublicKey } from './ssh-public-key.js';
 
+export interface KeysPolicy {
+  /** SSH keys a user may register. */
+  maxKeysPerUser: number;
+}
+
 export class KeysService {
+  /** Serialises count-then-insert, so two parallel adds cannot both take the last slot. */
+  private readonly admission = new Mutex();
+
   constructor(
     private readonly repo: KeysRepository,
     private readonly events: EventsService,
     private readonly clock: Clock,
+    private readonly policy: KeysPolicy,
   ) {}
 
   list(identity: Identity): Promise<SshKey[]> {
@@ -31,15 +41,20 @@ export class KeysService {
     if (existing) throw duplicate(existing.name);
     let key: SshKey;
     try {
-      key = await this.repo.insert({
-        user_id: identity.user.id,
-        name: input.name.trim(),
-        public_key: parsed.openssh,
-        fingerprint: parsed.fingerprint,
-        fingerprint_md5: parsed.fingerprintMd5,
-        key_type: parsed.type,
-        bits: parsed.bits,
-        created_at: this.clock.now().toISOString(),
+      key = await this.admission.runExclusive(async () => {
+        if ((await this.repo.countForUser(identity.user.id)) >= this.policy.maxKeysPerUser) {
+          throw quotaExceeded(`at most ${this.policy.maxKeysPerUser} SSH keys per user; delete one you no longer use`);
+        }
+        return this.repo.insert({
+          user_id: identity.user.id,
+          name: input.name.trim(),
+          public_key: parsed.openssh,
+          fingerprint: parsed.fingerprint,
+          fingerprint_md5: parsed.fingerprintMd5,
+          key_type: parsed.type,
+          bits: parsed.bits,
+          created_at: this.clock.now().toISOString(),
+        });
       });
     } catch (err) {
       if (isUniqueViolation(err)) throw duplicate(input.name);

@@ -42,6 +42,7 @@ const CLOSE_CODE: Record<TerminalEndReason, number> = {
   vm_stopped: TERMINAL_CLOSE_CODES.vmStopped,
   backend_error: TERMINAL_CLOSE_CODES.backendError,
   server_shutdown: 1001,
+  access_revoked: TERMINAL_CLOSE_CODES.accessRevoked,
 };
 
 /**

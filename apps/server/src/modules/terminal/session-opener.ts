@@ -27,9 +27,20 @@ export class SessionOpener {
 
   async open(grant: TicketGrant, ws: WebSocket, sourceIp: string, register: (s: LiveSession) => void): Promise<void> {
     const { d } = this;
-    // The VM may have stopped, or changed hands, since the ticket was issued.
+    const { access } = grant;
+    // The login behind the ticket, and the right to this VM, may have gone since it was issued.
+    if (!(await access.check())) {
+      await d.events.record({
+        type: 'security', severity: 'warning', action: 'terminal.denied', message: `Terminal refused: ${access.revoked!.message}`,
+        userId: grant.userId, vmId: grant.vmId, sourceIp, details: { reason: 'access_revoked', cause: access.revoked!.cause },
+      });
+      refuse(ws, 'access_revoked', access.revoked!.message, TERMINAL_CLOSE_CODES.accessRevoked);
+      return;
+    }
+    // The VM may have stopped since the ticket was issued.
     const vm = await d.vms.find(grant.vmId);
-    if (!vm || vm.destroyed_at || (vm.user_id !== grant.userId && !grant.isAdmin) || vm.status !== 'running') {
+    if (!vm || vm.destroyed_at || vm.status !== 'running') {
+      access.stop();
       refuse(ws, 'vm_not_running', `the VM is ${vm?.status ?? 'gone'}`, TERMINAL_CLOSE_CODES.vmStopped);
       return;
     }
@@ -45,9 +56,15 @@ export class SessionOpener {
     });
     const session = new LiveSession(
       { id, vmId: vm.id, userId: grant.userId, kind: grant.kind, cols: grant.cols, rows: grant.rows, startedAt },
-      ws, recorder, { idleMs: d.policy.idleSeconds * 1000, maxMs: d.policy.maxSeconds * 1000 }, this.onEnd,
+      ws, recorder, { idleMs: d.policy.idleSeconds * 1000, maxMs: d.policy.maxSeconds * 1000 },
+      (s, outcome) => {
+        access.stop();
+        this.onEnd(s, outcome);
+      },
     );
     register(session);
+    // Ends the session the moment its login or right goes (at once if it went while this opened).
+    access.onRevoked((r) => session.end('access_revoked', r.message));
     await d.events.record({
       type: 'terminal', action: 'terminal.session_started', message: `${grant.kind} terminal #${id} opened on VM ${vm.name}`,
       userId: grant.userId, vmId: vm.id, sourceIp, details: { session_id: id, kind: grant.kind },
@@ -107,10 +124,11 @@ export class SessionOpener {
       cols: outcome.cols, rows: outcome.rows, recording_bytes: recorder?.size ?? 0, recording_truncated: recorder?.truncated ? 1 : 0,
     });
     const timedOut = outcome.reason === 'idle_timeout' || outcome.reason === 'max_duration';
+    const revoked = outcome.reason === 'access_revoked';
     const seconds = Math.round((endedAt.getTime() - info.startedAt.getTime()) / 1000);
     await this.d.events.record({
-      type: 'terminal', severity: outcome.reason === 'backend_error' ? 'warning' : 'info',
-      action: timedOut ? 'terminal.session_timed_out' : 'terminal.session_ended',
+      type: revoked ? 'security' : 'terminal', severity: outcome.reason === 'backend_error' || revoked ? 'warning' : 'info',
+      action: timedOut ? 'terminal.session_timed_out' : revoked ? 'terminal.session_revoked' : 'terminal.session_ended',
       message: `${info.kind} terminal #${info.id} ended after ${seconds} s: ${outcome.message}`,
       userId: info.userId, vmId: info.vmId, details: { session_id: info.id, kind: info.kind, reason: outcome.reason, seconds, bytes_in: outcome.bytesIn, bytes_out: outcome.bytesOut },
     });

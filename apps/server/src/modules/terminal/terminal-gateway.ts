@@ -2,15 +2,11 @@ import type { FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
 import { TERMINAL_CLOSE_CODES, parseClientMessage } from '@twarga/contract';
 import type { EventsService } from '../events/events.service.js';
+import type {} from '../../http/origin.js'; // request.server.origins
 import { refuse } from './session-opener.js';
 import type { TerminalService } from './terminal.service.js';
 
 const AUTH_DEADLINE_MS = 5_000;
-
-/** The origin a same-site page has: the scheme and Host the request came in on. */
-export function ownOrigin(request: FastifyRequest): string {
-  return `${request.protocol}://${request.headers.host ?? ''}`;
-}
 
 /**
  * The websocket's front door. A browser page of another site is refused by Origin (a client
@@ -29,7 +25,8 @@ export function acceptTerminalSocket(ws: WebSocket, request: FastifyRequest, ter
   };
 
   const origin = request.headers.origin;
-  if (origin !== undefined && origin !== ownOrigin(request)) {
+  // Compared with the configured public origin, not the Host header (see http/origin.ts).
+  if (origin !== undefined && !request.server.origins.allows(origin)) {
     deny('origin_forbidden', `origin ${origin} is not this site`, TERMINAL_CLOSE_CODES.forbiddenOrigin);
     return;
   }
@@ -42,12 +39,16 @@ export function acceptTerminalSocket(ws: WebSocket, request: FastifyRequest, ter
     if (msg?.type !== 'auth') return deny('auth_required', 'the first message must be {"type":"auth","ticket":…}', TERMINAL_CLOSE_CODES.unauthorized);
     const redeemed = terminal.tickets.redeem(msg.ticket);
     if (!redeemed.ok) {
+      if (redeemed.reason === 'ticket_revoked')
+        return deny('ticket_revoked', 'the login or the right to the VM behind the ticket was revoked', TERMINAL_CLOSE_CODES.accessRevoked);
       const why = { ticket_unknown: 'unknown ticket', ticket_reused: 'the ticket was already used', ticket_expired: 'the ticket expired' }[redeemed.reason];
       return deny(redeemed.reason, why, TERMINAL_CLOSE_CODES.unauthorized);
     }
     const { grant } = redeemed;
-    if (request.identity && request.identity.user.id !== grant.userId)
+    if (request.identity && request.identity.user.id !== grant.userId) {
+      grant.access.stop();
       return deny('ticket_user_mismatch', "the ticket belongs to another user", TERMINAL_CLOSE_CODES.unauthorized, { vmId: grant.vmId });
+    }
     terminal.begin(grant, ws, request.ip).catch((err: Error) => {
       request.log.error({ err }, 'terminal session failed to open');
       refuse(ws, 'internal_error', 'the session could not be opened', TERMINAL_CLOSE_CODES.backendError);

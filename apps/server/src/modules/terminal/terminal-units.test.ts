@@ -5,15 +5,21 @@ import path from 'node:path';
 import { describe, test } from 'node:test';
 import { parseClientMessage } from '@twarga/contract';
 import { TestClock } from '../../test-support/harness.js';
+import { UserChanges } from '../../lib/user-changes.js';
+import type { Identity } from '../auth/identity.js';
+import { LiveAccess } from '../auth/live-access.js';
 import { seal, unseal } from './console-keys.js';
 import { AsciicastRecorder } from './recorder.js';
 import { TicketBook } from './tickets.js';
 
-const grant = { userId: 7, isAdmin: false, vmId: 3, kind: 'serial' as const, cols: 80, rows: 24, sourceIp: '127.0.0.1' };
+const silent = { error() {} } as never;
+const identityOf = (userId: number, isAdmin: boolean) => ({ user: { id: userId, is_admin: isAdmin } }) as Identity;
 
 describe('terminal tickets', () => {
   test('redeem once; a replay is reported as reused, a late one as expired, a made-up one as unknown', () => {
     const clock = new TestClock();
+    const live = new LiveAccess(async () => ({ identity: identityOf(7, false), expiresAt: null }), new UserChanges(), clock, silent);
+    const grant = { userId: 7, access: live.watch({ userId: 7, credentialHash: 'h', via: 'session' }, () => undefined), vmId: 3, kind: 'serial' as const, cols: 80, rows: 24, sourceIp: '127.0.0.1' };
     const book = new TicketBook(30_000, clock);
     const { ticket } = book.issue(grant);
     assert.equal(book.pending(7), 1);
@@ -24,6 +30,79 @@ describe('terminal tickets', () => {
     clock.advanceMinutes(1);
     assert.deepEqual(book.redeem(late), { ok: false, reason: 'ticket_expired' });
     assert.deepEqual(book.redeem('x'.repeat(43)), { ok: false, reason: 'ticket_unknown' });
+  });
+
+  test("a ticket whose user's login or right went is revoked at the user's next change, and no longer counts", async () => {
+    const clock = new TestClock();
+    const changes = new UserChanges();
+    let admin = true;
+    const live = new LiveAccess(async () => ({ identity: identityOf(7, admin), expiresAt: null }), changes, clock, silent);
+    const access = live.watch({ userId: 7, credentialHash: 'h', via: 'session' }, (i) => (i.user.is_admin ? undefined : 'not an admin any more'));
+    const book = new TicketBook(30_000, clock);
+    const { ticket } = book.issue({ userId: 7, access, vmId: 3, kind: 'serial', cols: 80, rows: 24, sourceIp: '127.0.0.1' });
+    changes.notify(7);
+    await access.check();
+    assert.equal(book.pending(7), 1, 'a change that takes nothing away keeps the ticket');
+    admin = false;
+    changes.notify(7);
+    await access.check();
+    assert.deepEqual(access.revoked, { cause: 'right', message: 'not an admin any more' });
+    assert.equal(book.pending(7), 0);
+    assert.deepEqual(book.redeem(ticket), { ok: false, reason: 'ticket_revoked' });
+    assert.equal(live.size, 0, 'a revoked watch lets go of its user');
+  });
+});
+
+describe('live access', () => {
+  test('checks asked for during a check fold into one more run, so the last change is always seen', async () => {
+    let calls = 0;
+    let valid = true;
+    const gates: (() => void)[] = [];
+    const live = new LiveAccess(
+      async () => {
+        calls++;
+        const answer = valid;
+        await new Promise<void>((r) => gates.push(r));
+        return answer ? { identity: identityOf(9, false), expiresAt: null } : undefined;
+      },
+      new UserChanges(), new TestClock(), silent,
+    );
+    const w = live.watch({ userId: 9, credentialHash: 'h', via: 'api_token' }, () => undefined);
+    const first = w.check();
+    valid = false; // the credential is revoked while the first check is reading
+    const second = w.check();
+    const third = w.check();
+    gates.shift()!();
+    await new Promise((r) => setImmediate(r));
+    gates.shift()!();
+    assert.equal(await first, false);
+    assert.equal(await second, false);
+    assert.equal(await third, false);
+    assert.equal(calls, 2, 'three asks, two reads: the one running and one after it');
+    assert.equal(w.revoked?.cause, 'credential');
+  });
+
+  test('a failed re-check ends access (fail closed)', async () => {
+    const live = new LiveAccess(async () => { throw new Error('database down'); }, new UserChanges(), new TestClock(), silent);
+    const w = live.watch({ userId: 1, credentialHash: 'h', via: 'session' }, () => undefined);
+    const seen: string[] = [];
+    w.onRevoked((r) => seen.push(r.message));
+    assert.equal(await w.check(), false);
+    assert.deepEqual(seen, ['the server could not confirm your access']);
+  });
+
+  test('the credential is checked again when it expires, without any change', async () => {
+    const clock = new TestClock();
+    let valid = true;
+    const live = new LiveAccess(async () => (valid ? { identity: identityOf(2, false), expiresAt: new Date(clock.now().getTime() + 50).toISOString() } : undefined), new UserChanges(), clock, silent);
+    const w = live.watch({ userId: 2, credentialHash: 'h', via: 'session' }, () => undefined);
+    assert.equal(await w.check(), true);
+    valid = false;
+    const ended = new Promise((r) => w.onRevoked(r));
+    const keepAlive = setTimeout(() => {}, 5_000); // the expiry timer itself does not hold the process open
+    await ended;
+    clearTimeout(keepAlive);
+    assert.equal(w.revoked?.cause, 'credential');
   });
 });
 

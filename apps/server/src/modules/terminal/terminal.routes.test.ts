@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { hashToken } from '../../lib/secrets.js';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { testDatabaseKinds } from '../../test-support/databases.js';
@@ -43,7 +44,12 @@ for (const kind of testDatabaseKinds()) {
       assert.equal(t.websocket_path, '/api/terminal/ws');
       assert.equal(Date.parse(t.expires_at) - h.clock.now().getTime(), 30_000);
       assert.ok(t.ticket.length >= 40);
-      assert.deepEqual(h.services.terminal.tickets.redeem(t.ticket), { ok: true, grant: { userId: alice.id, isAdmin: false, vmId, kind: 'ssh', cols: 80, rows: 24, sourceIp: '127.0.0.1' } });
+      const redeemed = h.services.terminal.tickets.redeem(t.ticket);
+      assert.ok(redeemed.ok);
+      const { access, ...grant } = redeemed.grant;
+      assert.deepEqual(grant, { userId: alice.id, vmId, kind: 'ssh', cols: 80, rows: 24, sourceIp: '127.0.0.1' });
+      assert.deepEqual(access.grant, { userId: alice.id, credentialHash: hashToken(alice.token), via: 'session' });
+      access.stop();
     });
 
     test('refused: anonymous 401, read-only token 403, another user 404 (+ event), bad size 400, no serial on this driver 409', async () => {

@@ -17,6 +17,7 @@ import type { Clock } from '../../lib/time.js';
 import { Periodic } from '../../lib/periodic.js';
 import type { EventBus } from '../../operations/event-bus.js';
 import type { Identity } from '../auth/identity.js';
+import type { AccessWatch, LiveAccess } from '../auth/live-access.js';
 import type { EventsService } from '../events/events.service.js';
 import type { VmRow, VmsRepository } from '../vms/vms.repository.js';
 import { sshEndpointOf } from '../vms/vm-view.js';
@@ -48,6 +49,8 @@ export interface TerminalDeps {
   clock: Clock;
   log: FastifyBaseLogger;
   policy: TerminalPolicy;
+  /** Ends tickets and sessions whose login or right to the VM goes away. */
+  access: LiveAccess;
 }
 
 /** Statuses during which a terminal stays open (a reboot keeps the serial line). */
@@ -60,6 +63,7 @@ const KEEPS_TERMINAL = new Set(['running', 'rebooting']);
 export class TerminalService {
   readonly tickets: TicketBook;
   private readonly live = new Map<number, LiveSession>();
+  private readonly guards = new Map<number, AccessWatch>();
   private readonly finishing = new Set<Promise<void>>();
   private readonly opener: SessionOpener;
   private readonly retention: Periodic;
@@ -88,14 +92,34 @@ export class TerminalService {
     const open = [...this.live.values()].filter((s) => s.info.userId === userId).length + this.tickets.pending(userId);
     if (open >= this.d.policy.maxSessionsPerUser)
       throw new AppError(429, 'too_many_sessions', `you already have ${open} terminal sessions open (limit ${this.d.policy.maxSessionsPerUser})`);
-    const grant: TicketGrant = { userId, isAdmin: identity.user.is_admin, vmId: vm.id, kind, cols: body.cols ?? 80, rows: body.rows ?? 24, sourceIp };
+    const access = this.d.access.watch({ userId, credentialHash: identity.credentialHash, via: identity.via }, (fresh) => this.mayUse(fresh, vm.id));
+    const grant: TicketGrant = { userId, access, vmId: vm.id, kind, cols: body.cols ?? 80, rows: body.rows ?? 24, sourceIp };
     const { ticket, expiresAt } = this.tickets.issue(grant);
     return { ticket, expires_at: expiresAt.toISOString(), websocket_path: TERMINAL_WEBSOCKET_PATH, protocol: TERMINAL_PROTOCOL, vm_id: vm.id, kind };
   }
 
   /** Opens the session a redeemed ticket grants (the gateway has checked origin and ticket). */
   begin(grant: TicketGrant, ws: WebSocket, sourceIp: string): Promise<void> {
-    return this.opener.open(grant, ws, sourceIp, (session) => this.live.set(session.info.id, session));
+    const register = (session: LiveSession) => {
+      this.live.set(session.info.id, session);
+      this.guards.set(session.info.id, grant.access);
+    };
+    return this.opener.open(grant, ws, sourceIp, register).catch((err: unknown) => {
+      grant.access.stop();
+      throw err;
+    });
+  }
+
+  /**
+   * The right a terminal rests on, checked again on every change to its user and VM: the VM's
+   * owner, or an administrator. Generic on purpose: once VMs can change hands, a session of the
+   * old owner ends at the next check (any VM event triggers one, see start()).
+   */
+  private async mayUse(identity: Identity, vmId: number): Promise<string | undefined> {
+    const vm = await this.d.vms.find(vmId);
+    if (!vm) return 'the VM no longer exists';
+    if (vm.user_id === identity.user.id || identity.user.is_admin) return undefined;
+    return `you no longer have access to VM ${vm.name}: it is not yours and you are not an administrator`;
   }
 
   async listLive(identity: Identity): Promise<TerminalSession[]> {
@@ -154,8 +178,11 @@ export class TerminalService {
     const abandoned = await this.d.sessions.closeAbandoned(this.d.clock.now().toISOString());
     if (abandoned) this.d.log.info({ abandoned }, 'terminal sessions left open by the previous run marked ended');
     this.unsubscribe = this.d.bus.subscribe(({ event }) => {
-      if (event.kind !== 'vm' || KEEPS_TERMINAL.has(event.vm.status)) return;
-      for (const s of this.live.values()) if (s.info.vmId === event.vm.id) s.end('vm_stopped', `the VM is ${event.vm.status}`);
+      if (event.kind !== 'vm') return;
+      const onVm = [...this.live.values()].filter((s) => s.info.vmId === event.vm.id);
+      if (!KEEPS_TERMINAL.has(event.vm.status)) for (const s of onVm) s.end('vm_stopped', `the VM is ${event.vm.status}`);
+      // Whatever changed about the VM (its owner, one day), each session's right is checked again.
+      else for (const s of onVm) void this.guards.get(s.info.id)?.check();
     });
     await this.retention.run();
     this.retention.start(6 * 3_600_000);
@@ -194,6 +221,7 @@ export class TerminalService {
 
   private finish(session: LiveSession, outcome: SessionOutcome): void {
     this.live.delete(session.info.id);
+    this.guards.delete(session.info.id);
     const p = this.opener.finalize(session, outcome).finally(() => this.finishing.delete(p));
     this.finishing.add(p);
   }

@@ -1,10 +1,12 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { TerminalKind } from '@twarga/contract';
 import type { Clock } from '../../lib/time.js';
+import type { AccessWatch } from '../auth/live-access.js';
 
 export interface TicketGrant {
   userId: number;
-  isAdmin: boolean;
+  /** Follows the credential the ticket was asked for with and the right to the VM (LiveAccess). */
+  access: AccessWatch;
   vmId: number;
   kind: TerminalKind;
   cols: number;
@@ -14,7 +16,7 @@ export interface TicketGrant {
 
 export type TicketRedemption =
   | { ok: true; grant: TicketGrant }
-  | { ok: false; reason: 'ticket_unknown' | 'ticket_reused' | 'ticket_expired' };
+  | { ok: false; reason: 'ticket_unknown' | 'ticket_reused' | 'ticket_expired' | 'ticket_revoked' };
 
 interface Entry {
   grant: TicketGrant;
@@ -46,12 +48,18 @@ export class TicketBook {
   }
 
   redeem(ticket: string): TicketRedemption {
+    this.sweep();
     const entry = this.entries.get(hash(ticket));
     const now = this.clock.now().getTime();
     if (!entry) return { ok: false, reason: 'ticket_unknown' };
     if (entry.usedAt !== undefined) return { ok: false, reason: 'ticket_reused' };
     entry.usedAt = now;
-    if (now >= entry.expiresAt) return { ok: false, reason: 'ticket_expired' };
+    // Its user's login or right went away since it was issued (the session re-checks too).
+    if (entry.grant.access.revoked) return { ok: false, reason: 'ticket_revoked' };
+    if (now >= entry.expiresAt) {
+      entry.grant.access.stop();
+      return { ok: false, reason: 'ticket_expired' };
+    }
     return { ok: true, grant: entry.grant };
   }
 
@@ -59,13 +67,18 @@ export class TicketBook {
   pending(userId: number): number {
     const now = this.clock.now().getTime();
     let n = 0;
-    for (const e of this.entries.values()) if (e.grant.userId === userId && e.usedAt === undefined && e.expiresAt > now) n++;
+    for (const e of this.entries.values()) if (e.grant.userId === userId && e.usedAt === undefined && e.expiresAt > now && !e.grant.access.revoked) n++;
     return n;
   }
 
   /** Forgets entries well past expiry (kept one extra TTL to tell "reused/expired" from "unknown"). */
   private sweep(): void {
-    const horizon = this.clock.now().getTime() - this.ttlMs;
-    for (const [k, e] of this.entries) if (e.expiresAt < horizon) this.entries.delete(k);
+    const now = this.clock.now().getTime();
+    const horizon = now - this.ttlMs;
+    for (const [k, e] of this.entries) {
+      // An unused, expired ticket no longer needs its access followed.
+      if (e.usedAt === undefined && e.expiresAt <= now) e.grant.access.stop();
+      if (e.expiresAt < horizon) this.entries.delete(k);
+    }
   }
 }

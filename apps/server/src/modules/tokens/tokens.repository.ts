@@ -65,6 +65,28 @@ export class TokensRepository {
       .executeTakeFirst();
   }
 
+  /** One of the user's tokens, revoked or not: what a token may pass on to the tokens it creates. */
+  findForUser(userId: number, id: number): Promise<Pick<TokenRecord, 'scope' | 'expires_at'> | undefined> {
+    return this.db
+      .selectFrom('api_tokens')
+      .select(['scope', 'expires_at'])
+      .where('id', '=', id)
+      .where('user_id', '=', userId)
+      .executeTakeFirst();
+  }
+
+  /** Tokens that still work (not revoked, not expired): what the per-user limit counts. */
+  async countLive(userId: number, now: string): Promise<number> {
+    const row = await this.db
+      .selectFrom('api_tokens')
+      .select((eb) => eb.fn.countAll<number | string | bigint>().as('n'))
+      .where('user_id', '=', userId)
+      .where('revoked_at', 'is', null)
+      .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]))
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+
   async touch(id: number, now: string): Promise<void> {
     await this.db.updateTable('api_tokens').set({ last_used_at: now }).where('id', '=', id).execute();
   }
@@ -81,5 +103,18 @@ export class TokensRepository {
       .executeTakeFirst();
     if (row) this.changes.notify(userId);
     return row?.name;
+  }
+
+  /** Revokes every token the user has; returns how many. Live requests using them end (UserChanges). */
+  async revokeAllForUser(userId: number, now: string): Promise<number> {
+    const rows = await this.db
+      .updateTable('api_tokens')
+      .set({ revoked_at: now })
+      .where('user_id', '=', userId)
+      .where('revoked_at', 'is', null)
+      .returning('id')
+      .execute();
+    if (rows.length) this.changes.notify(userId);
+    return rows.length;
   }
 }

@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import { ApiToken, CreateTokenRequest, CreatedApiToken, IdParam } from '@twarga/contract';
+import { ApiToken, CreateTokenRequest, CreatedApiToken, IdParam, RevokedTokens } from '@twarga/contract';
 import { contextOf, identityOf, type App } from '../../http/types.js';
 import { errorResponses } from '../../http/errors.js';
 import type { TokensService } from './tokens.service.js';
@@ -22,6 +22,16 @@ export async function tokensRoutes(app: App, { tokens }: { tokens: TokensService
     },
     handler: async (request, reply) =>
       reply.status(201).send(await tokens.create(identityOf(request), request.body, contextOf(request))),
+  });
+
+  app.delete('/api/account/tokens', {
+    config: { access: 'user' },
+    schema: {
+      tags: ['account'],
+      summary: 'Revoke all your API tokens at once (the one making the request too)',
+      response: { 200: RevokedTokens, ...errorResponses },
+    },
+    handler: async (request) => tokens.revokeAll(identityOf(request), contextOf(request)),
   });
 
   app.delete('/api/account/tokens/:id', {

@@ -12,6 +12,7 @@ import type { EventsService } from '../events/events.service.js';
 import type { ImagesService } from '../images/images.service.js';
 import type { ImagesRepository } from '../images/images.repository.js';
 import type { ConsoleKeys } from '../terminal/console-keys.js';
+import { publicMessage } from '../../lib/public-message.js';
 import { sshEndpointOf, toVm } from './vm-view.js';
 import type { VmRow, VmsRepository } from './vms.repository.js';
 
@@ -42,6 +43,8 @@ export interface VmOperationsDeps {
  */
 export class VmOperations {
   private readonly running = new Set<Promise<void>>();
+  /** VMs with an action running in this process: their lock is real, not left over from a crash. */
+  private readonly busy = new Set<number>();
 
   constructor(private readonly d: VmOperationsDeps) {}
 
@@ -71,40 +74,69 @@ export class VmOperations {
 
   /** Starts the action's work without waiting for it; tests and shutdown can await idle(). */
   dispatch(row: VmRow, action: Action, work: () => Promise<void>): void {
-    const p = this.execute(row, action, work).finally(() => this.running.delete(p));
+    this.busy.add(row.id);
+    // execute() catches what it can; this is the last net: a background action never crashes the server.
+    const p = this.execute(row, action, work)
+      .catch((err: unknown) => this.d.log.error({ err, vm: row.id, action: action.type }, 'VM action could not be wound up; the reconciler will settle the VM'))
+      .finally(() => {
+        this.running.delete(p);
+        this.busy.delete(row.id);
+      });
     this.running.add(p);
+  }
+
+  /** True while an action of this process works on the VM (its lock is not a crash's leftover). */
+  isBusy(vmId: number): boolean {
+    return this.busy.has(vmId);
   }
 
   async idle(): Promise<void> {
     while (this.running.size) await Promise.allSettled([...this.running]);
   }
 
+  /**
+   * Runs the work, then winds the action up: outcome, event, unlock. Each wind-up step is guarded
+   * on its own (a full disk makes every database write fail): what cannot be written is logged
+   * with its cause, and the reconciler later settles a VM left in a transitional state or locked.
+   */
   private async execute(row: VmRow, action: Action, work: () => Promise<void>): Promise<void> {
-    const { actions, events, bus, vms, progress } = this.d;
+    const { actions, events, bus, vms, progress, log } = this.d;
+    const guard = async <T>(what: string, fn: () => Promise<T>): Promise<T | undefined> => {
+      try {
+        return await fn();
+      } catch (err) {
+        log.error({ err, vm: row.id, action: action.type, action_id: action.id }, `VM action: ${what} failed`);
+        return undefined;
+      }
+    };
     bus.publish(row.user_id, { kind: 'action', action });
     progress.begin(instanceId(row.id), action);
-    let failure: string | undefined;
+    let failure: { raw: string; shown: string } | undefined;
     try {
       await work();
     } catch (err) {
-      failure = err instanceof Error ? err.message : String(err);
-      this.d.log.warn({ err, vm: row.id, action: action.type }, 'VM action failed');
-      this.step(row, `Failed: ${failure}`);
-      await this.settleAfterFailure(row, action.type, failure);
+      const raw = err instanceof Error ? err.message : String(err);
+      // What the owner sees carries no server paths; the full reason goes to the log and the admins' event.
+      failure = { raw, shown: publicMessage(raw) };
+      log.warn({ err, vm: row.id, action: action.type }, 'VM action failed');
+      this.step(row, `Failed: ${failure.shown}`);
+      await guard('settling the VM after the failure', () => this.settleAfterFailure(row, action.type, failure!.shown));
     }
     // Every line is stored before the action is seen to end, so its log is whole by then.
-    await progress.end(instanceId(row.id));
-    let outcome: Action;
+    await guard('writing the action log', () => progress.end(instanceId(row.id)));
+    const outcome = await guard('recording the outcome', () =>
+      failure === undefined
+        ? actions.finish(action.id, { status: 'completed', now: this.now() })
+        : actions.finish(action.id, { status: 'errored', error: failure.shown.slice(0, 1000), now: this.now() }),
+    );
     if (failure === undefined) {
-      outcome = await actions.finish(action.id, { status: 'completed', now: this.now() });
       await events.record({ type: 'vm', action: `vm.${action.type}`, message: `VM ${row.name}: ${action.type} completed`, userId: row.user_id, vmId: row.id, details: { action_id: action.id } });
     } else {
-      outcome = await actions.finish(action.id, { status: 'errored', error: failure.slice(0, 1000), now: this.now() });
-      await events.record({ type: 'vm', severity: 'warning', action: `vm.${action.type}_failed`, message: `VM ${row.name}: ${action.type} failed: ${failure.slice(0, 200)}`, userId: row.user_id, vmId: row.id, details: { action_id: action.id } });
+      await events.record({ type: 'vm', severity: 'warning', action: `vm.${action.type}_failed`, message: `VM ${row.name}: ${action.type} failed: ${failure.shown.slice(0, 200)}`, userId: row.user_id, vmId: row.id, details: { action_id: action.id, reason: failure.raw.slice(0, 2000) } });
     }
-    const unlocked = await vms.update(row.id, { locked: 0, updated_at: this.now() });
-    await this.publish(unlocked);
-    bus.publish(row.user_id, { kind: 'action', action: outcome });
+    const unlocked = await guard('releasing the lock', () => vms.update(row.id, { locked: 0, updated_at: this.now() }));
+    if (unlocked) await guard('publishing the VM', () => this.publish(unlocked));
+    if (outcome) bus.publish(row.user_id, { kind: 'action', action: outcome });
   }
 
   /** A line in the log of the action running on this VM, for its owner to follow. */
@@ -112,20 +144,68 @@ export class VmOperations {
     this.d.progress.line(instanceId(row.id), text);
   }
 
-  /** After a failure the VM's status follows what the hypervisor really has. */
+  /**
+   * After a failure the VM's status follows what the hypervisor really has: running or stopped,
+   * else error (from which its owner can start, stop or destroy it). A failed destroy is error
+   * too (its files may be half gone: destroy it again). A failed creation is removed from its
+   * host and its first hour refunded, since it never ran.
+   */
   private async settleAfterFailure(row: VmRow, type: ActionType, message: string): Promise<void> {
     const id = instanceId(row.id);
     const driver = await this.d.drivers.forVm(row).catch(() => undefined);
     let status: VmStatus = 'error';
-    if (type === 'create') await driver?.destroy(id).catch(() => {});
-    else {
-      const state = (await driver?.inspect(id).catch(() => undefined))?.state;
-      status = state === 'running' ? 'running' : state === 'stopped' ? 'stopped' : 'error';
+    let extra: Partial<VmRow> = {};
+    if (type === 'create') {
+      await driver?.destroy(id).catch((err: unknown) => this.d.log.warn({ err, vm: row.id }, 'could not remove a failed creation'));
+      await this.refundIfNeverRan(row);
+    } else {
+      const state = await driver?.inspect(id).catch(() => undefined);
+      if (state?.state === 'running' && type !== 'destroy') {
+        status = state.paused ? 'paused' : 'running';
+        extra = { status_reason: state.paused?.reason ?? null, ...(row.booted_at ? {} : { booted_at: (state.startedAt ?? this.d.clock.now()).toISOString() }) };
+      } else if (state?.state === 'stopped' && type !== 'destroy') {
+        status = 'stopped';
+        extra = { booted_at: null, status_reason: null };
+      }
     }
-    await this.d.vms.update(row.id, { status, error: message.slice(0, 1000), updated_at: this.now() });
+    await this.setStatus(row.id, status, { error: message.slice(0, 1000), ...extra });
+  }
+
+  /**
+   * Marks the VM running and starts its billing clock if it was not running yet: the first hour
+   * (charged when the launch was admitted) covers the hour from when its process really started
+   * (the driver's startedAt), so a creation interrupted by a crash and adopted later is billed
+   * from its real start, not from the adoption.
+   */
+  async markRunning(row: VmRow, inspected: InstanceInspection, extra: Partial<VmRow> = {}): Promise<VmRow> {
+    const startedAt = inspected.startedAt ?? this.d.clock.now();
+    const patch = {
+      status: inspected.paused ? 'paused' : 'running', status_reason: inspected.paused?.reason ?? null, booted_at: startedAt.toISOString(),
+      error: null, updated_at: this.now(), ...addresses(inspected), ...extra,
+    } satisfies Partial<VmRow>;
+    const updated = await this.d.vms.updateStartingBilling(row.id, patch, new Date(startedAt.getTime() + HOUR_MS).toISOString());
+    await this.publish(updated);
+    return updated;
+  }
+
+  /** Gives back the first hour of a VM that never ran; logged, never thrown (the VM's state matters more). */
+  private async refundIfNeverRan(row: VmRow): Promise<void> {
+    const fresh = await this.d.vms.find(row.id);
+    if (!fresh || fresh.billed_until) return;
+    const refunded = await this.d.ledger.refundFirstHour(fresh, this.now()).catch((err: unknown) => {
+      this.d.log.error({ err, vm: row.id }, 'could not refund the first hour of a VM that never ran');
+      return 0;
+    });
+    if (refunded) this.step(row, `First hour refunded (${refunded} credits): the VM never ran`);
   }
 
   // --- the actions -------------------------------------------------------------------
+
+  /** An action a crash interrupted, run again from its start (create and destroy are idempotent). */
+  async resume(row: VmRow, type: 'create' | 'destroy'): Promise<void> {
+    this.step(row, `Running the ${type} again: the server stopped while it ran`);
+    await (type === 'create' ? this.provision(row) : this.destroy(row));
+  }
 
   async provision(row: VmRow): Promise<void> {
     const { images, imagesRepo } = this.d;
@@ -155,9 +235,7 @@ export class VmOperations {
     const inspected = await driver.inspect(id);
     if (inspected.state !== 'running') throw new Error('the VM process exited right after start');
     // Billing starts once the VM really exists: a failed creation costs nothing.
-    await this.d.ledger.apply({ userId: row.user_id, amount: -row.price_hourly, reason: `VM ${row.name} (#${row.id}): first hour`, actorId: null, now: this.now() }, { allowNegative: true });
-    const billedUntil = new Date(this.d.clock.now().getTime() + HOUR_MS).toISOString();
-    this.step(row, runningLine(await this.setStatus(row.id, 'running', { booted_at: this.now(), billed_until: billedUntil, error: null, ...addresses(inspected) }), this.d.sshHost));
+    this.step(row, runningLine(await this.markRunning(row, inspected), this.d.sshHost));
   }
 
   async start(row: VmRow): Promise<void> {
@@ -166,7 +244,7 @@ export class VmOperations {
     await driver.start(instanceId(row.id));
     const inspected = await driver.inspect(instanceId(row.id));
     if (inspected.state !== 'running') throw new Error('the VM process exited right after start');
-    this.step(row, runningLine(await this.setStatus(row.id, 'running', { booted_at: this.now(), error: null, ...addresses(inspected) }), this.d.sshHost));
+    this.step(row, runningLine(await this.markRunning(row, inspected), this.d.sshHost));
   }
 
   async stop(row: VmRow, force: boolean): Promise<void> {
@@ -174,7 +252,7 @@ export class VmOperations {
     this.step(row, force ? 'Powering off (forced)' : `Asking the guest to shut down (powered off after ${Math.round(this.d.stopTimeoutMs / 1000)} s)`);
     await (await this.d.drivers.forVm(row)).stop(instanceId(row.id), { force, timeoutMs: this.d.stopTimeoutMs });
     this.step(row, 'Stopped');
-    await this.setStatus(row.id, 'stopped', { booted_at: null });
+    await this.setStatus(row.id, 'stopped', { booted_at: null, status_reason: null });
   }
 
   async reboot(row: VmRow, force: boolean): Promise<void> {
@@ -182,7 +260,7 @@ export class VmOperations {
     this.step(row, force ? 'Resetting (forced)' : 'Rebooting');
     await (await this.d.drivers.forVm(row)).reboot(instanceId(row.id), { force });
     this.step(row, 'Running');
-    await this.setStatus(row.id, 'running', { booted_at: this.now(), error: null });
+    await this.setStatus(row.id, 'running', { booted_at: this.now(), error: null, status_reason: null });
   }
 
   async destroy(row: VmRow): Promise<void> {
@@ -190,9 +268,10 @@ export class VmOperations {
     this.step(row, 'Destroying the instance and its disks');
     await (await this.d.drivers.forVm(row)).destroy(instanceId(row.id));
     await this.d.consoleKeys.remove(row.id);
+    await this.refundIfNeverRan(row);
     this.step(row, 'Destroyed');
     // The row stays for audit and billing; its name and port are free again.
-    await this.setStatus(row.id, 'destroyed', { destroyed_at: this.now(), ssh_port: null, booted_at: null, ip_address: null, guest_ssh_host: null, guest_ssh_port: null });
+    await this.setStatus(row.id, 'destroyed', { destroyed_at: this.now(), ssh_port: null, booted_at: null, ip_address: null, guest_ssh_host: null, guest_ssh_port: null, status_reason: null });
   }
 }
 

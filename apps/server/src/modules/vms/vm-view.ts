@@ -8,7 +8,8 @@ export function sshEndpointOf(row: VmRow, sshHost: string): { host: string; port
 
 /** The API's view of a VM row, with what is derived at read time (uptime, SSH command). */
 export function toVm(row: VmRow, sshHost: string, now: Date): Vm {
-  const running = row.status === 'running' && row.booted_at;
+  // A paused guest's process still runs: its uptime keeps counting.
+  const running = (row.status === 'running' || row.status === 'paused') && row.booted_at;
   const ssh = sshEndpointOf(row, sshHost);
   return {
     id: row.id,
@@ -31,6 +32,7 @@ export function toVm(row: VmRow, sshHost: string, now: Date): Vm {
     ssh_command: ssh.port ? `ssh -p ${ssh.port} ${row.ssh_user}@${ssh.host}` : null,
     locked: row.locked === 1,
     error: row.error,
+    status_reason: row.status_reason,
     created_at: row.created_at,
     updated_at: row.updated_at,
     booted_at: row.booted_at,

@@ -1,4 +1,4 @@
-import type { Selectable, Updateable } from 'kysely';
+import { sql, type Selectable, type Updateable } from 'kysely';
 import type { Db } from '../../db/database.js';
 import type { VmsTable } from '../../db/schema.js';
 
@@ -60,15 +60,53 @@ export class VmsRepository {
     return rows.length === 1;
   }
 
-  /** Live VMs whose paid time has run out. */
+  /**
+   * VMs with an hour begun and not paid: live ones whose paid time has run out, and destroyed
+   * ones that lived into an hour the billing pass had not charged yet (it runs once a minute).
+   */
   dueForBilling(now: string): Promise<VmRow[]> {
-    return this.db.selectFrom('vms').selectAll().where('destroyed_at', 'is', null).where('billed_until', 'is not', null).where('billed_until', '<=', now).orderBy('id').execute();
+    return this.db
+      .selectFrom('vms')
+      .selectAll()
+      .where('billed_until', 'is not', null)
+      .where((eb) =>
+        eb.or([
+          eb.and([eb('destroyed_at', 'is', null), eb('billed_until', '<=', now)]),
+          eb.and([eb('destroyed_at', 'is not', null), eb('billed_until', '<', eb.ref('destroyed_at'))]),
+        ]),
+      )
+      .orderBy('id')
+      .execute();
   }
 
   /** Moves the paid-up mark only if nobody else did (so an hour is never charged twice). */
-  async advanceBilledUntil(id: number, from: string, to: string): Promise<boolean> {
-    const rows = await this.db.updateTable('vms').set({ billed_until: to }).where('id', '=', id).where('billed_until', '=', from).where('destroyed_at', 'is', null).returning('id').execute();
+  async advanceBilledUntil(id: number, from: string, to: string, db: Db = this.db): Promise<boolean> {
+    const rows = await db.updateTable('vms').set({ billed_until: to }).where('id', '=', id).where('billed_until', '=', from).returning('id').execute();
     return rows.length === 1;
+  }
+
+  /**
+   * Applies the patch and starts the billing clock at billedUntil unless it already runs, in one
+   * statement: a VM is never left running without a paid-up mark, and a later adoption or start
+   * never moves the mark of a VM already billed.
+   */
+  async updateStartingBilling(id: number, patch: Updateable<VmsTable>, billedUntil: string): Promise<VmRow> {
+    return this.db
+      .updateTable('vms')
+      .set({ ...patch, billed_until: sql<string>`coalesce(billed_until, ${billedUntil})` })
+      .where('id', '=', id)
+      .returningAll()
+      .executeTakeFirstOrThrow();
+  }
+
+  /** Runs fn in one transaction (e.g. moving the paid-up mark and writing its ledger row together). */
+  transaction<T>(fn: (trx: Db) => Promise<T>): Promise<T> {
+    return this.db.transaction().execute(fn);
+  }
+
+  /** Releases a lock that no action holds any more (its action ended in a crash or a failed write). */
+  async unlock(id: number, now: string): Promise<void> {
+    await this.db.updateTable('vms').set({ locked: 0, updated_at: now }).where('id', '=', id).execute();
   }
 
   async unlockAll(): Promise<void> {

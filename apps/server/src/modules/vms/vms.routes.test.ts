@@ -88,13 +88,26 @@ for (const kind of testDatabaseKinds()) {
       await settle();
       driver.delayMs = 300;
       assert.equal((await act(vm.id, 'stop')).statusCode, 202);
-      const second = await act(vm.id, 'reboot');
+      // Destroy is allowed from stopping: only the lock can refuse it here.
+      const second = await act(vm.id, 'destroy');
       assert.equal(second.statusCode, 409);
       assert.equal(second.json().code, 'conflict');
+      assert.equal(second.json().message, 'Another action is in progress on this VM; wait for it to finish');
       await settle();
       assert.equal((await h.request({ method: 'GET', url: `/api/vms/${vm.id}`, token: alice.token })).json().status, 'stopped');
       const wrong = await act(vm.id, 'reboot');
       assert.equal(wrong.statusCode, 409, 'cannot reboot a stopped VM');
+      // Stop is allowed from error: a stop sent while a start (from error) runs meets the lock.
+      await h.services.ops.setStatus(vm.id, 'error');
+      driver.delayMs = 300;
+      assert.equal((await act(vm.id, 'start')).statusCode, 202);
+      const stop = await act(vm.id, 'stop');
+      assert.equal(stop.statusCode, 409);
+      assert.equal(stop.json().code, 'conflict');
+      assert.match(stop.json().message, /another action is in progress/i);
+      await settle();
+      driver.delayMs = 0;
+      assert.equal((await h.request({ method: 'GET', url: `/api/vms/${vm.id}`, token: alice.token })).json().status, 'running', 'the first action was not disturbed');
       await act(vm.id, 'destroy');
       await settle();
       assert.equal((await act(vm.id, 'start')).statusCode, 409, 'destroyed is final');
@@ -111,9 +124,11 @@ for (const kind of testDatabaseKinds()) {
       await settle();
       for (const v of (await h.request({ method: 'GET', url: '/api/vms', token: alice.token })).json()) await act(v.id, 'destroy');
       await settle();
-      assert.equal((await create({ name: 'dup' })).statusCode, 201, 'a destroyed VM frees its name');
+      const again = await create({ name: 'dup' });
+      assert.equal(again.statusCode, 201, 'a destroyed VM frees its name');
+      assert.notEqual(again.json().id, first.id, 'a new VM, not the old one back');
       await settle();
-      assert.ok(first.id);
+      assert.equal((await h.request({ method: 'GET', url: `/api/vms/${first.id}`, token: alice.token })).json().status, 'destroyed');
     });
 
     test('no credits for an hour: 402; a failed creation costs nothing and ends in error', async () => {

@@ -34,7 +34,7 @@ export async function vmsRoutes(app: App, { vms }: { vms: VmsService }) {
     schema: { tags: ['vms'], summary: "A VM's status", params: IdParam, response: { 200: VmStatusResponse, ...errorResponses } },
     handler: async (request) => {
       const vm = await vms.get(identityOf(request), request.params.id);
-      return { id: vm.id, status: vm.status, locked: vm.locked, ip_address: vm.ip_address, uptime_seconds: vm.uptime_seconds };
+      return { id: vm.id, status: vm.status, status_reason: vm.status_reason, locked: vm.locked, ip_address: vm.ip_address, uptime_seconds: vm.uptime_seconds };
     },
   });
 

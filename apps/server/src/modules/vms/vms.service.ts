@@ -4,9 +4,13 @@ import { Mutex } from 'async-mutex';
 import { hasStats } from '../../compute/driver.js';
 import { pickFreePort } from '../../compute/ports.js';
 import type { ComputeRegistry } from '../../compute/registry.js';
+import path from 'node:path';
 import type { Db } from '../../db/database.js';
-import { AppError, badRequest, conflict, notFound } from '../../http/errors.js';
+import { AppError, badRequest, conflict, notFound, quotaExceeded } from '../../http/errors.js';
+import { allocatedBytes, freeBytes, GiB, MiB } from '../../lib/disk-space.js';
 import type { Clock } from '../../lib/time.js';
+import { instancePaths } from '../../compute/qemu/paths.js';
+import type { LedgerService } from '../billing/ledger.service.js';
 import type { ActionsRepository } from '../../operations/actions.repository.js';
 import { isUniqueViolation } from '../auth/auth.service.js';
 import type { Identity, RequestContext } from '../auth/identity.js';
@@ -27,15 +31,23 @@ export interface VmPolicy {
   maxVcpusPerUser: number;
   sshPortRange: string;
   sshHost: string;
+  /** Total virtual disk size one user's live VMs may have (0: no disk at all). */
+  maxDiskGbPerUser: number;
+  /** Space the data dir's filesystem keeps free after every VM disk there could fill up. */
+  minFreeDiskMb: number;
+  /** The data dir: QEMU hosts keep their VM disks under <dataDir>/vms. */
+  dataDir: string;
 }
 
 /** Which actions a VM accepts in which status. */
 const ALLOWED: Record<ActionType, VmStatus[]> = {
   create: [],
   start: ['stopped', 'error'],
-  stop: ['running', 'error'],
+  stop: ['running', 'paused', 'error'],
   reboot: ['running'],
-  destroy: ['pending', 'provisioning', 'running', 'stopping', 'stopped', 'rebooting', 'error'],
+  // Any status but destroyed: the lock (tryLock) already refuses a VM that an action works on, so a
+  // transitional status seen here was left by a crash and must not trap the VM.
+  destroy: ['pending', 'provisioning', 'running', 'paused', 'stopping', 'stopped', 'rebooting', 'destroying', 'error'],
 };
 
 export class VmsService {
@@ -45,6 +57,7 @@ export class VmsService {
       vms: VmsRepository;
       actions: ActionsRepository;
       users: UsersRepository;
+      ledger: LedgerService;
       keys: KeysRepository;
       images: ImagesService;
       ops: VmOperations;
@@ -57,9 +70,10 @@ export class VmsService {
   ) {}
 
   /**
-   * Quota, credit and capacity checks read what is in use, then the insert adds to it: two
-   * launches at once must not both see the last free slot. One server process owns the
-   * database, so admitting one launch at a time (a few milliseconds each) is enough.
+   * Quota, capacity and disk space checks read what is in use, then the insert adds to it:
+   * two launches at once must not both see the last free slot. One server process owns the
+   * database, so admitting one launch at a time (a few milliseconds each) is enough. Credits
+   * do not rely on this lock: the first hour is charged in the insert's transaction.
    */
   private readonly admission = new Mutex();
 
@@ -122,18 +136,49 @@ export class VmsService {
     if (usage.count + 1 > policy.maxVmsPerUser) throw quota(`at most ${policy.maxVmsPerUser} VMs per user`);
     if (usage.ram + spec.ram > policy.maxRamPerUserMb) throw quota(`at most ${policy.maxRamPerUserMb} MB of RAM in total (${usage.ram} MB in use)`);
     if (usage.cpu + spec.cpu > policy.maxVcpusPerUser) throw quota(`at most ${policy.maxVcpusPerUser} vCPUs in total (${usage.cpu} in use)`);
+    const diskInUse = (await vms.listLive(userId)).reduce((sum, vm) => sum + vm.disk, 0);
+    if (diskInUse + spec.disk > policy.maxDiskGbPerUser) throw quota(`at most ${policy.maxDiskGbPerUser} GB of disk in total (${diskInUse} GB in use)`);
+    // An early, friendly answer; the charge in the insert's transaction is what guarantees it.
     const price = hourlyPrice(spec.ram, spec.cpu);
     const balance = Number((await users.findById(userId))!.credits);
     if (balance < price) throw new AppError(402, 'insufficient_credits', `This VM costs ${price} credits per hour and your balance is ${balance}`);
 
     const host = await this.d.hosts.place({ ramMb: spec.ram, vcpus: spec.cpu });
+    if (host.driver === 'qemu') await this.ensureHostStorage(userId, spec.disk);
     const now = this.d.clock.now().toISOString();
     return this.insertWithPort(host.driver === 'qemu', {
       user_id: userId, name: input.name, status: 'pending', os_type: image.os_type, image: image.slug, size: spec.size,
       ram: spec.ram, cpu: spec.cpu, disk: spec.disk, price_hourly: price, driver: host.driver, host_id: host.id, guest_ssh_host: null, guest_ssh_port: null, ip_address: null, ssh_port: null,
-      ssh_user: 'root', ssh_keys: JSON.stringify(sshKeys), user_data: input.user_data ?? null, locked: 1, error: null,
+      ssh_user: 'root', ssh_keys: JSON.stringify(sshKeys), user_data: input.user_data ?? null, locked: 1, error: null, status_reason: null,
       booted_at: null, destroyed_at: null, billed_until: null, created_at: now, updated_at: now,
     });
+  }
+
+  /**
+   * A QEMU host's disks are thin qcow2 files under the data dir: small when created, but each
+   * guest may fill its disk to its full virtual size, and a full filesystem pauses or corrupts
+   * guests (and stops the database when it is SQLite). So a new disk counts at its full size,
+   * and every live disk there counts for what it may still grow: admitting only against today's
+   * free space accepted 600 GB of disks on 77 GB. Refused with 507 insufficient_storage.
+   */
+  private async ensureHostStorage(userId: number, diskGb: number): Promise<void> {
+    const { dataDir, minFreeDiskMb } = this.d.policy;
+    const vmsDir = path.join(dataDir, 'vms');
+    let promised = 0;
+    for (const vm of await this.d.vms.listLive()) {
+      if (vm.driver !== 'qemu') continue;
+      promised += Math.max(0, vm.disk * GiB - (await allocatedBytes(instancePaths(vmsDir, instanceId(vm.id)).disk)));
+    }
+    const free = await freeBytes(dataDir);
+    const needed = diskGb * GiB + promised + minFreeDiskMb * MiB;
+    if (free >= needed) return;
+    const gb = (bytes: number) => `${(bytes / GiB).toFixed(1)} GB`;
+    await this.d.events.record({
+      type: 'system', severity: 'warning', action: 'vm.create_refused_storage', userId,
+      message: `A ${diskGb} GB disk was refused: ${gb(free)} free in ${dataDir}, ${gb(promised)} promised to existing VM disks, ${minFreeDiskMb} MB kept free (TWARGA_MIN_FREE_DISK_MB)`,
+      details: { disk_gb: diskGb, free_bytes: free, promised_bytes: promised, min_free_mb: minFreeDiskMb },
+    });
+    throw new AppError(507, 'insufficient_storage', `The host has no room for a ${diskGb} GB disk right now: choose a smaller disk, or ask an administrator to free space`);
   }
 
   async stats(identity: Identity, id: number): Promise<VmStats> {
@@ -201,6 +246,8 @@ export class VmsService {
       try {
         return await this.d.db.transaction().execute(async (trx) => {
           const inserted = await this.d.vms.insert({ ...row, ssh_port: port }, trx);
+          // Reserved here, refunded if the VM never runs (LedgerService.refundFirstHour).
+          await this.d.ledger.chargeFirstHour(inserted, trx, row.created_at);
           const action = await this.d.actions.insert({ vmId: inserted.id, userId: row.user_id, type: 'create', now: row.created_at }, trx);
           return { row: inserted, action };
         });
@@ -217,9 +264,7 @@ function duplicateName(name: string) {
   return conflict(`You already have a VM named ${name}`, [{ field: 'name', message: 'is already used by one of your VMs' }]);
 }
 
-function quota(what: string) {
-  return new AppError(403, 'quota_exceeded', `Quota exceeded: ${what}`);
-}
+const quota = quotaExceeded;
 
 /** A size slug, or a custom ram/cpu/disk within limits. */
 interface ResolvedSpec {

@@ -47,6 +47,10 @@ export async function webRoutes(app: App, { webDir, events }: { webDir: string; 
   const toLogin = (request: FastifyRequest, reply: FastifyReply) =>
     reply.redirect(`/login?next=${encodeURIComponent(request.url)}`, 302);
 
+  // The static files include index.html itself: served under its own name it would skip the
+  // page policy (and the session check), so that name only points at the app's root.
+  app.get('/index.html', { config: { access: 'public' }, schema: { hide: true } }, async (_request, reply) => reply.redirect('/', 301));
+
   for (const url of PUBLIC_PAGES) {
     app.get(url, { config: { access: 'public' }, schema: { hide: true } }, async (_request, reply) => sendApp(reply));
   }

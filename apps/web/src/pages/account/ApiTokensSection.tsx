@@ -10,6 +10,7 @@ import { SkeletonRows, Spinner } from '../../components/Spinner';
 import { button, table } from '../../components/ui';
 import { formatDate, formatDateTime } from '../../format';
 import { NewTokenBox } from './NewTokenBox';
+import { RevokeAllTokens } from './RevokeAllTokens';
 import { TokenForm } from './TokenForm';
 
 function ScopeBadge({ scope }: { scope: ApiToken['scope'] }) {
@@ -81,6 +82,7 @@ export function ApiTokensSection() {
   const list = useQuery({ queryKey: keys.tokens, queryFn: client.account.tokens.list });
   const [created, setCreated] = useState<CreatedApiToken>();
   const [target, setTarget] = useState<ApiToken>();
+  const [revokedAll, setRevokedAll] = useState<number>();
 
   const revoke = useMutation({
     mutationFn: (id: number) => client.account.tokens.revoke(id),
@@ -101,17 +103,40 @@ export function ApiTokensSection() {
       title="API tokens"
       description={
         <>
-          Personal tokens for scripts and the CLI: send them as <code className="font-mono">Authorization: Bearer …</code>.
+          Personal tokens for scripts and the CLI: send them as <code className="font-mono">Authorization: Bearer …</code>. They keep working
+          after a password change: if one may have leaked, revoke it, or all of them.
         </>
       }
     >
       {created && <NewTokenBox token={created} onDismiss={() => setCreated(undefined)} />}
       {list.isPending && <SkeletonRows label="Loading API tokens…" rows={2} />}
       {list.isError && <Alert>Could not load your API tokens: {errorMessage(list.error)}</Alert>}
+      {revokedAll !== undefined && (
+        <Alert tone="success" className="mb-4">
+          {revokedAll === 1 ? '1 token was revoked.' : `${revokedAll} tokens were revoked.`}
+        </Alert>
+      )}
       {list.isSuccess && (list.data.length === 0 ? <EmptyList>No API tokens yet</EmptyList> : <TokensTable list={list.data} onRevoke={setTarget} />)}
+      {list.isSuccess && list.data.length > 0 && (
+        <div className="mt-3 flex justify-end">
+          <RevokeAllTokens
+            count={list.data.length}
+            onRevoked={async (n) => {
+              setCreated(undefined);
+              setRevokedAll(n);
+              await queryClient.invalidateQueries({ queryKey: keys.tokens });
+            }}
+          />
+        </div>
+      )}
 
       <div className="mt-6 border-t border-slate-200 pt-6 dark:border-slate-800">
-        <TokenForm onCreated={setCreated} />
+        <TokenForm
+          onCreated={(t) => {
+            setCreated(t);
+            setRevokedAll(undefined);
+          }}
+        />
       </div>
 
       <Dialog open={target !== undefined} onClose={close} title="Revoke API token?">

@@ -65,7 +65,7 @@ export function PasswordSection() {
           value={form.next}
           onChange={set('next')}
           error={errors.new_password}
-          hint={`At least ${PASSWORD_MIN_LENGTH} characters, not containing your username.`}
+          hint={`At least ${PASSWORD_MIN_LENGTH} characters, not containing your username. Common or leaked passwords are refused.`}
         />
         <TextField label="Confirm new password" name="confirm_password" type="password" autoComplete="new-password" value={form.confirm} onChange={set('confirm')} error={errors.confirm} />
         <SubmitButton pending={change.isPending}>Change password</SubmitButton>

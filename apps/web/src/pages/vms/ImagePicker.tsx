@@ -9,7 +9,8 @@ import { useImages } from './queries';
 
 function unavailable(image: Image): string {
   if (image.status === 'downloading') return image.progress === null ? 'downloading' : `downloading ${Math.round(image.progress * 100)}%`;
-  if (image.status === 'error') return image.error ? `error: ${image.error}` : 'error';
+  // The API gives the reason to admins only; other users just learn it cannot be used.
+  if (image.status === 'error') return image.error ? `error: ${image.error}` : 'not available (an administrator can see why)';
   return image.status;
 }
 

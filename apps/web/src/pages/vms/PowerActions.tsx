@@ -7,6 +7,7 @@ import { Dialog } from '../../components/Dialog';
 import { TextField } from '../../components/Field';
 import { Spinner } from '../../components/Spinner';
 import { button } from '../../components/ui';
+import { allowedActions } from './vmStatus';
 
 type Confirm = 'stop' | 'destroy';
 
@@ -40,13 +41,7 @@ export function PowerActions({ vm }: { vm: Vm }) {
   };
 
   const busy = vm.locked || act.isPending;
-  const s = vm.status;
-  const can = {
-    start: !busy && (s === 'stopped' || s === 'error'),
-    stop: !busy && s === 'running',
-    reboot: !busy && s === 'running',
-    destroy: !busy && s !== 'destroying' && s !== 'destroyed',
-  };
+  const can = allowedActions(vm, act.isPending);
 
   const onDestroy = (e: FormEvent) => {
     e.preventDefault();

@@ -1,4 +1,5 @@
 import type { Action, VmStatus } from '@twarga/contract';
+import { pausedReasonText, statusLabel } from './vmStatus';
 
 const GREEN = 'bg-emerald-100 text-emerald-800 dark:bg-emerald-900/50 dark:text-emerald-200';
 const SLATE = 'bg-slate-200 text-slate-700 dark:bg-slate-800 dark:text-slate-300';
@@ -18,6 +19,7 @@ function Badge({ tone, busy, children }: { tone: string; busy: boolean; children
 
 const VM_TONES: Record<VmStatus, string> = {
   running: GREEN,
+  paused: RED,
   stopped: SLATE,
   destroyed: SLATE,
   error: RED,
@@ -28,13 +30,16 @@ const VM_TONES: Record<VmStatus, string> = {
   destroying: AMBER,
 };
 
-/** running green, stopped slate, transitions amber (pulsing), error red. */
-export function VmStatusBadge({ status }: { status: VmStatus }) {
+/** running green, stopped slate, transitions amber (pulsing), error and paused red (with the reason). */
+export function VmStatusBadge({ status, reason }: { status: VmStatus; reason?: string | null }) {
   const tone = VM_TONES[status] ?? SLATE;
+  const label = statusLabel(status, reason);
   return (
-    <Badge tone={tone} busy={tone === AMBER}>
-      {status}
-    </Badge>
+    <span title={status === 'paused' ? `The guest is halted: ${pausedReasonText(reason)}` : undefined}>
+      <Badge tone={tone} busy={tone === AMBER}>
+        {label}
+      </Badge>
+    </span>
   );
 }
 

@@ -38,7 +38,7 @@ export function VmConsolePage() {
         </Link>
         <div className="flex min-w-0 items-center gap-2">
           <h1 className="truncate text-base font-semibold text-slate-900 dark:text-white">{vm.data?.name ?? 'Console'}</h1>
-          {vm.data && <VmStatusBadge status={vm.data.status} />}
+          {vm.data && <VmStatusBadge status={vm.data.status} reason={vm.data.status_reason} />}
         </div>
         <div className="ml-auto flex items-center gap-2">
           <KindSwitch value={kind} onChange={(k) => setSearch({ kind: k }, { replace: true })} />

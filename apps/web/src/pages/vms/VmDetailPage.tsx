@@ -10,6 +10,7 @@ import { OverviewSection, ConnectSection } from './VmOverview';
 import { PowerActions } from './PowerActions';
 import { useImages, useVm } from './queries';
 import { VmStatusBadge } from './StatusBadge';
+import { pausedReasonText } from './vmStatus';
 import { ActionsSection } from './VmActionsTable';
 
 function BackLink() {
@@ -62,12 +63,17 @@ export function VmDetailPage() {
       <div className="mb-6 mt-2 flex flex-wrap items-start justify-between gap-4">
         <div className="flex min-w-0 flex-wrap items-center gap-3">
           <h1 className="text-2xl font-bold tracking-tight text-slate-900 [overflow-wrap:anywhere] dark:text-white">{data.name}</h1>
-          <VmStatusBadge status={data.status} />
+          <VmStatusBadge status={data.status} reason={data.status_reason} />
         </div>
         {data.status !== 'destroyed' && <PowerActions vm={data} />}
       </div>
       <div className="space-y-6">
         {data.status === 'error' && data.error && <Alert title="This VM ran into a problem">{data.error}</Alert>}
+        {data.status === 'paused' && (
+          <Alert title="This VM's guest is paused">
+            Its hypervisor halted it: {pausedReasonText(data.status_reason)}. Stop it (and start it again once the cause is fixed), or destroy it.
+          </Alert>
+        )}
         {data.status === 'destroyed' && (
           <Alert tone="info">
             This VM has been destroyed.{' '}

@@ -97,6 +97,7 @@ export function createErrorTitle(err: unknown): string {
   if (isApiError(err)) {
     if (err.code === 'insufficient_credits' || err.status === 402) return 'Not enough credits';
     if (err.code === 'quota_exceeded') return 'Quota reached';
+    if (err.code === 'insufficient_storage' || err.status === 507) return 'Not enough storage on the host';
     if (err.code === 'conflict' && /name|exists/i.test(err.message)) return 'Name already in use';
   }
   return 'The VM was not created';

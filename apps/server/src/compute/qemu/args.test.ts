@@ -1,0 +1,45 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { InstanceSpec } from '../driver.js';
+import { qemuArgs } from './args.js';
+import { instancePaths } from './paths.js';
+
+const spec: InstanceSpec = {
+  id: 'vm-7',
+  hostname: 'web-1',
+  memoryMb: 256,
+  vcpus: 1,
+  diskGb: 1,
+  sshPort: 24567,
+  boot: { kind: 'kernel', kernel: '/img/vmlinuz', initrd: '/img/initrd.img', cmdline: 'console=ttyS0' },
+  seed: { metaData: '', userData: '' },
+  info: {},
+};
+const paths = instancePaths('/data/vms', 'vm-7');
+
+/** The value after each occurrence of a flag. */
+const values = (args: string[], flag: string) => args.flatMap((a, i) => (a === flag ? [args[i + 1]!] : []));
+
+test('user networking is restricted: the guest reaches nothing but its own SSH forward', () => {
+  const args = qemuArgs(spec, paths, 'tcg');
+  // One NIC, one netdev: nothing else (no second netdev, no -nic/-net shortcut) gives the guest a way out.
+  assert.deepEqual(values(args, '-netdev'), ['user,id=net0,restrict=on,hostname=web-1,hostfwd=tcp:127.0.0.1:24567-:22']);
+  assert.deepEqual(values(args, '-device').filter((d) => d.startsWith('virtio-net')), ['virtio-net-pci,netdev=net0']);
+  assert.ok(!args.includes('-nic') && !args.includes('-net'));
+  assert.ok(args.includes('-nodefaults'), 'no default NIC either');
+});
+
+test('a hostname or port that could add -netdev options is refused', () => {
+  assert.throws(() => qemuArgs({ ...spec, hostname: 'x,restrict=off' }, paths, 'tcg'), /invalid hostname/);
+  assert.throws(() => qemuArgs({ ...spec, hostname: 'x,hostfwd=tcp::2222-:22' }, paths, 'tcg'), /invalid hostname/);
+  assert.throws(() => qemuArgs({ ...spec, sshPort: 0 }, paths, 'tcg'), /invalid SSH port/);
+  assert.throws(() => qemuArgs({ ...spec, sshPort: 1.5 }, paths, 'tcg'), /invalid SSH port/);
+});
+
+test('kernel boot and accelerator land in the argv', () => {
+  const tcg = qemuArgs(spec, paths, 'tcg');
+  assert.deepEqual(values(tcg, '-accel'), ['tcg,tb-size=32']);
+  assert.deepEqual([values(tcg, '-kernel'), values(tcg, '-initrd'), values(tcg, '-append')], [['/img/vmlinuz'], ['/img/initrd.img'], ['console=ttyS0']]);
+  const kvm = qemuArgs({ ...spec, boot: { kind: 'disk', path: '/img/x.qcow2', format: 'qcow2' } }, paths, 'kvm');
+  assert.deepEqual([values(kvm, '-accel'), values(kvm, '-cpu'), values(kvm, '-kernel')], [['kvm'], ['host'], []]);
+});

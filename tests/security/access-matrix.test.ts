@@ -1,0 +1,197 @@
+import assert from 'node:assert/strict';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { SESSION_COOKIE } from '@twarga/contract';
+import { testDatabaseKinds } from '../../apps/server/src/test-support/databases.js';
+import { createHarness, PASSWORD, type Harness } from '../../apps/server/src/test-support/harness.js';
+import { TerminalClient } from '../support/terminal.js';
+import { SerialFakeDriver } from './live-clients.js';
+
+/** The owner's objects, by the name the route table's parameters refer to them. */
+interface Fixtures {
+  ownerId: number;
+  vmId: number;
+  keyId: number;
+  tokenId: number;
+  actionId: number;
+  liveSessionId: number;
+  recordedSessionId: number;
+  hostId: number;
+}
+
+type Method = 'GET' | 'HEAD' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
+
+/**
+ * How to fill each parameterised route with an object of the first user, and a valid body (so
+ * the request gets past validation to the ownership check). Keyed by the route's URL; every
+ * method of it uses the entry. A new parameterised route without an entry fails the test below.
+ * `exempt` names routes whose parameter is not anybody's object, with the reason.
+ */
+const FIXTURES: Record<string, { params: (f: Fixtures) => string[]; body?: Partial<Record<Method, unknown>> } | { exempt: string }> = {
+  '/api/vms/:id': { params: (f) => [String(f.vmId)] },
+  '/api/vms/:id/action': { params: (f) => [String(f.vmId)], body: { POST: { action: 'stop' } } },
+  '/api/vms/:id/actions': { params: (f) => [String(f.vmId)] },
+  '/api/vms/:id/stats': { params: (f) => [String(f.vmId)] },
+  '/api/vms/:id/status': { params: (f) => [String(f.vmId)] },
+  '/api/actions/:id': { params: (f) => [String(f.actionId)] },
+  '/api/actions/:id/log': { params: (f) => [String(f.actionId)] },
+  '/api/account/keys/:id': { params: (f) => [String(f.keyId)] },
+  '/api/account/tokens/:id': { params: (f) => [String(f.tokenId)] },
+  '/api/terminal/start/:vm_id': { params: (f) => [String(f.vmId)], body: { POST: { kind: 'serial' } } },
+  '/api/terminal/stop/:vm_id': { params: (f) => [String(f.vmId)] },
+  '/api/terminal/session/:vm_id': { params: (f) => [String(f.vmId)] },
+  '/api/terminal/sessions/:id': { params: (f) => [String(f.liveSessionId)] },
+  '/api/terminal/recordings/:id': { params: (f) => [String(f.recordedSessionId)] },
+  '/api/admin/users/:id': { params: (f) => [String(f.ownerId)], body: { PATCH: { is_active: false } } },
+  '/api/admin/users/:id/credits': { params: (f) => [String(f.ownerId)], body: { POST: { amount: 1000, reason: 'matrix' } } },
+  '/api/admin/hosts/:id': { params: (f) => [String(f.hostId)], body: { PATCH: { enabled: false } } },
+  '/api/admin/images/:slug': { params: () => ['tiny'] },
+  '/api/admin/images/:slug/download': { params: () => ['tiny'] },
+  // Pages: the same app shell for everyone; the data comes from the API routes above.
+  '/vms/*': { params: (f) => [String(f.vmId), `${f.vmId}/terminal`] },
+  '/admin/*': { params: (f) => [`users/${f.ownerId}`] },
+  '/*': { params: (f) => [`vms/${f.vmId}`, `terminals/${f.liveSessionId}`] },
+  '/api/docs/static/*': { exempt: 'public files of the API documentation, nobody’s objects' },
+};
+
+const concrete = (url: string, value: string) => url.replace(/:[a-z_]+|\*/, value);
+
+/** An OpenSSH ed25519 public key line, made in-process. */
+function sshPublicKey(comment: string): string {
+  const { publicKey } = generateKeyPairSync('ed25519');
+  const raw = Buffer.from(publicKey.export({ format: 'jwk' }).x!, 'base64url');
+  const field = (b: Buffer) => Buffer.concat([Buffer.from([0, 0, 0, b.length]), b]);
+  return `ssh-ed25519 ${Buffer.concat([field(Buffer.from('ssh-ed25519')), field(raw)]).toString('base64')} ${comment}`;
+}
+
+/**
+ * A second, ordinary user tries every parameterised route of the route table on the first
+ * user's objects, with a session (bearer and cookie), a read-only and a read-write API token:
+ * always 403 or 404, never a byte of the owner's data, and nothing of the owner's changes.
+ */
+for (const kind of testDatabaseKinds()) {
+  describe(`cross-user access matrix from the route table (${kind})`, () => {
+    let h: Harness;
+    let base: string;
+    let webDir: string;
+    let f: Fixtures;
+    let owner: { id: number; token: string };
+    let liveTerminal: TerminalClient;
+    let markers: string[];
+    let callers: { label: string; token?: string; cookies?: Record<string, string>; readOnly: boolean }[];
+    const tag = randomBytes(4).toString('hex');
+
+    before(async () => {
+      webDir = mkdtempSync(path.join(os.tmpdir(), 'twarga-web-'));
+      writeFileSync(path.join(webDir, 'index.html'), '<!doctype html><title>Twarga Cloud</title><div id="root"></div>');
+      h = await createHarness(kind, { webDir, sshPortRange: '25700-25799', terminalMaxSessionsPerUser: 50 }, new SerialFakeDriver());
+      await h.app.listen({ port: 0, host: '127.0.0.1' });
+      base = `http://127.0.0.1:${(h.app.server.address() as { port: number }).port}`;
+      const ownerName = `owner${tag}`;
+      owner = await h.user(ownerName);
+      const call = async (method: Method, url: string, body?: unknown, status = 200) => {
+        const res = await h.request({ method, url, token: owner.token, body });
+        assert.equal(res.statusCode, status, `${method} ${url}: ${res.body}`);
+        return res.json();
+      };
+      const vm = await call('POST', '/api/vms', { name: `vm-${tag}`, image: 'tiny' }, 201);
+      await h.services.ops.idle();
+      const key = await call('POST', '/api/account/keys', { name: `key-${tag}`, public_key: sshPublicKey(`laptop-${tag}`) }, 201);
+      const token = await call('POST', '/api/account/tokens', { name: `token-${tag}`, scope: 'read-write' }, 201);
+      const actions = await call('GET', `/api/vms/${vm.id}/actions`);
+      // A session that ended (its recording holds what the terminal printed) and one still live.
+      const open = async () => {
+        const { ticket } = await call('POST', `/api/terminal/start/${vm.id}`, { kind: 'serial' }, 201);
+        const t = await TerminalClient.connect(base, ticket);
+        return { t, ready: await t.ready() };
+      };
+      const recorded = await open();
+      recorded.t.type(`secret-output-${tag}`);
+      await recorded.t.until('echo', () => recorded.t.output.includes(`secret-output-${tag}`), 5_000);
+      recorded.t.close();
+      await recorded.t.closed();
+      await h.services.terminal.settled();
+      const live = await open();
+      liveTerminal = live.t;
+      const hosts = (await h.request({ method: 'GET', url: '/api/admin/hosts', token: await h.adminToken() })).json();
+      f = { ownerId: owner.id, vmId: vm.id, keyId: key.id, tokenId: token.id, actionId: actions[0].id, liveSessionId: live.ready.session_id, recordedSessionId: recorded.ready.session_id, hostId: hosts[0].id };
+      // Anything of these in an answer to the other user is a leak.
+      markers = [ownerName, `${ownerName}@example.com`, `vm-${tag}`, `key-${tag}`, `laptop-${tag}`, key.fingerprint, `token-${tag}`, `secret-output-${tag}`].filter(Boolean);
+
+      const other = await h.user(`other${tag}`);
+      const mk = async (scope: string) => (await h.request({ method: 'POST', url: '/api/account/tokens', token: other.token, body: { name: scope, scope } })).json().token as string;
+      const login = await h.request({ method: 'POST', url: '/api/auth/login', body: { username: `other${tag}`, password: PASSWORD, cookie: true } });
+      const cookie = login.cookies.find((c) => c.name === SESSION_COOKIE)!.value;
+      callers = [
+        { label: 'session', token: other.token, readOnly: false },
+        { label: 'session cookie (with its CSRF token)', cookies: { [SESSION_COOKIE]: cookie }, readOnly: false, ...{ csrf: login.json().csrf_token } },
+        { label: 'read token', token: await mk('read'), readOnly: true },
+        { label: 'read-write token', token: await mk('read-write'), readOnly: false },
+      ];
+    });
+    after(async () => {
+      liveTerminal?.close();
+      await h.close();
+      rmSync(webDir, { recursive: true, force: true });
+    });
+
+    const parameterised = () => h.routes.filter((r) => /[:*]/.test(r.url));
+
+    test('every parameterised route has a fixture (a new route must be added to the matrix)', () => {
+      assert.ok(parameterised().length >= 20, `found ${parameterised().length}`);
+      const missing = [...new Set(parameterised().map((r) => r.url))].filter((u) => !FIXTURES[u]);
+      assert.deepEqual(missing, [], `parameterised routes with no entry in FIXTURES: ${missing.join(', ')}`);
+    });
+
+    test("another user's session, cookie, read and read-write tokens: 403/404 and none of the owner's data", async () => {
+      let checked = 0;
+      for (const route of parameterised()) {
+        const fixture = FIXTURES[route.url];
+        if (!fixture || 'exempt' in fixture) continue;
+        const method = route.method as Method;
+        const isApi = route.url.startsWith('/api/');
+        for (const value of fixture.params(f)) {
+          const url = concrete(route.url, value);
+          for (const c of callers) {
+            const csrf = (c as { csrf?: string }).csrf;
+            const res = await h.app.inject({
+              method,
+              url,
+              headers: { ...(c.token ? { authorization: `Bearer ${c.token}` } : {}), ...(csrf ? { 'x-csrf-token': csrf } : {}) },
+              cookies: c.cookies,
+              ...(fixture.body?.[method] !== undefined ? { payload: fixture.body[method] as object } : {}),
+            });
+            const what = `${c.label}: ${method} ${url} → ${res.statusCode} ${res.body.slice(0, 200)}`;
+            if (isApi) assert.ok([403, 404].includes(res.statusCode), what);
+            else assert.ok(res.statusCode < 500, what);
+            if (isApi && method !== 'HEAD') assert.ok(res.json().code && res.json().request_id, `one error body: ${what}`);
+            for (const m of markers) assert.ok(!res.body.includes(m), `leaks "${m}": ${what}`);
+            checked++;
+          }
+        }
+      }
+      assert.ok(checked >= 80, `checked ${checked} requests`);
+    });
+
+    test("nothing of the owner's changed: VM, key, token, live terminal, recording, account", async () => {
+      const as = (url: string) => h.request({ method: 'GET', url, token: owner.token });
+      const vm = (await as(`/api/vms/${f.vmId}`)).json();
+      assert.equal(vm.status, 'running');
+      assert.equal(vm.locked, false);
+      assert.equal((await as(`/api/account/keys/${f.keyId}`)).statusCode, 200);
+      const tokens = (await as('/api/account/tokens')).json() as { id: number; revoked_at?: string | null }[];
+      assert.ok(tokens.some((t) => t.id === f.tokenId && !t.revoked_at));
+      assert.equal(liveTerminal.closeCode, undefined, 'the live terminal is still open');
+      liveTerminal.type(`after-${tag}`);
+      await liveTerminal.until('echo', () => liveTerminal.output.includes(`after-${tag}`), 5_000);
+      assert.equal((await as(`/api/terminal/recordings/${f.recordedSessionId}`)).statusCode, 200);
+      const me = (await as('/api/auth/me')).json();
+      assert.equal(me.is_active, true);
+      assert.equal(me.credits, (await h.request({ method: 'GET', url: '/api/account/ledger', token: owner.token })).json().reduce((s: number, e: { amount: number }) => s + e.amount, 0));
+      assert.equal(h.services.terminal.tickets.pending(owner.id), 0);
+    });
+  });
+}
