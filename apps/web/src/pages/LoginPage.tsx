@@ -23,7 +23,7 @@ function lockedMessage(message: string): string {
   const until = iso ? new Date(iso) : undefined;
   if (!until || Number.isNaN(until.getTime())) return message;
   const minutes = Math.max(1, Math.ceil((until.getTime() - Date.now()) / 60_000));
-  return `This account is locked after too many failed logins. Try again after ${formatDateTime(until.toISOString())} (in about ${minutes} minute${minutes === 1 ? '' : 's'}).`;
+  return `Too many failed logins for this account from your address. Try again after ${formatDateTime(until.toISOString())} (in about ${minutes} minute${minutes === 1 ? '' : 's'}).`;
 }
 
 function loginAlert(err: unknown): string {
@@ -37,6 +37,9 @@ function loginAlert(err: unknown): string {
       return `Too many login attempts from your address. ${retryHint(err.message)}`;
     case 'validation_failed':
       return 'Please check the highlighted fields.';
+    case 'csrf_failed':
+      // Login refuses requests another site's page made (login CSRF), e.g. a page served from an origin other than TWARGA_PUBLIC_URL.
+      return 'This sign-in did not come from this site\'s own page. Open the site at its usual address and try again.';
     default:
       return errorMessage(err);
   }
