@@ -100,6 +100,7 @@ describe('browser: the admin manages compute hosts', () => {
     assert.equal(await dialog.getByLabel('Driver').inputValue(), 'libvirt');
     await dialog.getByLabel('Name').fill('rack-2');
     await dialog.getByLabel('URI').fill('ssh://root@rack-2.example');
+    await dialog.getByLabel('Storage pool (optional)').fill('rack2_vols');
     await dialog.getByLabel('RAM (MB)').fill('16384');
     await dialog.getByLabel('vCPUs').fill('8');
     assert.equal(await submitCreate(dialog), 400);
@@ -115,11 +116,12 @@ describe('browser: the admin manages compute hosts', () => {
     await rack.getByText('libvirt', { exact: true }).waitFor();
     assert.equal(await rack.getByTitle(RACK_URI).textContent(), RACK_URI);
     await rack.getByText('Enabled', { exact: true }).waitFor();
+    await rack.getByText('rack2_vols', { exact: true }).waitFor();
     const hosts = await api.admin.hosts.list();
-    assert.deepEqual(hosts.map((h) => [h.name, h.driver, h.uri]), [['local', 'qemu', null], ['rack-2', 'libvirt', RACK_URI]]);
+    assert.deepEqual(hosts.map((h) => [h.name, h.driver, h.uri, h.pool]), [['local', 'qemu', null, null], ['rack-2', 'libvirt', RACK_URI, 'rack2_vols']]);
   });
 
-  test('drain rack-2, then give it more RAM', async () => {
+  test('drain rack-2, then give it more RAM and put it back in the server\'s storage pool', async () => {
     const rack = row('rack-2');
     await rack.getByRole('button', { name: 'Drain rack-2' }).click();
     await rack.getByText('Draining', { exact: true }).waitFor();
@@ -129,12 +131,15 @@ describe('browser: the admin manages compute hosts', () => {
     const dialog = page.getByRole('dialog', { name: 'Edit host rack-2' });
     assert.equal(await dialog.getByLabel('RAM (MB)').inputValue(), '16384');
     await dialog.getByLabel('RAM (MB)').fill('32768');
+    assert.equal(await dialog.getByLabel('Storage pool').inputValue(), 'rack2_vols');
+    await dialog.getByLabel('Storage pool').fill('');
     await dialog.getByRole('button', { name: 'Save changes' }).click();
     await dialog.waitFor({ state: 'hidden' });
     const ramMeter = rack.getByRole('meter', { name: 'RAM in use on rack-2' });
     await until('the new RAM in the table', async () => ((await ramMeter.getAttribute('aria-valuemax')) === '32768' ? true : undefined), 90_000);
     const saved = (await api.admin.hosts.list()).find((h) => h.name === 'rack-2');
-    assert.deepEqual([saved?.ram_mb, saved?.vcpus, saved?.draining, saved?.enabled], [32768, 8, true, true]);
+    assert.deepEqual([saved?.ram_mb, saved?.vcpus, saved?.draining, saved?.enabled, saved?.pool, saved?.pool_is_default], [32768, 8, true, true, 'twarga', true]);
+    await rack.getByText('(default)').waitFor();
 
     await page.mouse.move(0, 0);
     await page.screenshot({ path: path.join(shots, 'admin-hosts.png') });

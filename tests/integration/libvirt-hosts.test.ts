@@ -20,17 +20,21 @@ const skip = libvirtUnavailable();
  * compute hosts (the local socket, and the same libvirtd as a remote host over TCP, which is how
  * a qemu+ssh:// host is driven: volumes uploaded, no local files or PTY), the scheduler placing
  * VMs on both, a draining host receiving none, a VM's whole life, its serial console in the
- * terminal, nothing left behind. The run has a storage pool of its own, and its first VM goes
- * to the remote host: the kernel and initrd are uploaded over qemu+tcp, not found in a pool
- * that an upload through the local socket filled.
+ * terminal, nothing left behind. Each host has a storage pool of its own, made for this run
+ * (the local one the server's TWARGA_LIBVIRT_POOL, the remote one the host's `pool`): nothing
+ * the remote VM uses (kernel, initrd, disk, seed) can come from an upload through the local
+ * socket, so all of it went over qemu+tcp.
  */
 describe('libvirt compute hosts through the API', { skip }, () => {
   const run = randomBytes(3).toString('hex');
   const prefix = `twarga-it-${run}-`;
   const pool = `twarga-it-${run}`;
+  const remotePool = `twarga-it-${run}-r`;
   /** Volume names of the tiny kernel and initrd in a pool (content hash + file name). */
   const sharedVolumes = ['initrd.img', 'vmlinuz'].map((f) => `shared-${createHash('sha256').update(readFileSync(path.join(TINY_DIR, f))).digest('hex').slice(0, 16)}-${f}`);
-  const volumes = () => virsh('vol-list', pool).split('\n').map((l) => l.trim().split(/\s+/)[0]!).filter(Boolean);
+  const volumes = (p = pool) => virsh('vol-list', p).split('\n').map((l) => l.trim().split(/\s+/)[0]!).filter(Boolean);
+  /** Every file a domain's definition names: disks, seed, kernel, initrd. */
+  const domainFiles = (vm: Vm) => [...virsh('dumpxml', `${prefix}vm-${vm.id}`).matchAll(/<(?:source file=['"]|kernel>|initrd>)([^'"<]+)/g)].map((m) => m[1]!);
   let dataDir: string;
   let keyDir: string;
   let server: Awaited<ReturnType<typeof startServer>>;
@@ -73,14 +77,16 @@ describe('libvirt compute hosts through the API', { skip }, () => {
       virshQuietly('destroy', name);
       virshQuietly('undefine', name, '--remove-all-storage');
     }
-    try {
-      for (const vol of volumes()) virshQuietly('vol-delete', '--pool', pool, vol);
-    } catch {
-      /* no pool */
+    for (const p of [pool, remotePool]) {
+      try {
+        for (const vol of volumes(p)) virshQuietly('vol-delete', '--pool', p, vol);
+      } catch {
+        /* no pool */
+      }
+      virshQuietly('pool-destroy', p);
+      virshQuietly('pool-delete', p);
+      virshQuietly('pool-undefine', p);
     }
-    virshQuietly('pool-destroy', pool);
-    virshQuietly('pool-delete', pool);
-    virshQuietly('pool-undefine', pool);
     rmSync(dataDir, { recursive: true, force: true });
     rmSync(keyDir, { recursive: true, force: true });
   });
@@ -90,18 +96,25 @@ describe('libvirt compute hosts through the API', { skip }, () => {
 
   test('two hosts: VMs are spread over both and reachable at their own addresses; the remote one gets its files uploaded', async () => {
     const [local] = await admin.admin.hosts.list();
-    assert.equal(local!.driver, 'libvirt');
-    // The local host drains at first, so the first VM (and the first upload into the new pool) is the remote host's.
-    await admin.admin.hosts.update(local!.id, { ram_mb: 2048, vcpus: 8, draining: true });
-    const b = await admin.admin.hosts.create({ name: 'lv-remote', driver: 'libvirt', uri: 'qemu+tcp://127.0.0.1/system', ram_mb: 2048, vcpus: 8 });
-    const a2 = await api.vms.create({ name: 'lv-two', image: 'tiny', size: 's-1vcpu-256mb', ssh_keys: [keyId] });
-    assert.equal(a2.host_id, b.id);
-    second = await waitRunning(a2.id);
-    assert.deepEqual(volumes().filter((v) => v.startsWith('shared-')).sort(), [...sharedVolumes].sort(), 'kernel and initrd, uploaded through qemu+tcp');
-    await admin.admin.hosts.update(local!.id, { draining: false });
+    assert.deepEqual([local!.driver, local!.pool, local!.pool_is_default], ['libvirt', pool, true]);
+    await admin.admin.hosts.update(local!.id, { ram_mb: 2048, vcpus: 8 });
+    const b = await admin.admin.hosts.create({ name: 'lv-remote', driver: 'libvirt', uri: 'qemu+tcp://127.0.0.1/system', pool: remotePool, ram_mb: 2048, vcpus: 8 });
+    assert.deepEqual([b.pool, b.pool_is_default], [remotePool, false]);
     const a1 = await api.vms.create({ name: 'lv-one', image: 'tiny', size: 's-1vcpu-256mb', ssh_keys: [keyId] });
-    assert.equal(a1.host_id, local!.id, 'the host with more room left');
-    first = await waitRunning(a1.id);
+    const a2 = await api.vms.create({ name: 'lv-two', image: 'tiny', size: 's-1vcpu-256mb', ssh_keys: [keyId] });
+    // Equal room: the tie goes to the older host, then the other has more.
+    assert.deepEqual([a1.host_id, a2.host_id], [local!.id, b.id]);
+    [first, second] = [await waitRunning(a1.id), await waitRunning(a2.id)];
+    // Each host's volumes are in its own pool: the remote VM's kernel, initrd, disk and seed were
+    // all uploaded over qemu+tcp into a pool the local socket never wrote to.
+    const instanceVolumes = (vm: Vm) => [`${prefix}vm-${vm.id}-disk.qcow2`, `${prefix}vm-${vm.id}-seed.iso`];
+    assert.deepEqual(volumes(pool).sort(), [...sharedVolumes, ...instanceVolumes(first)].sort(), 'the local host\'s pool');
+    assert.deepEqual(volumes(remotePool).sort(), [...sharedVolumes, ...instanceVolumes(second)].sort(), 'the remote host\'s pool');
+    for (const [vm, dir] of [[first, pool], [second, remotePool]] as const) {
+      const files = domainFiles(vm);
+      assert.equal(files.length, 4, `disk, seed, kernel, initrd of ${vm.name}: ${files.join(' ')}`);
+      for (const f of files) assert.equal(path.dirname(f), `/var/lib/libvirt/images/${dir}`, `${vm.name} uses ${f}`);
+    }
     for (const vm of [first, second]) {
       assert.equal(vm.driver, 'libvirt');
       assert.match(vm.ssh_host, /^192\.168\.122\.\d+$/);
@@ -149,7 +162,9 @@ describe('libvirt compute hosts through the API', { skip }, () => {
     for (const vm of [first, second]) await api.vms.action(vm.id, { action: 'destroy' });
     await until('all destroyed', async () => ((await api.vms.list()).length === 0 ? true : undefined), 120_000);
     await until('no domains of ours', async () => (ours().length === 0 ? true : undefined), 30_000);
-    assert.deepEqual(volumes().filter((v) => !v.startsWith('shared-')), [], 'no volume of an instance is left');
-    assert.deepEqual(volumes().sort(), [...sharedVolumes].sort(), 'the shared kernel and initrd stay');
+    for (const p of [pool, remotePool]) {
+      assert.deepEqual(volumes(p).filter((v) => !v.startsWith('shared-')), [], `no volume of an instance is left in ${p}`);
+      assert.deepEqual(volumes(p).sort(), [...sharedVolumes].sort(), `the shared kernel and initrd stay in ${p}`);
+    }
   });
 });

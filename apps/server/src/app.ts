@@ -148,7 +148,7 @@ export async function buildApp(deps: AppDeps) {
   const bus = new EventBus();
   const progress = new ActionProgress({ actions, bus, clock, log: app.log });
   const drivers = new ComputeRegistry(hostsRepo, deps.driver ? singleDriverFactories(deps.driver) : driverFactories(config, app.log, progress));
-  const hosts = new HostsService(hostsRepo, events, clock, (d) => drivers.supports(d));
+  const hosts = new HostsService(hostsRepo, events, clock, (d) => drivers.supports(d), config.libvirtPool);
   const vmsRepo = new VmsRepository(db);
   const consoleKeys = new ConsoleKeys(db, secrets.consoleKeyKey, clock);
   const ops = new VmOperations({ ledger: ledgerService, vms: vmsRepo, actions, images, imagesRepo, drivers, consoleKeys, progress, events, bus, clock, log: app.log, sshHost: config.sshHost, stopTimeoutMs: config.stopTimeoutSeconds * 1000 });

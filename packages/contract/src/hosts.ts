@@ -8,6 +8,8 @@ const DriverSchema = Type.Union(COMPUTE_DRIVERS.map((d) => Type.Literal(d)));
 /** libvirt connection URIs: qemu:///system, qemu+ssh://user@host/system, qemu+unix:///system?socket=… */
 export const LIBVIRT_URI_PATTERN = '^qemu(\\+(ssh|tcp|tls|unix))?://[A-Za-z0-9._@:-]*/(system|session)(\\?[A-Za-z0-9._/=&-]*)?$';
 export const HOST_NAME_PATTERN = '^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$';
+/** libvirt storage pool names (also TWARGA_LIBVIRT_POOL's). */
+export const LIBVIRT_POOL_PATTERN = '^[a-z][a-z0-9_-]{0,31}$';
 
 export const ComputeHost = Type.Object(
   {
@@ -15,6 +17,8 @@ export const ComputeHost = Type.Object(
     name: Type.String(),
     driver: DriverSchema,
     uri: Type.Union([Type.String(), Type.Null()]),
+    pool: Type.Union([Type.String(), Type.Null()], { description: "libvirt storage pool holding this host's disks, seeds and kernels (null for qemu and vagrant hosts)" }),
+    pool_is_default: Type.Boolean({ description: "true while the host follows the server's TWARGA_LIBVIRT_POOL" }),
     ram_mb: Type.Integer({ description: 'RAM the scheduler may hand out on this host' }),
     vcpus: Type.Integer({ description: 'vCPUs the scheduler may hand out (set above the core count to overcommit)' }),
     /** A disabled host is out of service: no new VMs, and its VMs are neither reconciled nor acted on. */
@@ -35,6 +39,8 @@ export const CreateHostRequest = Type.Object(
     driver: DriverSchema,
     /** Required for libvirt; not used by qemu and vagrant (they run on this machine). */
     uri: Type.Optional(Type.String({ pattern: LIBVIRT_URI_PATTERN, maxLength: 300 })),
+    /** libvirt only: the host's own storage pool (created if missing); absent or null: the server's TWARGA_LIBVIRT_POOL. */
+    pool: Type.Optional(Type.Union([Type.String({ pattern: LIBVIRT_POOL_PATTERN }), Type.Null()])),
     ram_mb: Type.Integer({ minimum: 128, maximum: 16 * 1024 * 1024 }),
     vcpus: Type.Integer({ minimum: 1, maximum: 4096 }),
     enabled: Type.Optional(Type.Boolean()),
@@ -47,6 +53,8 @@ export type CreateHostRequest = Static<typeof CreateHostRequest>;
 export const UpdateHostRequest = Type.Object(
   {
     name: Type.Optional(Type.String({ pattern: HOST_NAME_PATTERN })),
+    /** libvirt only, and only while the host has no VMs (their volumes live in the old pool); null: back to the server's pool. */
+    pool: Type.Optional(Type.Union([Type.String({ pattern: LIBVIRT_POOL_PATTERN }), Type.Null()])),
     ram_mb: Type.Optional(Type.Integer({ minimum: 128, maximum: 16 * 1024 * 1024 })),
     vcpus: Type.Optional(Type.Integer({ minimum: 1, maximum: 4096 })),
     enabled: Type.Optional(Type.Boolean()),

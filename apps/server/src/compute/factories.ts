@@ -10,6 +10,7 @@ import { LibvirtDriver } from './libvirt/libvirt-driver.js';
 import { VagrantDriver } from './vagrant/vagrant-driver.js';
 import type { ComputeDriverName } from '@twarga/contract';
 import type { ActionProgress } from '../operations/action-progress.js';
+import { hostPool } from '../lib/host-pool.js';
 
 /** How each kind of compute host gets its driver on this server. */
 export function driverFactories(config: Config, log: FastifyBaseLogger, progress: ActionProgress): Partial<Record<ComputeDriverName, DriverFactory>> {
@@ -32,7 +33,8 @@ export function driverFactories(config: Config, log: FastifyBaseLogger, progress
   const libvirt: DriverFactory = (host) =>
     new LibvirtDriver({
       uri: host.uri ?? config.libvirtUri,
-      poolName: config.libvirtPool,
+      // Each host may keep its volumes in a pool of its own (two hosts on one libvirtd stay apart).
+      poolName: hostPool(host, config.libvirtPool) ?? config.libvirtPool,
       network: config.libvirtNetwork,
       domainType,
       namePrefix: config.libvirtPrefix,

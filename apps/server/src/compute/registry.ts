@@ -4,9 +4,12 @@ import type { ComputeDriver } from './driver.js';
 
 export type DriverFactory = (host: HostRow) => ComputeDriver;
 
-/** One driver per compute host, made on first use from the host's row (driver and URI never change). */
+/**
+ * One driver per compute host, made on first use from the host's row. Driver and URI never
+ * change; the pool may (only while the host has no VMs), and then the driver is made anew.
+ */
 export class ComputeRegistry {
-  private readonly drivers = new Map<number, ComputeDriver>();
+  private readonly drivers = new Map<number, { driver: ComputeDriver; pool: string | null }>();
 
   constructor(
     private readonly hosts: HostsRepository,
@@ -18,13 +21,12 @@ export class ComputeRegistry {
   }
 
   forHost(host: HostRow): ComputeDriver {
-    let driver = this.drivers.get(host.id);
-    if (!driver) {
-      const make = this.factories[host.driver];
-      if (!make) throw new Error(`host ${host.name}: the ${host.driver} driver is not available on this server`);
-      driver = make(host);
-      this.drivers.set(host.id, driver);
-    }
+    const made = this.drivers.get(host.id);
+    if (made && made.pool === host.pool) return made.driver;
+    const make = this.factories[host.driver];
+    if (!make) throw new Error(`host ${host.name}: the ${host.driver} driver is not available on this server`);
+    const driver = make(host);
+    this.drivers.set(host.id, { driver, pool: host.pool });
     return driver;
   }
 

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
+import { LIBVIRT_POOL_PATTERN } from '@twarga/contract';
 import { libvirtUriProblem } from '../lib/libvirt-uri.js';
 
 /** Every setting, with its environment variable. The README's table mirrors this list. */
@@ -38,7 +39,7 @@ export const ConfigSchema = Type.Object(
     defaultDriver: Type.Union([Type.Literal('qemu'), Type.Literal('libvirt'), Type.Literal('vagrant')]),
     libvirtUri: Type.String({ pattern: '^qemu(\\+(ssh|tcp|tls|unix))?://' }),
     libvirtPrefix: Type.String({ pattern: '^[a-z][a-z0-9-]{0,30}-$' }),
-    libvirtPool: Type.String({ pattern: '^[a-z][a-z0-9_-]{0,31}$' }),
+    libvirtPool: Type.String({ pattern: LIBVIRT_POOL_PATTERN }),
     libvirtNetwork: Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$' }),
     terminalIdleSeconds: Type.Number({ minimum: 1, maximum: 7 * 86400 }),
     terminalMaxSeconds: Type.Number({ minimum: 1, maximum: 7 * 86400 }),

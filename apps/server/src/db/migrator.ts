@@ -7,6 +7,7 @@ import * as m005 from './migrations/005_login_failures.js';
 import * as m006 from './migrations/006_vm_status_reason.js';
 import * as m007 from './migrations/007_ledger_vm_health.js';
 import * as m008 from './migrations/008_event_repeats.js';
+import * as m009 from './migrations/009_host_pool.js';
 
 export interface MigrationContext {
   /** Auto-increment integer primary key that never reuses ids (events refer to deleted rows). */
@@ -30,6 +31,7 @@ const MIGRATIONS: Migration[] = [
   { name: '006_vm_status_reason', ...m006 },
   { name: '007_ledger_vm_health', ...m007 },
   { name: '008_event_repeats', ...m008 },
+  { name: '009_host_pool', ...m009 },
 ];
 
 /**

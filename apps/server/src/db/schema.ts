@@ -16,8 +16,8 @@ export interface UsersTable {
   is_active: Flag;
   /** Cached balance: only the ledger service writes it, in the same transaction as a ledger row. */
   credits: number;
-  failed_login_count: number;
-  locked_until: Timestamp | null;
+  // Columns failed_login_count and locked_until (001) stay in the table but are unused since
+  // lockout moved to login_failures (005): left out here so no code reads or writes them again.
   created_at: Timestamp;
   updated_at: Timestamp;
 }
@@ -204,6 +204,8 @@ export interface ComputeHostsTable {
   name: string;
   driver: 'qemu' | 'libvirt' | 'vagrant';
   uri: string | null;
+  /** libvirt storage pool of this host's volumes; null: config.libvirtPool. */
+  pool: string | null;
   ram_mb: number;
   vcpus: number;
   enabled: Flag;

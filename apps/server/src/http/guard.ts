@@ -3,7 +3,6 @@ import { CSRF_HEADER, SESSION_COOKIE } from '@twarga/contract';
 import type { AuthService } from '../modules/auth/auth.service.js';
 import type { EventsService } from '../modules/events/events.service.js';
 import { hmac, safeEqual } from '../lib/secrets.js';
-import { STATIC_PAGE_POLICY } from './content-security.js';
 import { AppError, forbidden, unauthorized } from './errors.js';
 import type { Access } from './types.js';
 
@@ -67,16 +66,6 @@ export function registerGuard(app: FastifyInstance, deps: { auth: AuthService; e
     if (access === 'admin' && !identity.user.is_admin) return { reason: 'admin_only', error: forbidden('Administrator access required') };
     return undefined;
   };
-
-  // Every HTML response carries a CSP. Pages that need scripts set their own policy first
-  // (the web UI's); any other HTML (a static file, a plugin's page) gets the strictest one.
-  app.addHook('onSend', (_request, reply, payload, done) => {
-    const type = reply.getHeader('content-type');
-    if (typeof type === 'string' && /^\s*text\/html\b/i.test(type) && !reply.hasHeader('content-security-policy')) {
-      reply.header('content-security-policy', STATIC_PAGE_POLICY);
-    }
-    done(null, payload);
-  });
 
   // Callback style, not async: on the hot path (a cached credential) nothing here awaits.
   app.addHook('onRequest', (request, reply, done) => {

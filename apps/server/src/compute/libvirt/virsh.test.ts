@@ -110,4 +110,15 @@ describe('virsh output parsers', () => {
       assert.throws(() => new Virsh(u));
     }
   });
+
+  test('a stored URI is re-checked at use: parameters that run programs never reach virsh', () => {
+    // Host rows written before the API checked the query: the driver must refuse them too.
+    for (const u of ['qemu+ssh://root@host/system?command=/tmp/x', 'qemu+ext:///system?command=/bin/sh', 'qemu+ssh://root@host/system?netcat=/tmp/nc', 'qemu+ssh://-oProxyCommand=x@host/system', 'qemu+ssh://root@host/system?name=qemu%2Bext:///system']) {
+      assert.throws(() => assertLibvirtUri(u), /invalid libvirt URI/, u);
+      assert.throws(() => new Virsh(u), /invalid libvirt URI/, u);
+    }
+    for (const u of ['qemu:///system', 'qemu+ssh://root@host/system?keyfile=/root/.ssh/id&no_tty=1', 'qemu+tcp://127.0.0.1/system', 'qemu+unix:///system?socket=/run/libvirt/libvirt-sock']) {
+      assert.doesNotThrow(() => new Virsh(u), u);
+    }
+  });
 });

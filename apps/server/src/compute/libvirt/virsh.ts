@@ -1,4 +1,5 @@
 import { CommandError, run } from '../../infra/process.js';
+import { libvirtUriProblem } from '../../lib/libvirt-uri.js';
 import type { InstanceState, InstanceStats } from '../driver.js';
 
 /** What went wrong, from virsh's message (run with LC_ALL=C so the messages are English). */
@@ -28,9 +29,15 @@ export function classifyVirshError(stderr: string): VirshErrorKind {
 
 const URI_PATTERN = /^([a-z][a-z0-9]*)(?:\+([a-z0-9]+))?:\/\/([^/\s?#]*)(\/[^\s]*)?$/i;
 
-/** Only libvirt connection URIs: `qemu:///system`, `qemu+ssh://user@host/system`… */
+/**
+ * Only libvirt connection URIs: `qemu:///system`, `qemu+ssh://user@host/system`… whose query
+ * passes the allow-list, checked at use too: host rows stored before the list existed (or
+ * written around the API) must not reach virsh with a `command=` or `netcat=` in them.
+ */
 export function assertLibvirtUri(uri: string): void {
   if (!URI_PATTERN.test(uri)) throw new Error(`invalid libvirt URI: ${JSON.stringify(uri)}`);
+  const problem = libvirtUriProblem(uri);
+  if (problem) throw new Error(`invalid libvirt URI: ${JSON.stringify(uri)}: ${problem}`);
 }
 
 /** True when the URI talks to a libvirtd on this machine (no host part, unix socket transport). */

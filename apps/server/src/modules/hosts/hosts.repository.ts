@@ -28,6 +28,19 @@ export class HostsRepository {
     return this.db.updateTable('compute_hosts').set(changes).where('id', '=', id).returningAll().executeTakeFirstOrThrow();
   }
 
+  /** Updates the host only while no live VM is placed on it (one statement: no VM slips in between); undefined otherwise. */
+  async updateIfNoVms(id: number, changes: Updateable<ComputeHostsTable>): Promise<HostRow | undefined> {
+    return this.db
+      .updateTable('compute_hosts')
+      .set(changes)
+      .where('id', '=', id)
+      .where(({ not, exists, selectFrom }) =>
+        not(exists(selectFrom('vms').select('vms.id').where('vms.host_id', '=', id).where('vms.destroyed_at', 'is', null))),
+      )
+      .returningAll()
+      .executeTakeFirst();
+  }
+
   async remove(id: number): Promise<void> {
     await this.db.deleteFrom('compute_hosts').where('id', '=', id).execute();
   }

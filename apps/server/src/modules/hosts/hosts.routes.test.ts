@@ -125,5 +125,65 @@ for (const kind of testDatabaseKinds()) {
       assert.ok(usage.every((x: { ram_mb: number; usage: { ram_mb: number } }) => x.usage.ram_mb <= x.ram_mb), JSON.stringify(usage));
       await h.services.ops.idle();
     });
+
+    test("a libvirt host may have its own storage pool: validated, shown, and changed only while it has no VMs (their volumes are in the old one)", async () => {
+      type View = { id: number; name: string; pool: string | null; pool_is_default: boolean };
+      const byName = async (name: string): Promise<View> => (await hostsReq('GET')).json().find((x: View) => x.name === name);
+      const serverPool = h.config.libvirtPool;
+      assert.deepEqual([(await byName('local')).pool, (await byName('rack-2')).pool, (await byName('rack-2')).pool_is_default], [null, serverPool, true], 'qemu has none; libvirt follows TWARGA_LIBVIRT_POOL');
+
+      for (const pool of ['Vols', '9lives', 'a'.repeat(33), '../etc', 'p;rm', 'x y']) {
+        const res = await hostsReq('POST', '/api/admin/hosts', { name: 'rack-3', driver: 'libvirt', uri: 'qemu+ssh://root@rack-3/system', pool, ram_mb: 4096, vcpus: 8 });
+        assert.equal(res.statusCode, 400, `${pool} → ${res.body}`);
+        assert.equal(res.json().details[0].field, 'pool', res.body);
+      }
+      for (const driver of ['qemu', 'vagrant']) {
+        const res = await hostsReq('POST', '/api/admin/hosts', { name: 'nopool', driver, pool: 'vols', ram_mb: 4096, vcpus: 8 });
+        assert.equal(res.statusCode, 400, res.body);
+        assert.match(res.json().details[0].message, new RegExp(`not used by ${driver}`));
+      }
+      const local = await byName('local');
+      const onQemu = await hostsReq('PATCH', `/api/admin/hosts/${local.id}`, { pool: 'vols' });
+      assert.equal(onQemu.statusCode, 400, onQemu.body);
+      assert.equal(onQemu.json().details[0].field, 'pool');
+
+      const created = await hostsReq('POST', '/api/admin/hosts', { name: 'rack-3', driver: 'libvirt', uri: 'qemu+ssh://root@rack-3/system', pool: 'rack3_vols', ram_mb: 4096, vcpus: 8 });
+      assert.equal(created.statusCode, 201, created.body);
+      assert.deepEqual([created.json().pool, created.json().pool_is_default], ['rack3_vols', false]);
+      const rack3 = created.json().id as number;
+      // No VMs yet: the pool may change, and null goes back to the server's.
+      const moved = await hostsReq('PATCH', `/api/admin/hosts/${rack3}`, { pool: 'rack3-new' });
+      assert.equal(moved.statusCode, 200, moved.body);
+      assert.equal((await byName('rack-3')).pool, 'rack3-new');
+      assert.deepEqual(await hostsReq('PATCH', `/api/admin/hosts/${rack3}`, { pool: null }).then((r) => [r.json().pool, r.json().pool_is_default]), [serverPool, true]);
+      await hostsReq('PATCH', `/api/admin/hosts/${rack3}`, { pool: 'rack3_vols' });
+
+      // rack-2 has VMs: moving it to another pool is a 409 that changes nothing, not even the rest of the request.
+      const rack2 = await byName('rack-2');
+      const refused = await hostsReq('PATCH', `/api/admin/hosts/${rack2.id}`, { pool: 'elsewhere', ram_mb: 8192 });
+      assert.equal(refused.statusCode, 409, refused.body);
+      assert.equal(refused.json().code, 'conflict');
+      assert.equal(refused.json().details[0].field, 'pool');
+      assert.match(refused.json().message, /rack-2 has \d+ VM\(s\) whose volumes are in pool/);
+      const after = (await hostsReq('GET')).json().find((x: View & { ram_mb: number }) => x.name === 'rack-2');
+      assert.deepEqual([after.pool, after.pool_is_default, after.ram_mb], [serverPool, true, 4096]);
+      // Naming the pool it already uses moves nothing, so it is allowed.
+      assert.equal((await hostsReq('PATCH', `/api/admin/hosts/${rack2.id}`, { pool: serverPool })).statusCode, 200);
+      assert.equal((await hostsReq('PATCH', `/api/admin/hosts/${rack2.id}`, { pool: null })).statusCode, 200);
+
+      // The other hosts are full: the next VM lands on rack-3, which then keeps its pool until the VM is gone.
+      const vm = await createVm('p1');
+      assert.equal(vm.statusCode, 201, vm.body);
+      assert.equal(vm.json().host_id, rack3);
+      await h.services.ops.idle();
+      const whileVm = await hostsReq('PATCH', `/api/admin/hosts/${rack3}`, { pool: null });
+      assert.equal(whileVm.statusCode, 409, whileVm.body);
+      assert.equal((await byName('rack-3')).pool, 'rack3_vols');
+      assert.equal((await h.request({ method: 'POST', url: `/api/vms/${vm.json().id}/action`, token: alice.token, body: { action: 'destroy' } })).statusCode, 202);
+      await h.services.ops.idle();
+      const freed = await hostsReq('PATCH', `/api/admin/hosts/${rack3}`, { pool: 'rack3-new' });
+      assert.equal(freed.statusCode, 200, freed.body);
+      assert.equal(freed.json().pool, 'rack3-new');
+    });
   });
 }

@@ -1,6 +1,7 @@
 import os from 'node:os';
 import type { ComputeHost, ComputeDriverName, CreateHostRequest, UpdateHostRequest } from '@twarga/contract';
 import { AppError, badRequest, conflict, notFound } from '../../http/errors.js';
+import { hostPool } from '../../lib/host-pool.js';
 import { libvirtUriProblem } from '../../lib/libvirt-uri.js';
 import type { Clock } from '../../lib/time.js';
 import type { Identity } from '../auth/identity.js';
@@ -13,11 +14,15 @@ export interface DefaultHost {
   uri?: string;
 }
 
-const toView = (h: HostRow, usage: HostUsage | undefined): ComputeHost => ({
-  id: h.id, name: h.name, driver: h.driver, uri: h.uri, ram_mb: h.ram_mb, vcpus: h.vcpus,
+const toView = (h: HostRow, usage: HostUsage | undefined, defaultPool: string): ComputeHost => ({
+  id: h.id, name: h.name, driver: h.driver, uri: h.uri, pool: hostPool(h, defaultPool), pool_is_default: h.pool === null,
+  ram_mb: h.ram_mb, vcpus: h.vcpus,
   enabled: h.enabled === 1, draining: h.draining === 1, usage: usage ?? { vms: 0, ram_mb: 0, vcpus: 0 },
   created_at: h.created_at, updated_at: h.updated_at,
 });
+
+const poolNotUsed = (driver: ComputeDriverName) =>
+  badRequest(`A ${driver} host has no libvirt storage pool to choose`, [{ field: 'pool', message: `not used by ${driver}` }]);
 
 /**
  * The admin-managed list of compute hosts and the placement of new VMs on them. qemu and
@@ -29,17 +34,19 @@ export class HostsService {
     private readonly events: EventsService,
     private readonly clock: Clock,
     private readonly supported: (driver: ComputeDriverName) => boolean,
+    /** config.libvirtPool: the pool of libvirt hosts that name none. */
+    private readonly defaultPool: string,
   ) {}
 
   async list(): Promise<ComputeHost[]> {
     const usage = await this.repo.usage();
-    return (await this.repo.list()).map((h) => toView(h, usage.get(h.id)));
+    return (await this.repo.list()).map((h) => toView(h, usage.get(h.id), this.defaultPool));
   }
 
   async get(id: number): Promise<ComputeHost> {
     const host = await this.repo.find(id);
     if (!host) throw notFound('Compute host');
-    return toView(host, (await this.repo.usage()).get(id));
+    return toView(host, (await this.repo.usage()).get(id), this.defaultPool);
   }
 
   /** First start: this machine becomes the first host, with its RAM and (overcommitted) vCPUs. */
@@ -48,7 +55,7 @@ export class HostsService {
     if (existing.length) return existing[0]!;
     const now = this.clock.now().toISOString();
     return this.repo.insert({
-      name: 'local', driver: def.driver, uri: def.driver === 'libvirt' ? (def.uri ?? 'qemu:///system') : null,
+      name: 'local', driver: def.driver, uri: def.driver === 'libvirt' ? (def.uri ?? 'qemu:///system') : null, pool: null,
       ram_mb: Math.floor(os.totalmem() / 1024 / 1024), vcpus: os.availableParallelism() * 16,
       enabled: 1, draining: 0, created_at: now, updated_at: now,
     });
@@ -60,29 +67,47 @@ export class HostsService {
     const uriProblem = input.uri === undefined ? undefined : libvirtUriProblem(input.uri);
     if (uriProblem) throw badRequest(`Invalid libvirt URI: ${uriProblem}`, [{ field: 'uri', message: uriProblem }]);
     if (input.driver !== 'libvirt' && input.uri) throw badRequest(`A ${input.driver} host runs on this machine and takes no URI`, [{ field: 'uri', message: `not used by ${input.driver}` }]);
+    if (input.driver !== 'libvirt' && input.pool) throw poolNotUsed(input.driver);
     if (await this.repo.nameTaken(input.name)) throw conflict(`A host named ${input.name} exists`, [{ field: 'name', message: 'is taken' }]);
     if (input.driver !== 'libvirt' && (await this.repo.list()).some((h) => h.driver === input.driver))
       throw conflict(`There is already a ${input.driver} host: it is this machine, and there is only one`);
     const now = this.clock.now().toISOString();
     const row = await this.repo.insert({
-      name: input.name, driver: input.driver, uri: input.uri ?? null, ram_mb: input.ram_mb, vcpus: input.vcpus,
+      name: input.name, driver: input.driver, uri: input.uri ?? null, pool: input.pool ?? null, ram_mb: input.ram_mb, vcpus: input.vcpus,
       enabled: input.enabled === false ? 0 : 1, draining: input.draining ? 1 : 0, created_at: now, updated_at: now,
     });
-    await this.audit(actor, 'admin.host_created', `${actor.user.username} added compute host ${row.name} (${row.driver}${row.uri ? ` ${row.uri}` : ''})`, sourceIp, { host_id: row.id });
-    return toView(row, undefined);
+    const pool = hostPool(row, this.defaultPool);
+    await this.audit(actor, 'admin.host_created', `${actor.user.username} added compute host ${row.name} (${row.driver}${row.uri ? ` ${row.uri}` : ''}${pool ? `, pool ${pool}` : ''})`, sourceIp, { host_id: row.id, pool });
+    return toView(row, undefined, this.defaultPool);
   }
 
   async update(actor: Identity, id: number, input: UpdateHostRequest, sourceIp: string): Promise<ComputeHost> {
     const host = await this.repo.find(id);
     if (!host) throw notFound('Compute host');
     if (input.name && (await this.repo.nameTaken(input.name, id))) throw conflict(`A host named ${input.name} exists`, [{ field: 'name', message: 'is taken' }]);
+    if (input.pool && host.driver !== 'libvirt') throw poolNotUsed(host.driver);
     const flag = (v: boolean | undefined) => (v === undefined ? undefined : v ? 1 : 0);
-    const row = await this.repo.update(id, {
+    const changes = {
       name: input.name, ram_mb: input.ram_mb, vcpus: input.vcpus, enabled: flag(input.enabled), draining: flag(input.draining),
       updated_at: this.clock.now().toISOString(),
-    });
+    };
+    const poolMoves = input.pool !== undefined && hostPool({ driver: host.driver, pool: input.pool }, this.defaultPool) !== hostPool(host, this.defaultPool);
+    let row: HostRow;
+    if (poolMoves) {
+      // The VMs' disks and seeds live in the old pool: under another pool the driver would not
+      // find them (a start fails, a destroy leaves them behind). Checked in the same statement.
+      const updated = await this.repo.updateIfNoVms(id, { ...changes, pool: input.pool });
+      if (!updated) {
+        const vms = (await this.repo.usage()).get(id)?.vms ?? 0;
+        throw conflict(`Host ${host.name} has ${vms} VM(s) whose volumes are in pool ${hostPool(host, this.defaultPool)}: its pool can change only while it has none`, [{ field: 'pool', message: 'cannot change while the host has VMs' }]);
+      }
+      row = updated;
+    } else {
+      // The same pool said explicitly (or null for the default it already uses) is stored as said.
+      row = await this.repo.update(id, { ...changes, pool: input.pool });
+    }
     await this.audit(actor, 'admin.host_updated', `${actor.user.username} changed compute host ${row.name}: ${JSON.stringify(input)}`, sourceIp, { host_id: id, ...input });
-    return toView(row, (await this.repo.usage()).get(id));
+    return toView(row, (await this.repo.usage()).get(id), this.defaultPool);
   }
 
   async remove(actor: Identity, id: number, sourceIp: string): Promise<void> {

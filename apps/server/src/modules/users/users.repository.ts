@@ -60,8 +60,6 @@ export class UsersRepository {
         is_admin: u.isAdmin ? 1 : 0,
         is_active: 1,
         credits: 0,
-        failed_login_count: 0,
-        locked_until: null,
         created_at: u.now,
         updated_at: u.now,
       })
@@ -81,22 +79,11 @@ export class UsersRepository {
 
   async update(
     id: number,
-    patch: Partial<Pick<UserRow, 'hashed_password' | 'is_active' | 'is_admin' | 'failed_login_count' | 'locked_until'>>,
+    patch: Partial<Pick<UserRow, 'hashed_password' | 'is_active' | 'is_admin'>>,
     now: string,
   ): Promise<void> {
     await this.db.updateTable('users').set({ ...patch, updated_at: now }).where('id', '=', id).execute();
     this.changes.notify(id);
-  }
-
-  /** Adds one failed attempt and returns the new count, atomically. */
-  async incrementFailedLogins(id: number): Promise<number> {
-    const row = await this.db
-      .updateTable('users')
-      .set((eb) => ({ failed_login_count: eb('failed_login_count', '+', 1) }))
-      .where('id', '=', id)
-      .returning('failed_login_count')
-      .executeTakeFirstOrThrow();
-    return row.failed_login_count;
   }
 
   /** Every user (or just one) with the number of their live VMs. */

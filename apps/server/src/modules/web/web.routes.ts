@@ -18,6 +18,16 @@ const ADMIN_PAGES = ['/admin', '/admin/*'];
  */
 export async function webRoutes(app: App, { webDir, events }: { webDir: string; events: EventsService }) {
   const index = path.join(webDir, 'index.html');
+  // Every HTML response of this scope (the pages, and any HTML file among the static ones) carries
+  // a CSP: the pages set theirs; anything else gets the strictest. Scoped here, not global, so API
+  // responses do not pay for the check (the API docs set their own policy).
+  app.addHook('onSend', (_request, reply, payload, done) => {
+    const type = reply.getHeader('content-type');
+    if (typeof type === 'string' && /^\s*text\/html\b/i.test(type) && !reply.hasHeader('content-security-policy')) {
+      reply.header('content-security-policy', STATIC_PAGE_POLICY);
+    }
+    done(null, payload);
+  });
   if (!existsSync(index)) {
     app.log.warn({ webDir }, 'web UI not built: pages answer 503 until `npm run build` has run');
   } else {

@@ -6,7 +6,7 @@ import { Dialog } from '../../components/Dialog';
 import { SelectField, TextField } from '../../components/Field';
 import { SubmitButton } from '../../components/SubmitButton';
 import { button } from '../../components/ui';
-import { checkCapacity, RAM_HINT, serverErrors, URI_EXAMPLES, VCPU_HINT } from './hostForm';
+import { checkCapacity, checkPool, POOL_HINT, RAM_HINT, serverErrors, URI_EXAMPLES, VCPU_HINT } from './hostForm';
 import { useCreateHost } from './hostsQueries';
 
 const DRIVER_HINTS: Record<ComputeDriverName, string> = {
@@ -27,6 +27,7 @@ export function AddHostDialog({ open, onClose, onAdded }: { open: boolean; onClo
   const [name, setName] = useState('');
   const [driver, setDriver] = useState<ComputeDriverName>('libvirt');
   const [uri, setUri] = useState('');
+  const [pool, setPool] = useState('');
   const [ram, setRam] = useState('');
   const [vcpus, setVcpus] = useState('');
   const [local, setLocal] = useState<Record<string, string | undefined>>({});
@@ -36,9 +37,11 @@ export function AddHostDialog({ open, onClose, onAdded }: { open: boolean; onClo
     const errs: Record<string, string | undefined> = { ...checked.errors };
     if (!name.trim()) errs.name = 'Give the host a name, e.g. rack-2.';
     if (driver === 'libvirt' && !uri.trim()) errs.uri = `Enter the libvirt URI, e.g. ${URI_EXAMPLES[1]}.`;
+    const poolProblem = driver === 'libvirt' ? checkPool(pool.trim()) : undefined;
+    if (poolProblem) errs.pool = poolProblem;
     setLocal(errs);
     if (Object.keys(errs).length) return;
-    const body = { name: name.trim(), driver, ram_mb: checked.ram_mb, vcpus: checked.vcpus, ...(driver === 'libvirt' ? { uri: uri.trim() } : {}) };
+    const body = { name: name.trim(), driver, ram_mb: checked.ram_mb, vcpus: checked.vcpus, ...(driver === 'libvirt' ? { uri: uri.trim(), ...(pool.trim() ? { pool: pool.trim() } : {}) } : {}) };
     create.mutate(body, {
       onSuccess: (h) => {
         onClose();
@@ -69,6 +72,9 @@ export function AddHostDialog({ open, onClose, onAdded }: { open: boolean; onClo
         {driver === 'libvirt' && (
           <TextField label="URI" name="uri" autoComplete="off" spellCheck={false} maxLength={300} placeholder="qemu+ssh://root@rack-2.example/system" className="[&_input]:font-mono" value={uri} onChange={edit('uri', setUri)} error={errors.uri}
             hint={<>For example <code className={code}>{URI_EXAMPLES[0]}</code> (libvirtd here) or <code className={code}>{URI_EXAMPLES[1]}</code> (another machine over SSH).</>} />
+        )}
+        {driver === 'libvirt' && (
+          <TextField label="Storage pool (optional)" name="pool" autoComplete="off" spellCheck={false} maxLength={32} placeholder="server default" className="[&_input]:font-mono" value={pool} onChange={edit('pool', setPool)} error={errors.pool} hint={POOL_HINT} />
         )}
         <div className="grid gap-4 sm:grid-cols-2">
           <TextField label="RAM (MB)" name="ram_mb" type="number" inputMode="numeric" min={128} step={1} placeholder="16384" value={ram} onChange={edit('ram_mb', setRam)} error={errors.ram_mb} hint={RAM_HINT} />

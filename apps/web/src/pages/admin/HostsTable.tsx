@@ -38,13 +38,21 @@ const tones = {
   danger: 'text-red-700 hover:bg-red-50 dark:text-red-300 dark:hover:bg-red-950/60',
 };
 
-/** Where the host is: its libvirt URI (long ones cut, whole in the tooltip), or this machine. */
+/** Where the host is: its libvirt URI (long ones cut, whole in the tooltip) and storage pool, or this machine. */
 function Where({ host }: { host: ComputeHost }) {
   if (!host.uri) return <span className={`mt-0.5 block text-xs ${muted}`}>this machine</span>;
   return (
-    <code title={host.uri} className={`mt-0.5 block max-w-full truncate font-mono text-xs sm:max-w-[24rem] lg:max-w-[16rem] xl:max-w-[20rem] ${muted}`}>
-      {host.uri}
-    </code>
+    <>
+      <code title={host.uri} className={`mt-0.5 block max-w-full truncate font-mono text-xs sm:max-w-[24rem] lg:max-w-[16rem] xl:max-w-[20rem] ${muted}`}>
+        {host.uri}
+      </code>
+      {host.pool && (
+        <span className={`mt-0.5 block text-xs ${muted}`}>
+          pool <code className="font-mono">{host.pool}</code>
+          {host.pool_is_default ? ' (default)' : ''}
+        </span>
+      )}
+    </>
   );
 }
 

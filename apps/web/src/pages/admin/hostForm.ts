@@ -1,17 +1,25 @@
 import type { ComputeDriverName } from '@twarga/contract';
 import { ApiError, allDetailsMapped, fieldErrors, isApiError } from '../../api';
 
-export const HOST_LABELS = { name: 'Name', driver: 'Driver', uri: 'URI', ram_mb: 'RAM', vcpus: 'vCPUs' };
+export const HOST_LABELS = { name: 'Name', driver: 'Driver', uri: 'URI', pool: 'Storage pool', ram_mb: 'RAM', vcpus: 'vCPUs' };
 
 export const DRIVER_NAMES: Record<ComputeDriverName, string> = { qemu: 'QEMU', libvirt: 'libvirt', vagrant: 'Vagrant' };
 
 export const URI_EXAMPLES = ['qemu:///system', 'qemu+ssh://user@host/system'] as const;
+
+const POOL_RULE = 'must be lowercase letters, digits, - and _ (at most 32), starting with a letter';
+/** The server's pool rule, checked here too so a typo is shown before the request. */
+export function checkPool(pool: string): string | undefined {
+  return pool === '' || /^[a-z][a-z0-9_-]{0,31}$/.test(pool) ? undefined : `Storage pool ${POOL_RULE}.`;
+}
+export const POOL_HINT = "The libvirt storage pool for this host's disks, seeds and kernels (created if missing). Empty: the server's pool.";
 
 /** The schema's regex messages ("must match pattern "^qemu(…"") said the way a person would. */
 const FRIENDLY: Record<string, [RegExp, string][]> = {
   name: [[/must match pattern/, 'must be lowercase letters, digits and hyphens (at most 32), starting and ending with a letter or digit']],
   uri: [[/must match pattern/, `must look like ${URI_EXAMPLES[0]} or ${URI_EXAMPLES[1]}`]],
   driver: [[/^not available$/, 'is not available on this server']],
+  pool: [[/must match pattern/, POOL_RULE]],
 };
 
 function friendlier(err: unknown): unknown {
