@@ -136,3 +136,29 @@ export interface SerialConsole {
 export function hasSerialConsole(d: ComputeDriver): d is ComputeDriver & SerialConsole {
   return typeof (d as Partial<SerialConsole>).openSerial === 'function' && d.info().features.console;
 }
+
+/**
+ * What the guest itself reports: the QEMU guest agent (org.qemu.guest_agent.0 on a virtio-serial
+ * channel) and the virtio-balloon driver's statistics. A field the guest cannot give is absent,
+ * never 0: a VM without a running agent has `agent: false` and nothing else.
+ */
+export interface GuestReport {
+  /** The agent answered guest-ping within the driver's short timeout. */
+  agent: boolean;
+  /** guest-get-fsinfo: mounted filesystems with their usage. */
+  filesystems?: { mountpoint: string; type: string; usedBytes: number; totalBytes: number }[];
+  /** guest-network-get-interfaces: addresses and the guest's own byte counters (null where the guest has none). */
+  interfaces?: { name: string; addresses: string[]; rxBytes: number | null; txBytes: number | null }[];
+  /** virtio-balloon statistics as the guest reports them (not the host's RSS of the VM). */
+  memory?: { totalBytes: number; availableBytes: number };
+}
+
+/** Optional ability: ask the guest (agent, balloon) how it is doing. */
+export interface GuestAgentSource {
+  /** Undefined when the instance is not running. Never throws for a silent agent: `agent: false`. */
+  guestReport(id: string): Promise<GuestReport | undefined>;
+}
+
+export function hasGuestAgent(d: ComputeDriver): d is ComputeDriver & GuestAgentSource {
+  return typeof (d as Partial<GuestAgentSource>).guestReport === 'function';
+}
