@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds Twarga Cloud's built-in "tiny" Linux image from Debian packages:
 #   <out>/vmlinuz      Debian's kernel (linux-image-<version>-amd64)
-#   <out>/initrd.img   busybox-static + dropbear + e2fsprogs + virtio/ext4/isofs modules + our init
+#   <out>/initrd.img   busybox-static + dropbear + e2fsprogs + qemu-guest-agent (Debian's qemu-ga)
+#                      + virtio/ext4/isofs modules + our init
 #   <out>/SHA256SUMS   checksums of both, and <out>/build.json (kernel version, inputs hash)
 # The image boots in RAM, reads its hostname and root's SSH keys from a NoCloud seed (label
 # cidata), gets an address by DHCP, runs sshd (dropbear) and a root shell on ttyS0, powers off
@@ -27,8 +28,11 @@ if [ -z "$kpkg" ]; then
 fi
 [ -n "$kpkg" ] || { echo "build.sh: cannot resolve linux-image-amd64 (run apt-get update)" >&2; exit 1; }
 kver=${kpkg#linux-image-}
+# Debian's qemu-guest-agent (qemu-ga), the guest side of the hypervisor's guest-agent channel.
+qga_ver=$(apt-cache policy qemu-guest-agent 2>/dev/null | awk '/Candidate:/{print $2; exit}')
+[ -n "$qga_ver" ] && [ "$qga_ver" != "(none)" ] || { echo "build.sh: cannot resolve qemu-guest-agent (run apt-get update)" >&2; exit 1; }
 
-inputs=$( (echo "$kpkg"; busybox | head -1; dropbear -V 2>&1 | head -1; e2fsck -V 2>&1 | head -1; cat "$0"; find "$here/rootfs" -type f | sort | xargs cat) | sha256sum | cut -c1-16)
+inputs=$( (echo "$kpkg"; echo "qemu-guest-agent $qga_ver"; busybox | head -1; dropbear -V 2>&1 | head -1; e2fsck -V 2>&1 | head -1; cat "$0"; find "$here/rootfs" -type f | sort | xargs cat) | sha256sum | cut -c1-16)
 if [ -f "$out/build.json" ] && grep -q "\"inputs\": \"$inputs\"" "$out/build.json" && (cd "$out" && sha256sum -c --quiet SHA256SUMS); then
   echo "tiny image up to date in $out"
   exit 0
@@ -39,6 +43,8 @@ trap 'rm -rf "$work"' EXIT
 echo "==> tiny image: kernel $kver"
 (cd "$work" && apt-get download -q "$kpkg" >/dev/null 2>&1) || { echo "build.sh: apt-get download $kpkg failed" >&2; exit 1; }
 dpkg -x "$work"/"$kpkg"_*.deb "$work/k"
+(cd "$work" && apt-get download -q "qemu-guest-agent=$qga_ver" >/dev/null 2>&1) || { echo "build.sh: apt-get download qemu-guest-agent failed" >&2; exit 1; }
+dpkg -x "$work"/qemu-guest-agent_*.deb "$work/qga"
 depmod -b "$work/k" "$kver"
 
 root="$work/root"
@@ -55,13 +61,20 @@ cp /usr/sbin/dropbear "$root/usr/sbin/"
 cp /usr/bin/dropbearkey "$root/usr/bin/"
 cp "${e2fs[@]}" "$root/sbin/"
 cp /etc/mke2fs.conf "$root/etc/"
-for lib in $(ldd /usr/sbin/dropbear /usr/bin/dropbearkey "${e2fs[@]}" | awk '/=>/{print $3} /ld-linux/{print $1}' | sort -u); do
+# qemu-ga from the package; its libraries (glib, libudev, liburing, libnuma) come from this machine.
+cp "$work/qga/usr/sbin/qemu-ga" "$root/usr/sbin/"
+if ldd "$root/usr/sbin/qemu-ga" | grep -q 'not found'; then
+  echo "build.sh: qemu-ga needs libraries this machine lacks (apt-get install qemu-guest-agent's dependencies):" >&2
+  ldd "$root/usr/sbin/qemu-ga" | grep 'not found' >&2; exit 1
+fi
+for lib in $(ldd /usr/sbin/dropbear /usr/bin/dropbearkey "${e2fs[@]}" "$root/usr/sbin/qemu-ga" | awk '/=>/{print $3} /ld-linux/{print $1}' | sort -u); do
   mkdir -p "$root$(dirname "$lib")"
   cp -L "$lib" "$root$lib"
 done
 
 # Kernel modules in dependency order (modprobe computes it from the package's modules.dep).
-modules=(virtio_pci virtio_blk virtio_net virtio_rng ext4 isofs button evdev)
+# virtio_console carries the guest agent's channel, virtio_balloon the guest's memory statistics.
+modules=(virtio_pci virtio_blk virtio_net virtio_rng virtio_console virtio_balloon ext4 isofs button evdev)
 : >"$root/etc/modules.order"
 for m in "${modules[@]}"; do
   modprobe -d "$work/k" -S "$kver" --show-depends "$m" | awk '$1=="insmod"{print $2}'
@@ -74,7 +87,10 @@ done
 
 (cd "$root" && find . -print0 | sort -z | cpio --null -o -H newc --quiet | gzip -9) >"$work/initrd.img"
 cp "$work/k/boot/vmlinuz-$kver" "$work/vmlinuz"
-mv "$work/vmlinuz" "$work/initrd.img" "$out/"
-(cd "$out" && sha256sum vmlinuz initrd.img >SHA256SUMS)
+(cd "$work" && sha256sum vmlinuz initrd.img >SHA256SUMS)
+# Swap in by rename within <out>: QEMU processes running now keep the files they opened, and a VM
+# starting now reads either the old pair or the new one, never a half-written file.
+for f in vmlinuz initrd.img SHA256SUMS; do cp "$work/$f" "$out/.$f.new"; done
+for f in vmlinuz initrd.img SHA256SUMS; do mv -f "$out/.$f.new" "$out/$f"; done
 printf '{ "kernel": "%s", "inputs": "%s", "built_at": "%s" }\n' "$kver" "$inputs" "$(date -u +%FT%TZ)" >"$out/build.json"
 echo "==> tiny image ready in $out ($(du -sh "$out" | cut -f1))"

@@ -49,6 +49,8 @@ const FIXTURES: Record<string, { params: (f: Fixtures) => string[]; body?: Parti
   '/api/admin/users/:id/credits': { params: (f) => [String(f.ownerId)], body: { POST: { amount: 1000, reason: 'matrix' } } },
   '/api/admin/hosts/:id': { params: (f) => [String(f.hostId)], body: { PATCH: { enabled: false } } },
   '/api/admin/images/:slug': { params: () => ['tiny'] },
+  '/api/metrics/vm/:id': { params: (f) => [String(f.vmId)] },
+  '/api/metrics/vm/:id/history': { params: (f) => [String(f.vmId)] },
   '/api/admin/images/:slug/download': { params: () => ['tiny'] },
   // Pages: the same app shell for everyone; the data comes from the API routes above.
   '/vms/*': { params: (f) => [String(f.vmId), `${f.vmId}/terminal`] },

@@ -65,6 +65,12 @@ import { VmsRepository } from './modules/vms/vms.repository.js';
 import { ConsoleKeys } from './modules/terminal/console-keys.js';
 import { TerminalSessionsRepository } from './modules/terminal/terminal-sessions.repository.js';
 import { terminalRoutes } from './modules/terminal/terminal.routes.js';
+import { MetricsCollector } from './modules/metrics/collector.js';
+import { HostSampler } from './modules/metrics/host-sampler.js';
+import { MetricsRepository } from './modules/metrics/metrics.repository.js';
+import { metricsRoutes } from './modules/metrics/metrics.routes.js';
+import { MetricsService } from './modules/metrics/metrics.service.js';
+import { VmSampler } from './modules/metrics/vm-sampler.js';
 import { TerminalService } from './modules/terminal/terminal.service.js';
 
 export const VERSION = '0.1.0';
@@ -180,6 +186,17 @@ export async function buildApp(deps: AppDeps) {
     },
   });
   const reconciler = new Reconciler({ vms: vmsRepo, actions, drivers, ops, events, clock, log: app.log });
+  // The collector is built here but started by server.ts (medium tests take samples on demand).
+  const metricsRetention = {
+    intervalSeconds: config.metricsIntervalSeconds,
+    rawSeconds: config.metricsRawRetentionHours * 3600,
+    minuteSeconds: config.metricsMinuteRetentionDays * 86400,
+    hourSeconds: config.metricsHourRetentionDays * 86400,
+  };
+  const metricsRepo = new MetricsRepository(db);
+  const hostSampler = new HostSampler({ dataDir: config.dataDir });
+  const collector = new MetricsCollector({ repo: metricsRepo, vmRows: vmsRepo, drivers, bus, clock, log: app.log, host: hostSampler, vms: new VmSampler(), retention: metricsRetention });
+  const metrics = new MetricsService({ repo: metricsRepo, collector, hostSampler, vms: vmsRepo, clock, retention: metricsRetention });
 
   const storageAlarm = new StorageAlarm();
   registerErrorHandling(app, { storageAlarm });
@@ -246,6 +263,7 @@ export async function buildApp(deps: AppDeps) {
   await app.register(streamRoutes, { bus, access: liveAccess, events });
   await app.register(terminalRoutes, { terminal, events });
   await app.register(hostsRoutes, { hosts });
+  await app.register(metricsRoutes, { metrics });
   await app.register(webRoutes, { webDir: config.webDir, events });
 
   app.addHook('onReady', async () => {
@@ -257,9 +275,10 @@ export async function buildApp(deps: AppDeps) {
   app.addHook('onClose', async () => {
     reconciler.stop();
     metering.stop();
+    collector.stop();
     await ops.idle();
     await images.close();
   });
 
-  return { app, routes, services: { auth, events, tokens, keys, admin, ledger, vms, ops, images, reconciler, metering, drivers, hosts, bus, terminal, liveAccess } };
+  return { app, routes, services: { auth, events, tokens, keys, admin, ledger, vms, ops, images, reconciler, metering, drivers, hosts, bus, terminal, liveAccess, collector, metrics } };
 }

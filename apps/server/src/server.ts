@@ -34,6 +34,7 @@ async function main() {
   services.reconciler.start(config.reconcileSeconds * 1000);
   await services.metering.pass();
   services.metering.start();
+  services.collector.start(config.metricsIntervalSeconds * 1000);
   await services.terminal.start();
 
   const shutdown = async (signal: string) => {

@@ -9,3 +9,4 @@ export * from './vms.js';
 export * from './terminal.js';
 export * from './terminal-protocol.js';
 export * from './hosts.js';
+export * from './metrics.js';

@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Timestamp } from './common.js';
+import type { MetricsStreamEvent } from './metrics.js';
 
 import { USER_DATA_MAX_BYTES, VM_NAME_PATTERN } from './constants.js';
 
@@ -198,4 +199,6 @@ export type StreamEvent =
   | { kind: 'action_log'; vm_id: number; action_id: number; line: ActionLogLine }
   | { kind: 'hello'; user_id: number }
   /** The last event of a stream: its login, or the admin rights it relied on, went away. */
-  | { kind: 'revoked'; reason: 'credential' | 'right'; message: string };
+  | { kind: 'revoked'; reason: 'credential' | 'right'; message: string }
+  /** A metrics sample (collector, every metricsIntervalSeconds). */
+  | MetricsStreamEvent;

@@ -7,6 +7,9 @@
 /** A name the driver may use in paths and process arguments: validated, never user text. */
 export const INSTANCE_ID_PATTERN = /^vm-[0-9]{1,12}$/;
 
+/** The instance name of a VM row on every driver. */
+export const instanceId = (vmId: number) => `vm-${vmId}`;
+
 export type BootSource =
   /** Direct kernel boot (the built-in tiny image); the VM's disk is a blank data disk. */
   | { kind: 'kernel'; kernel: string; initrd: string; cmdline: string }

@@ -8,12 +8,15 @@ import * as m006 from './migrations/006_vm_status_reason.js';
 import * as m007 from './migrations/007_ledger_vm_health.js';
 import * as m008 from './migrations/008_event_repeats.js';
 import * as m009 from './migrations/009_host_pool.js';
+import * as m010 from './migrations/010_metrics.js';
 
 export interface MigrationContext {
   /** Auto-increment integer primary key that never reuses ids (events refer to deleted rows). */
   pk: (c: ColumnDefinitionBuilder) => ColumnDefinitionBuilder;
   /** Timestamp column type (ISO strings in SQLite, timestamptz in PostgreSQL). */
   timestamp: ColumnDataType | Expression<unknown>;
+  /** The dialect, for the rare table that is laid out differently on each (010: WITHOUT ROWID). */
+  kind: 'sqlite' | 'postgres';
 }
 
 interface Migration {
@@ -32,6 +35,7 @@ const MIGRATIONS: Migration[] = [
   { name: '007_ledger_vm_health', ...m007 },
   { name: '008_event_repeats', ...m008 },
   { name: '009_host_pool', ...m009 },
+  { name: '010_metrics', ...m010 },
 ];
 
 /**
@@ -42,8 +46,8 @@ const MIGRATIONS: Migration[] = [
 export async function migrate(db: Kysely<unknown>, kind: 'sqlite' | 'postgres'): Promise<string[]> {
   const ctx: MigrationContext =
     kind === 'sqlite'
-      ? { pk: (c) => c.primaryKey().autoIncrement(), timestamp: 'text' }
-      : { pk: (c) => c.primaryKey().generatedByDefaultAsIdentity(), timestamp: 'timestamptz' };
+      ? { pk: (c) => c.primaryKey().autoIncrement(), timestamp: 'text', kind }
+      : { pk: (c) => c.primaryKey().generatedByDefaultAsIdentity(), timestamp: 'timestamptz', kind };
   await db.schema
     .createTable('twarga_migrations')
     .ifNotExists()

@@ -173,6 +173,35 @@ export interface MetricsTable {
   value: string;
 }
 
+/** Migration 010: one row per entity per sample (raw) or per bucket (rollups); metrics are typed columns. */
+export interface MetricSamplesTable {
+  entity: 'host' | 'vm';
+  entity_id: number;
+  /** 0 raw, 60 or 3600 (rollup bucket, seconds). */
+  resolution: number;
+  /** Unix seconds; PostgreSQL returns bigint as a string. */
+  ts: number | string;
+  cpu_percent: number | null;
+  load1: number | null;
+  load5: number | null;
+  load15: number | null;
+  memory_used_bytes: number | null;
+  memory_total_bytes: number | null;
+  swap_used_bytes: number | null;
+  swap_total_bytes: number | null;
+  memory_rss_bytes: number | null;
+  guest_memory_used_bytes: number | null;
+  guest_memory_total_bytes: number | null;
+  fs_used_bytes: number | null;
+  fs_total_bytes: number | null;
+  disk_read_bps: number | null;
+  disk_write_bps: number | null;
+  net_rx_bps: number | null;
+  net_tx_bps: number | null;
+  /** Rollups: JSON {metric: [min, max]}; null for raw rows. */
+  minmax: string | null;
+}
+
 export interface VmConsoleKeysTable {
   vm_id: number;
   public_key: string;
@@ -241,6 +270,7 @@ export interface Database {
   actions: ActionsTable;
   images: ImagesTable;
   metrics: MetricsTable;
+  metric_samples: MetricSamplesTable;
   vm_console_keys: VmConsoleKeysTable;
   terminal_sessions: TerminalSessionsTable;
   compute_hosts: ComputeHostsTable;

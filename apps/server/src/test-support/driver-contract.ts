@@ -8,7 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { seedFiles } from '../cloudinit/seed-iso.js';
-import { hasStats, type ComputeDriver, type InstanceSpec } from '../compute/driver.js';
+import { hasGuestAgent, hasStats, type ComputeDriver, type GuestReport, type InstanceSpec } from '../compute/driver.js';
 import { sshExec, waitForSshBanner } from './ssh.js';
 
 export const TINY_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../../images/tiny/dist');
@@ -175,6 +175,51 @@ export function driverContractSuite(name: string, makeDriver: (dir: string) => C
       assert.equal((await driver.inspect(other.id)).state, 'missing');
     });
 
+    // The QEMU guest agent in the tiny image, for drivers that can ask it (optional ability).
+    test('guest agent: filesystems, addresses and balloon memory from inside the guest; a killed agent leaves them absent', async (t) => {
+      const { driver, spec } = ctx;
+      if (!hasGuestAgent(driver)) return t.skip('the driver has no guest agent');
+      /** Polls guestReport until `ok` holds (the agent and the balloon answer a little after SSH does). */
+      const reportWhere = async (ok: (r: GuestReport | undefined) => boolean, what: string, timeoutMs = 30_000) => {
+        const deadline = Date.now() + timeoutMs;
+        let r: GuestReport | undefined;
+        while (Date.now() < deadline) {
+          r = await driver.guestReport(spec.id);
+          if (ok(r)) return r!;
+          await new Promise((res) => setTimeout(res, 1000));
+        }
+        assert.fail(`${what} within ${timeoutMs} ms; last report: ${JSON.stringify(r)}`);
+      };
+      const guestIp = (await ssh("ip -4 -o addr show scope global | awk '{print $4}' | cut -d/ -f1 | head -1")).trim();
+      assert.match(guestIp, /^\d+\.\d+\.\d+\.\d+$/, 'the guest has an address');
+      const first = await reportWhere((r) => !!r?.agent && !!r.memory, 'the agent answers and the balloon reports memory');
+      const data = first.filesystems?.find((f) => f.mountpoint === '/data');
+      assert.ok(data, `a /data filesystem: ${JSON.stringify(first.filesystems)}`);
+      assert.equal(data.type, 'ext4');
+      assert.ok(data.usedBytes < data.totalBytes && data.totalBytes > 500 * 1024 * 1024, JSON.stringify(data));
+      assert.ok(first.interfaces?.some((i) => i.addresses.includes(guestIp)), `an interface with ${guestIp}: ${JSON.stringify(first.interfaces)}`);
+      const privateIp = (await driver.inspect(spec.id)).privateIp;
+      if (privateIp) assert.ok(first.interfaces?.some((i) => i.addresses.includes(privateIp)), `the agent agrees with the driver's ${privateIp}`);
+      const mem = first.memory!;
+      assert.ok(mem.totalBytes > 100 * 1024 * 1024 && mem.totalBytes <= spec.memoryMb * 1024 * 1024, `guest memory, not the host's: ${JSON.stringify(mem)}`);
+      assert.ok(mem.availableBytes > 0 && mem.availableBytes <= mem.totalBytes, JSON.stringify(mem));
+
+      await ssh('dd if=/dev/zero of=/data/agent-probe bs=1M count=50 2>/dev/null; sync');
+      const grown = await reportWhere((r) => {
+        const d = r?.filesystems?.find((f) => f.mountpoint === '/data');
+        return !!d && d.usedBytes - data.usedBytes >= 45 * 1024 * 1024;
+      }, '50 MB written to /data shows in its used bytes', 15_000);
+      t.diagnostic(`/data used ${data.usedBytes} -> ${grown.filesystems!.find((f) => f.mountpoint === '/data')!.usedBytes}`);
+      await ssh('rm -f /data/agent-probe; sync');
+
+      await ssh('kill $(cat /run/qemu-ga.pid)');
+      const silent = await reportWhere((r) => r?.agent === false, 'a killed agent is reported silent', 15_000);
+      assert.deepEqual(silent, { agent: false }, 'nothing else: absent, not zero');
+      // Leave the instance as it was for the tests that follow.
+      await ssh('/usr/sbin/qemu-ga -d -m virtio-serial -p /dev/virtio-ports/org.qemu.guest_agent.0 -f /run/qemu-ga.pid -t /run -l /var/log/qemu-ga.log');
+      await reportWhere((r) => !!r?.agent, 'the restarted agent answers');
+    });
+
     extra?.(() => ctx);
 
     test('a forced stop ends a running instance at once', async () => {
@@ -186,6 +231,7 @@ export function driverContractSuite(name: string, makeDriver: (dir: string) => C
       const max = options.forcedStopMaxMs ?? 10_000;
       assert.ok(took < max, `the forced stop took ${took} ms (at most ${max})`);
       assert.ok(hasStats(ctx.driver) && (await ctx.driver.stats(ctx.spec.id)) === undefined, 'a stopped instance has no stats');
+      if (hasGuestAgent(ctx.driver)) assert.equal(await ctx.driver.guestReport(ctx.spec.id), undefined, 'a stopped instance has no guest report');
       await options.afterForcedStop?.(ctx);
     });
 

@@ -64,6 +64,9 @@ describe('libvirt domain XML', () => {
     assert.match(xml, /<on_poweroff>destroy<\/on_poweroff>/);
     // Isolated port: another guest on the same network cannot reach this one (tenant isolation).
     assert.match(xml, /<interface type='network'>\s*<source network='default'\/>\s*<model type='virtio'\/>\s*<port isolated='yes'\/>\s*<\/interface>/);
+    // The guest agent's channel and the balloon with its statistics period (guestReport).
+    assert.match(xml, /<channel type='unix'>\s*<target type='virtio' name='org\.qemu\.guest_agent\.0'\/>\s*<\/channel>/);
+    assert.match(xml, /<memballoon model='virtio'>\s*<stats period='2'\/>\s*<\/memballoon>/);
   });
 
   test('disk boot: BIOS boots vda, no kernel; kvm gets host-passthrough', () => {

@@ -134,6 +134,14 @@ export function domainXml(spec: InstanceSpec, opts: DomainXmlOptions): string {
     `    <console type='pty'>`,
     `      <target type='serial' port='0'/>`,
     `    </console>`,
+    // The QEMU guest agent's channel (libvirt picks the socket path) and the balloon, for the
+    // guest's own statistics every 2 s (virsh dommemstat).
+    `    <channel type='unix'>`,
+    `      <target type='virtio' name='org.qemu.guest_agent.0'/>`,
+    `    </channel>`,
+    `    <memballoon model='virtio'>`,
+    `      <stats period='2'/>`,
+    `    </memballoon>`,
     `    <rng model='virtio'>`,
     `      <backend model='random'>/dev/urandom</backend>`,
     `    </rng>`,

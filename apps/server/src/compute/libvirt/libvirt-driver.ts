@@ -2,7 +2,8 @@ import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import os from 'node:os';
 import path from 'node:path';
 import type { Duplex } from 'node:stream';
-import { assertInstanceId, INSTANCE_ID_PATTERN, type ComputeDriver, type DriverInfo, type InstanceInspection, type InstanceSpec, type InstanceStats, type SerialConsole, type StatsSource, type StopOptions } from '../driver.js';
+import { assertInstanceId, INSTANCE_ID_PATTERN, type ComputeDriver, type DriverInfo, type GuestAgentSource, type GuestReport, type InstanceInspection, type InstanceSpec, type InstanceStats, type SerialConsole, type StatsSource, type StopOptions } from '../driver.js';
+import { guestReportViaVirsh } from './guest-agent.js';
 import { tailOfFiles } from '../qemu/serial.js';
 import { domainXml, infoMetadataElement, METADATA_KEY, METADATA_NAMESPACE, parseInfoMetadata, type DomainType } from './domain-xml.js';
 import { openPtyConsole } from './pty-console.js';
@@ -52,7 +53,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * - The serial console is a PTY (openSerial, local URIs only) that virtlogd also writes to
  *   <consoleLogDir>/<domain>.console.log (virtlogd rotates it to .0, .1…).
  */
-export class LibvirtDriver implements ComputeDriver, SerialConsole, StatsSource {
+export class LibvirtDriver implements ComputeDriver, SerialConsole, StatsSource, GuestAgentSource {
   readonly virsh: Virsh;
   readonly local: boolean;
   readonly poolName: string;
@@ -228,6 +229,16 @@ export class LibvirtDriver implements ComputeDriver, SerialConsole, StatsSource 
   async stats(id: string): Promise<InstanceStats | undefined> {
     const name = this.domainName(id);
     return runningDomainStats((await this.virsh.runIfExists([...DOMSTATS_ARGS, name])) ?? '', name);
+  }
+
+  /** The guest agent (virsh qemu-agent-command) and balloon (virsh dommemstat) of the running domain. */
+  async guestReport(id: string): Promise<GuestReport | undefined> {
+    const name = this.domainName(id);
+    const state = await this.virsh.runIfExists(['domstate', name]);
+    if (state === undefined || mapDomState(parseDomState(state)) !== 'running') return undefined;
+    // A paused guest cannot answer; don't wait for it.
+    if (parseDomState(state) !== 'running') return { agent: false };
+    return guestReportViaVirsh((args) => this.virsh.run(args, { timeoutMs: 15_000 }), name);
   }
 
   /** The guest's serial port: the domain's PTY, raw mode. Only for a libvirtd on this machine. */

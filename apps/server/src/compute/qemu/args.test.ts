@@ -43,3 +43,12 @@ test('kernel boot and accelerator land in the argv', () => {
   const kvm = qemuArgs({ ...spec, boot: { kind: 'disk', path: '/img/x.qcow2', format: 'qcow2' } }, paths, 'kvm');
   assert.deepEqual([values(kvm, '-accel'), values(kvm, '-cpu'), values(kvm, '-kernel')], [['kvm'], ['host'], []]);
 });
+
+test('the guest agent channel and the balloon are wired', () => {
+  const args = qemuArgs(spec, paths, 'tcg');
+  assert.ok(values(args, '-chardev').includes('socket,id=qga0,path=/data/vms/vm-7/qga.sock,server=on,wait=off'));
+  const devices = values(args, '-device');
+  assert.ok(devices.includes('virtio-serial-pci,id=vser0'));
+  assert.ok(devices.includes('virtserialport,bus=vser0.0,chardev=qga0,name=org.qemu.guest_agent.0'));
+  assert.ok(devices.includes('virtio-balloon-pci,id=balloon0'));
+});

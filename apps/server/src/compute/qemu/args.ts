@@ -39,6 +39,12 @@ export function qemuArgs(spec: InstanceSpec, paths: InstancePaths, accel: Accel)
     '-netdev', `user,id=net0,restrict=on,hostname=${spec.hostname},hostfwd=tcp:127.0.0.1:${spec.sshPort}-:22`,
     '-device', 'virtio-net-pci,netdev=net0',
     '-device', 'virtio-rng-pci',
+    // The QEMU guest agent's channel: a virtio-serial port the image's qemu-ga opens, a socket here.
+    '-chardev', `socket,id=qga0,path=${paths.qga},server=on,wait=off`,
+    '-device', 'virtio-serial-pci,id=vser0',
+    '-device', 'virtserialport,bus=vser0.0,chardev=qga0,name=org.qemu.guest_agent.0',
+    // The balloon only for its statistics (guest memory as the guest sees it); its polling is set over QMP.
+    '-device', 'virtio-balloon-pci,id=balloon0',
   ];
   if (spec.boot.kind === 'kernel') {
     args.push('-kernel', spec.boot.kernel, '-initrd', spec.boot.initrd, '-append', spec.boot.cmdline);

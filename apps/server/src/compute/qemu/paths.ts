@@ -10,6 +10,8 @@ export function instancePaths(vmsDir: string, id: string) {
     disk: path.join(dir, 'disk.qcow2'),
     seed: path.join(dir, 'seed.iso'),
     qmp: path.join(dir, 'qmp.sock'),
+    /** The guest agent's channel (virtio-serial port org.qemu.guest_agent.0). */
+    qga: path.join(dir, 'qga.sock'),
     serial: path.join(dir, 'serial.sock'),
     serialLog: path.join(dir, 'serial.log'),
     pidfile: path.join(dir, 'qemu.pid'),

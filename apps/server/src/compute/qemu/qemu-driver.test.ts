@@ -37,7 +37,7 @@ driverContractSuite(
   (ctx) => {
     test('qemu: the instance directory holds disk, seed, sockets and the .vm_info record', () => {
       const vmDir = path.join(ctx().dir, 'vms', ctx().spec.id);
-      for (const f of ['disk.qcow2', 'seed.iso', 'qmp.sock', 'serial.sock', 'serial.log', 'qemu.pid', '.vm_info']) {
+      for (const f of ['disk.qcow2', 'seed.iso', 'qmp.sock', 'qga.sock', 'serial.sock', 'serial.log', 'qemu.pid', '.vm_info']) {
         assert.ok(existsSync(path.join(vmDir, f)), f);
       }
     });
@@ -118,6 +118,8 @@ driverContractSuite(
       const paused = await driver.inspect(spec.id);
       assert.equal(paused.state, 'running', 'its process still runs');
       assert.deepEqual(paused.paused, { reason: 'paused' });
+      // Halted vCPUs cannot run the agent: silent at once, nothing else reported.
+      assert.deepEqual(await (driver as QemuDriver).guestReport(spec.id), { agent: false });
       const again = await QmpClient.connect(path.join(dir, 'vms', spec.id, 'qmp.sock'));
       try {
         await again.execute('cont');

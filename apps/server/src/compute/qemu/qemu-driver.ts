@@ -3,7 +3,9 @@ import { copyFile, mkdir, readFile, readdir, rename, rm, stat, truncate } from '
 import { writeFileAtomic } from '../../infra/fs.js';
 import { CommandError, run } from '../../infra/process.js';
 import { writeSeedIso } from '../../cloudinit/seed-iso.js';
-import { INSTANCE_ID_PATTERN, type ComputeDriver, type ConsoleLogRotation, type SerialConsole, type DriverInfo, type InstanceInspection, type InstanceSpec, type InstanceStats, type StatsSource, type StopOptions } from '../driver.js';
+import { INSTANCE_ID_PATTERN, type ComputeDriver, type ConsoleLogRotation, type SerialConsole, type DriverInfo, type InstanceInspection, type GuestAgentSource, type GuestReport, type InstanceSpec, type InstanceStats, type StatsSource, type StopOptions } from '../driver.js';
+import { parseBalloonStats, parseFsInfo, parseInterfaces } from '../guest-parse.js';
+import { QgaClient } from './qga-client.js';
 import { qemuArgs, type Accel } from './args.js';
 import { instancePaths } from './paths.js';
 import { diskBytesOf, processCounters } from './proc-stats.js';
@@ -21,7 +23,7 @@ export interface QemuDriverOptions {
 }
 
 /** QEMU run directly: one detached qemu-system-x86_64 per VM, driven over QMP. */
-export class QemuDriver implements ComputeDriver, ConsoleLogRotation, SerialConsole, StatsSource {
+export class QemuDriver implements ComputeDriver, ConsoleLogRotation, SerialConsole, StatsSource, GuestAgentSource {
   private readonly qemu: string;
   private readonly stopTimeoutMs: number;
   private accelUsed?: Accel;
@@ -67,6 +69,7 @@ export class QemuDriver implements ComputeDriver, ConsoleLogRotation, SerialCons
     const spec = JSON.parse(await readFile(p.spec, 'utf8')) as InstanceSpec;
     await rm(p.qmp, { force: true });
     await rm(p.serial, { force: true });
+    await rm(p.qga, { force: true });
     const accel = await this.opts.accel();
     this.accelUsed = accel;
     // With -D, QEMU writes its error messages to that log rather than to stderr: note where this launch starts in it.
@@ -186,6 +189,55 @@ export class QemuDriver implements ComputeDriver, ConsoleLogRotation, SerialCons
     }
   }
 
+  /**
+   * What the guest says about itself: the agent (guest-ping, then filesystems and interfaces) and
+   * the balloon's memory statistics over QMP. A silent agent gives `{agent: false}` and nothing
+   * else: without the agent nothing from inside the guest is trusted, not even the balloon's last
+   * numbers (they stay frozen at the guest's last answer).
+   */
+  async guestReport(id: string): Promise<GuestReport | undefined> {
+    const state = await this.inspect(id);
+    if (state.state !== 'running' || state.paused) return state.state === 'running' ? { agent: false } : undefined;
+    const p = this.paths(id);
+    let qga: QgaClient | undefined;
+    try {
+      qga = await QgaClient.connect(p.qga, GUEST_PING_TIMEOUT_MS);
+      await qga.execute('guest-ping', undefined, GUEST_PING_TIMEOUT_MS);
+      const report: GuestReport = { agent: true };
+      // A command that fails leaves its field absent (not an empty list that reads as "none").
+      const fsinfo = await qga.execute('guest-get-fsinfo', undefined, GUEST_QUERY_TIMEOUT_MS).then(parseFsInfo, () => undefined);
+      if (fsinfo) report.filesystems = fsinfo;
+      const ifaces = await qga.execute('guest-network-get-interfaces', undefined, GUEST_QUERY_TIMEOUT_MS).then(parseInterfaces, () => undefined);
+      if (ifaces) report.interfaces = ifaces;
+      qga.close();
+      const memory = await this.balloonMemory(id);
+      if (memory) report.memory = memory;
+      return report;
+    } catch {
+      return { agent: false };
+    } finally {
+      qga?.close();
+    }
+  }
+
+  /** Balloon statistics over QMP; turns the guest's polling on first (a VM starts with it off). */
+  private async balloonMemory(id: string): Promise<GuestReport['memory']> {
+    let qmp: QmpClient | undefined;
+    try {
+      qmp = await QmpClient.connect(this.paths(id).qmp, GUEST_QUERY_TIMEOUT_MS);
+      const path = BALLOON_QOM_PATH;
+      const interval = await qmp.execute<number>('qom-get', { path, property: 'guest-stats-polling-interval' }, GUEST_QUERY_TIMEOUT_MS);
+      if (interval !== BALLOON_POLL_SECONDS) {
+        await qmp.execute('qom-set', { path, property: 'guest-stats-polling-interval', value: BALLOON_POLL_SECONDS }, GUEST_QUERY_TIMEOUT_MS);
+      }
+      return parseBalloonStats(await qmp.execute('qom-get', { path, property: 'guest-stats' }, GUEST_QUERY_TIMEOUT_MS));
+    } catch {
+      return undefined;
+    } finally {
+      qmp?.close();
+    }
+  }
+
   async list(): Promise<string[]> {
     const entries = await readdir(this.opts.vmsDir).catch(() => [] as string[]);
     return entries.filter((e) => INSTANCE_ID_PATTERN.test(e));
@@ -240,6 +292,16 @@ export class QemuDriver implements ComputeDriver, ConsoleLogRotation, SerialCons
     await waitForExit(pid, 10_000);
   }
 }
+
+/** How long guestReport() waits for the agent's guest-ping (and its sync) before calling it silent. */
+const GUEST_PING_TIMEOUT_MS = 1500;
+/** Budget for each of the agent's and QMP's further answers. */
+const GUEST_QUERY_TIMEOUT_MS = 3000;
+/** The guest sends balloon statistics this often (the metrics collector samples every 5 s). */
+const BALLOON_POLL_SECONDS = 2;
+
+/** The balloon of VMs this driver starts (-device virtio-balloon-pci,id=balloon0); the PCI device aliases the stats properties. */
+const BALLOON_QOM_PATH = '/machine/peripheral/balloon0';
 
 /** How long inspect() waits for QMP's answer about a paused guest. */
 const QUERY_STATUS_TIMEOUT_MS = 1500;

@@ -7,9 +7,10 @@ import { writeFileAtomic } from '../../infra/fs.js';
 import { CommandError, run, type RunOptions, type RunResult } from '../../infra/process.js';
 import { writeSeedIso } from '../../cloudinit/seed-iso.js';
 import type { Duplex } from 'node:stream';
-import { assertInstanceId, INSTANCE_ID_PATTERN, type ComputeDriver, type DriverInfo, type InstanceInspection, type InstanceSpec, type InstanceStats, type SerialConsole, type StatsSource, type StopOptions } from '../driver.js';
+import { assertInstanceId, INSTANCE_ID_PATTERN, type ComputeDriver, type DriverInfo, type GuestAgentSource, type GuestReport, type InstanceInspection, type InstanceSpec, type InstanceStats, type SerialConsole, type StatsSource, type StopOptions } from '../driver.js';
 import { openPtyConsole } from '../libvirt/pty-console.js';
-import { DOMSTATS_ARGS, isLocalUri, runningDomainStats } from '../libvirt/virsh.js';
+import { DOMSTATS_ARGS, isLocalUri, mapDomState, parseDomState, runningDomainStats } from '../libvirt/virsh.js';
+import { guestReportViaVirsh } from '../libvirt/guest-agent.js';
 import { tailOfFiles } from '../qemu/serial.js';
 import { outputTail, parseBoxList, parseSshConfig, parseStatus, type StateClass } from './machine-readable.js';
 import { boxForOsType, DEFAULT_DOMAIN_PREFIX, DEFAULT_MANAGEMENT_NETWORK, domainName, managementNetworkXml, renderVagrantfile, seedVolumeName, templateFor, type ManagementNetwork, type VagrantProvider } from './vagrantfile.js';
@@ -83,7 +84,7 @@ export function machinePaths(machinesDir: string, id: string) {
 }
 
 /** Vagrant (vagrant-libvirt by default) driving one Vagrant project directory per VM. */
-export class VagrantDriver implements ComputeDriver, SerialConsole, StatsSource {
+export class VagrantDriver implements ComputeDriver, SerialConsole, StatsSource, GuestAgentSource {
   private readonly provider: VagrantProvider;
   private readonly tinyBox: string;
   private readonly uri: string;
@@ -258,6 +259,16 @@ export class VagrantDriver implements ComputeDriver, SerialConsole, StatsSource 
     const domain = domainName(id, this.prefix);
     const { stdout } = await this.virsh(['ttyconsole', domain]);
     return openPtyConsole(domain, stdout.trim());
+  }
+
+  /** The guest agent and balloon of the libvirt domain Vagrant made, as the libvirt driver asks them; undefined when it is not running. */
+  async guestReport(id: string): Promise<GuestReport | undefined> {
+    if (this.provider !== 'libvirt') throw new Error('the guest agent needs the libvirt provider');
+    const domain = domainName(id, this.prefix);
+    const state = await this.virsh(['domstate', domain]).then((r) => parseDomState(r.stdout), () => undefined); // no domain yet
+    if (state === undefined || mapDomState(state) !== 'running') return undefined;
+    if (state !== 'running') return { agent: false };
+    return guestReportViaVirsh(async (args) => (await this.virsh(args)).stdout, domain);
   }
 
   /** `virsh domstats` of the libvirt domain Vagrant made; undefined when it is not running. */

@@ -76,6 +76,10 @@ describe('renderVagrantfile: twarga/tiny on libvirt', () => {
     assert.equal(renderVagrantfile(tiny), text);
   });
 
+  test('has the guest agent channel the tiny image listens on', () => {
+    assert.ok(text.includes("lv.channel :type => 'unix', :target_name => 'org.qemu.guest_agent.0', :target_type => 'virtio'"), text);
+  });
+
   test('machine, box and the settings the tiny image needs', () => {
     for (const line of [
       "config.vm.define 'vm-7' do |m|",

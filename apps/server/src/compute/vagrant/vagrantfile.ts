@@ -310,6 +310,9 @@ export function renderVagrantfile(input: VagrantfileInput): string {
       // the volume before `vagrant up` and deletes it on destroy (allow_existing: Vagrant keeps it).
       p(`lv.storage :file, path: ${s(input.seed.libvirtVolume)}, type: 'raw', bus: 'virtio', allow_existing: true`);
     }
+    // The QEMU guest agent's channel (the tiny image runs qemu-ga on it). vagrant-libvirt keeps
+    // libvirt's default virtio balloon; the driver turns its statistics period on at run time.
+    p("lv.channel :type => 'unix', :target_name => 'org.qemu.guest_agent.0', :target_type => 'virtio'");
     if (lv.serialLog) p("lv.serial type: 'pty'", `lv.serial type: 'file', source: { path: ${s(lv.serialLog)} }`);
     add(4, 'end');
   } else {

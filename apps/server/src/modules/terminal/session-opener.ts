@@ -2,7 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import type { WebSocket } from 'ws';
 import { TERMINAL_CLOSE_CODES, type TerminalServerMessage } from '@twarga/contract';
 import { hasSerialConsole } from '../../compute/driver.js';
-import { instanceId } from '../vms/vm-operations.js';
+import { instanceId } from '../../compute/driver.js';
 import { sshEndpointOf } from '../vms/vm-view.js';
 import type { TerminalBackend } from './backend.js';
 import { LiveSession, type SessionOutcome } from './live-session.js';

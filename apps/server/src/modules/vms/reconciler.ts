@@ -1,13 +1,13 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { VmStatus } from '@twarga/contract';
-import { canRotateConsoleLog, type ComputeDriver, type InstanceInspection } from '../../compute/driver.js';
+import { canRotateConsoleLog, instanceId, type ComputeDriver, type InstanceInspection } from '../../compute/driver.js';
 import type { ComputeRegistry } from '../../compute/registry.js';
 
 import { Periodic } from '../../lib/periodic.js';
 import type { Clock } from '../../lib/time.js';
 import type { ActionsRepository } from '../../operations/actions.repository.js';
 import type { EventsService } from '../events/events.service.js';
-import { addresses, instanceId, type VmOperations } from './vm-operations.js';
+import { addresses, type VmOperations } from './vm-operations.js';
 import type { VmRow, VmsRepository } from './vms.repository.js';
 
 /** Serial console log kept per VM before rotation (plus one previous generation). */

@@ -1,6 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Action, ActionType, VmStatus } from '@twarga/contract';
-import type { InstanceInspection, InstanceSpec } from '../../compute/driver.js';
+import { instanceId, type InstanceInspection, type InstanceSpec } from '../../compute/driver.js';
 import type { ComputeRegistry } from '../../compute/registry.js';
 import { seedFiles } from '../../cloudinit/seed-iso.js';
 import type { Clock } from '../../lib/time.js';
@@ -16,7 +16,6 @@ import { publicMessage } from '../../lib/public-message.js';
 import { sshEndpointOf, toVm } from './vm-view.js';
 import type { VmRow, VmsRepository } from './vms.repository.js';
 
-export const instanceId = (vmId: number) => `vm-${vmId}`;
 export const HOUR_MS = 3_600_000;
 
 export interface VmOperationsDeps {

@@ -23,6 +23,17 @@ export class VmsRepository {
     return q.execute();
   }
 
+  /** What the metrics collector needs of each running VM. */
+  listRunning() {
+    return this.db
+      .selectFrom('vms')
+      .select(['id', 'user_id', 'cpu', 'ip_address', 'booted_at', 'host_id'])
+      .where('status', '=', 'running')
+      .where('destroyed_at', 'is', null)
+      .orderBy('id')
+      .execute();
+  }
+
   async nameTaken(userId: number, name: string): Promise<boolean> {
     const row = await this.db.selectFrom('vms').select('id').where('user_id', '=', userId).where('name', '=', name).where('destroyed_at', 'is', null).executeTakeFirst();
     return row !== undefined;

@@ -1,7 +1,7 @@
 import type { Action, ActionLog, ActionType, CreateVmRequest, CreatedVm, Vm, VmActionRequest, VmStats, VmStatus } from '@twarga/contract';
 import { USER_DATA_MAX_BYTES } from '@twarga/contract';
 import { Mutex } from 'async-mutex';
-import { hasStats } from '../../compute/driver.js';
+import { hasStats, instanceId } from '../../compute/driver.js';
 import { pickFreePort } from '../../compute/ports.js';
 import type { ComputeRegistry } from '../../compute/registry.js';
 import path from 'node:path';
@@ -21,7 +21,7 @@ import type { KeysRepository } from '../keys/keys.repository.js';
 import { CUSTOM_LIMITS, hourlyPrice, SIZES } from '../sizes/sizes.js';
 import type { UsersRepository } from '../users/users.repository.js';
 import { toVm } from './vm-view.js';
-import { instanceId, type VmOperations } from './vm-operations.js';
+import type { VmOperations } from './vm-operations.js';
 import type { HostsService } from '../hosts/hosts.service.js';
 import type { VmRow, VmsRepository } from './vms.repository.js';
 

@@ -1,0 +1,131 @@
+import type { FastifyBaseLogger } from 'fastify';
+import type { HostMetrics, VmMetrics } from '@twarga/contract';
+import { instanceId } from '../../compute/driver.js';
+import type { ComputeRegistry } from '../../compute/registry.js';
+import { Periodic } from '../../lib/periodic.js';
+import type { Clock } from '../../lib/time.js';
+import type { EventBus } from '../../operations/event-bus.js';
+import type { VmsRepository } from '../vms/vms.repository.js';
+import type { Retention } from './history.js';
+import { hostRow, type HostSampler } from './host-sampler.js';
+import type { MetricsRepository, SampleRow } from './metrics.repository.js';
+import { vmRow, type VmSampler } from './vm-sampler.js';
+
+/** VMs sampled at once in a pass. */
+const VM_CONCURRENCY = 8;
+
+/** Host samples go to admins only: no user has id 0, and admins receive every owner's events. */
+export const HOST_OWNER = 0;
+
+export interface CollectorDeps {
+  repo: MetricsRepository;
+  /** The running VMs (the vms module's repository). */
+  vmRows: Pick<VmsRepository, 'listRunning'>;
+  drivers: ComputeRegistry;
+  bus: EventBus;
+  clock: Clock;
+  log: FastifyBaseLogger;
+  host: HostSampler;
+  vms: VmSampler;
+  retention: Retention;
+}
+
+/**
+ * Every metricsIntervalSeconds: one host sample and one per running VM, stored as one row each,
+ * published on the events channel, then the rollup/retention step. Reads are async (never
+ * blocking the event loop) and passes never overlap (Periodic).
+ */
+export class MetricsCollector {
+  private readonly periodic: Periodic;
+  private latestHost?: HostMetrics;
+  private readonly latestVm = new Map<number, VmMetrics>();
+
+  constructor(private readonly d: CollectorDeps) {
+    this.periodic = new Periodic('metrics collector', () => this.pass().then(() => undefined), d.log);
+  }
+
+  start(intervalMs: number): void {
+    this.periodic.start(intervalMs);
+  }
+
+  stop(): void {
+    this.periodic.stop();
+  }
+
+  /** The last sample taken (the API's current values); undefined before the first. */
+  host(): HostMetrics | undefined {
+    return this.latestHost;
+  }
+
+  vm(id: number): VmMetrics | undefined {
+    return this.latestVm.get(id);
+  }
+
+  private chain: Promise<unknown> = Promise.resolve();
+
+  /** One collection; returns how many VMs were sampled. Passes queue (timer and "collect now" never interleave). */
+  pass(): Promise<{ sampledAt: Date; vms: number }> {
+    const run = this.chain.then(() => this.collectOnce());
+    this.chain = run.catch(() => undefined);
+    return run;
+  }
+
+  private async collectOnce(): Promise<{ sampledAt: Date; vms: number }> {
+    const now = this.d.clock.now();
+    const ts = Math.floor(now.getTime() / 1000);
+    const rows: SampleRow[] = [];
+    try {
+      const host = await this.d.host.sample(now);
+      this.latestHost = host;
+      rows.push({ entity: 'host', entity_id: 0, resolution: 0, ts, ...hostRow(host), minmax: null });
+      this.d.bus.publish(HOST_OWNER, { kind: 'metrics', entity: 'host', sample: host });
+    } catch (err) {
+      this.d.log.warn({ err }, 'host metrics sample failed');
+    }
+    const running = await this.d.vmRows.listRunning();
+    const seen = new Set<number>();
+    // A few VMs at a time: a slow hypervisor or a silent guest agent (which costs its ping timeout)
+    // delays this pass, never the event loop, and 20 VMs do not add up their timeouts one by one.
+    for (let i = 0; i < running.length; i += VM_CONCURRENCY) {
+      await Promise.all(running.slice(i, i + VM_CONCURRENCY).map(async (vm) => {
+        try {
+          const driver = await this.d.drivers.forVm(vm);
+          // Each VM's rate uses its own reading time: a slow answer earlier in the pass does not skew it.
+          const s = await this.d.vms.sample(vm, driver, instanceId(vm.id), this.d.clock.now());
+          if (!s) return;
+          seen.add(vm.id);
+          this.latestVm.set(vm.id, s);
+          rows.push({ entity: 'vm', entity_id: vm.id, resolution: 0, ts, ...vmRow(s), minmax: null });
+          this.d.bus.publish(vm.user_id, { kind: 'metrics', entity: 'vm', vm_id: vm.id, sample: s });
+        } catch (err) {
+          this.d.log.warn({ err, vmId: vm.id }, 'VM metrics sample failed');
+        }
+      }));
+    }
+    this.d.vms.retain(seen);
+    for (const id of this.latestVm.keys()) if (!seen.has(id)) this.latestVm.delete(id);
+    await this.d.repo.insert(rows);
+    await this.maintain(now);
+    return { sampledAt: now, vms: seen.size };
+  }
+
+  /** Rollups of finished minutes and hours, then retention. Cheap when there is nothing to do. */
+  async maintain(now: Date): Promise<{ rolledUp: number; deleted: number }> {
+    const nowSec = Math.floor(now.getTime() / 1000);
+    const { repo, retention: r } = this.d;
+    // Bounded catch-up: each rollup call handles a limited span; loop a few times after a downtime.
+    let rolledUp = 0;
+    for (const [source, target] of [[0, 60], [60, 3600]] as const) {
+      for (let i = 0; i < 24; i++) {
+        const n = await repo.rollup(source, target, nowSec);
+        rolledUp += n;
+        if (n === 0) break;
+      }
+    }
+    const deleted =
+      (await repo.deleteOlder(0, nowSec - r.rawSeconds)) +
+      (await repo.deleteOlder(60, nowSec - r.minuteSeconds)) +
+      (await repo.deleteOlder(3600, nowSec - r.hourSeconds));
+    return { rolledUp, deleted };
+  }
+}
