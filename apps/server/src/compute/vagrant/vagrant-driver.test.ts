@@ -10,7 +10,8 @@ import { driverContractSuite, TINY_DIR } from '../../test-support/driver-contrac
 import { inPrivateNetns } from '../../test-support/netns.js';
 import type { InstanceSpec } from '../driver.js';
 import { parseBoxList, parseStatus } from './machine-readable.js';
-import { authorizedKeysOf, defaultRunner, VagrantDriver, withPublicKey, type CommandRunner } from './vagrant-driver.js';
+import { defaultRunner, VagrantDriver, type CommandRunner } from './vagrant-driver.js';
+import { authorizedKeysOf, withPublicKey } from './seed-keys.js';
 import { DEFAULT_MANAGEMENT_NETWORK, domainName, managementNetworkXml, seedVolumeName } from './vagrantfile.js';
 
 // ---------------------------------------------------------------------------------------------

@@ -1,6 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import ssh2 from 'ssh2';
 import { writeFileAtomic } from '../../infra/fs.js';
@@ -13,7 +12,9 @@ import { DOMSTATS_ARGS, isLocalUri, mapDomState, parseDomState, runningDomainSta
 import { guestReportViaVirsh } from '../libvirt/guest-agent.js';
 import { tailOfFiles } from '../qemu/serial.js';
 import { outputTail, parseBoxList, parseSshConfig, parseStatus, type StateClass } from './machine-readable.js';
-import { boxForOsType, DEFAULT_DOMAIN_PREFIX, DEFAULT_MANAGEMENT_NETWORK, domainName, managementNetworkXml, renderVagrantfile, seedVolumeName, templateFor, type ManagementNetwork, type VagrantProvider } from './vagrantfile.js';
+import { ensureIsolatedNetwork, ensurePool } from './libvirt-resources.js';
+import { authorizedKeysOf, withPublicKey } from './seed-keys.js';
+import { boxForOsType, DEFAULT_DOMAIN_PREFIX, DEFAULT_MANAGEMENT_NETWORK, domainName, renderVagrantfile, seedVolumeName, templateFor, type ManagementNetwork, type VagrantProvider } from './vagrantfile.js';
 
 /**
  * Runs one command: infra/process.ts `run`, which hands each output line to onLine as it comes
@@ -360,43 +361,12 @@ export class VagrantDriver implements ComputeDriver, SerialConsole, StatsSource,
   }
 
   /** vagrant-libvirt makes the `default` pool on its first `up`; the seed must go in before that. */
-  private async ensurePool(): Promise<void> {
-    const info = await this.virsh(['pool-info', this.pool]).catch(() => undefined);
-    if (!info) {
-      if (this.pool !== 'default') throw new Error(`libvirt storage pool ${this.pool} does not exist`);
-      await this.virsh(['pool-define-as', 'default', 'dir', '--target', '/var/lib/libvirt/images']);
-      await this.virsh(['pool-build', 'default']).catch(() => undefined);
-      await this.virsh(['pool-autostart', 'default']).catch(() => undefined);
-    }
-    if (!info || !/State:\s+running/.test(info.stdout)) await this.virsh(['pool-start', this.pool]).catch(() => undefined);
+  private ensurePool(): Promise<void> {
+    return ensurePool((args) => this.virsh(args), this.pool);
   }
 
-  /**
-   * The management network exists and isolates its guests' ports: defined (and set to autostart)
-   * when missing; one that exists WITHOUT isolation is refused rather than silently used.
-   * vagrant-libvirt starts it if it is not running.
-   */
-  private async ensureNetwork(): Promise<void> {
-    const { name } = this.network;
-    const dumpxml = () => this.virsh(['net-dumpxml', name]).then((r) => r.stdout, () => undefined);
-    let xml = await dumpxml();
-    if (xml === undefined) {
-      const dir = await mkdtemp(path.join(os.tmpdir(), 'twarga-vagrant-net-'));
-      try {
-        const file = path.join(dir, 'network.xml');
-        await writeFile(file, managementNetworkXml(this.network));
-        await this.virsh(['net-define', file]).catch(async (err) => {
-          if ((await dumpxml()) === undefined) throw err; // not a lost race with another start
-        });
-      } finally {
-        await rm(dir, { recursive: true, force: true });
-      }
-      await this.virsh(['net-autostart', name]).catch(() => undefined);
-      xml = (await this.virsh(['net-dumpxml', name])).stdout;
-    }
-    if (!/<port\s+isolated=['"]yes['"]\s*\/>/.test(xml)) {
-      throw new Error(`libvirt network ${name} exists without <port isolated='yes'/>: its guests could reach each other. Add it (virsh net-edit ${name}) or remove the network`);
-    }
+  private ensureNetwork(): Promise<void> {
+    return ensureIsolatedNetwork((args) => this.virsh(args), this.network);
   }
 
   /** The NoCloud seed as a raw volume in the pool (disks outside a pool cannot be attached). */
@@ -427,22 +397,4 @@ export class VagrantDriver implements ComputeDriver, SerialConsole, StatsSource,
     await this.virsh(['destroy', dom]).catch(() => undefined);
     return this.virsh(['undefine', dom, '--remove-all-storage']).then(() => true, () => false);
   }
-}
-
-/** NoCloud meta-data with one more key under public-keys (read by cloud-init and the tiny image). */
-export function withPublicKey(metaData: string, publicKey: string): string {
-  const item = `  - ${JSON.stringify(publicKey)}`;
-  if (metaData.includes(item)) return metaData;
-  if (/^public-keys:\s*$/m.test(metaData)) return metaData.replace(/^public-keys:\s*$/m, (m) => `${m}\n${item}`);
-  return `${metaData.replace(/\n*$/, '\n')}public-keys:\n${item}\n`;
-}
-
-/** The SSH public keys listed in a seed's user-data (as the tiny image reads them). */
-export function authorizedKeysOf(userData: string): string[] {
-  const keys = new Set<string>();
-  for (const line of userData.split(/\r?\n/)) {
-    const m = /^[\s-]*"?((?:ssh-|ecdsa-|sk-)[a-z0-9@.-]+ [A-Za-z0-9+/=]+(?: [^"]*)?)"?\s*$/.exec(line);
-    if (m) keys.add(m[1]!.trim());
-  }
-  return [...keys];
 }
