@@ -94,8 +94,12 @@ describe('browser: terminal to a real VM', () => {
 
   test('SSH: a shell as the VM user, fitted to the window, with copy and paste', async () => {
     await waitForSshBanner(vm.ssh_port!, 120_000);
-    await page.getByRole('radio', { name: 'SSH' }).check();
+    // click, not check(): check() reads the state back at once, and the switch re-renders only once
+    // the URL has changed (a full run once saw "did not change its state" under load).
+    const ssh = page.getByRole('radio', { name: 'SSH' });
+    await ssh.click();
     await page.waitForURL(/kind=ssh/);
+    assert.equal(await ssh.isChecked(), true, 'the switch shows SSH');
     await status().getByText(/Connected · SSH/).waitFor({ timeout: 30_000 });
     await page.getByTestId('terminal').click();
     await typeLine('uname -a');
