@@ -20,6 +20,8 @@ interface Fixtures {
   liveSessionId: number;
   recordedSessionId: number;
   hostId: number;
+  channelId: number;
+  policyId: number;
 }
 
 type Method = 'GET' | 'HEAD' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
@@ -52,9 +54,14 @@ const FIXTURES: Record<string, { params: (f: Fixtures) => string[]; body?: Parti
   '/api/metrics/vm/:id': { params: (f) => [String(f.vmId)] },
   '/api/metrics/vm/:id/history': { params: (f) => [String(f.vmId)] },
   '/api/admin/images/:slug/download': { params: () => ['tiny'] },
+  '/api/notifications/channels/:id': { params: (f) => [String(f.channelId)], body: { PATCH: { name: 'taken over' } } },
+  '/api/notifications/channels/:id/test': { params: (f) => [String(f.channelId)] },
+  '/api/notifications/channels/:id/rotate-secret': { params: (f) => [String(f.channelId)] },
+  '/api/alerts/policies/:id': { params: (f) => [String(f.policyId)], body: { PATCH: { value: 1, enabled: false } } },
   // Pages: the same app shell for everyone; the data comes from the API routes above.
   '/vms/*': { params: (f) => [String(f.vmId), `${f.vmId}/terminal`] },
   '/admin/*': { params: (f) => [`users/${f.ownerId}`] },
+  '/monitor/*': { params: () => ['policies', 'channels'] },
   '/*': { params: (f) => [`vms/${f.vmId}`, `terminals/${f.liveSessionId}`] },
   '/api/docs/static/*': { exempt: 'public files of the API documentation, nobody’s objects' },
 };
@@ -119,9 +126,11 @@ for (const kind of testDatabaseKinds()) {
       const live = await open();
       liveTerminal = live.t;
       const hosts = (await h.request({ method: 'GET', url: '/api/admin/hosts', token: await h.adminToken() })).json();
-      f = { ownerId: owner.id, vmId: vm.id, keyId: key.id, tokenId: token.id, actionId: actions[0].id, liveSessionId: live.ready.session_id, recordedSessionId: recorded.ready.session_id, hostId: hosts[0].id };
+      const channel = await call('POST', '/api/notifications/channels', { kind: 'email', name: `chan-${tag}`, email: `notify-${tag}@example.com` }, 201);
+      f = { ownerId: owner.id, vmId: vm.id, keyId: key.id, tokenId: token.id, actionId: actions[0].id, liveSessionId: live.ready.session_id, recordedSessionId: recorded.ready.session_id, hostId: hosts[0].id, channelId: channel.id, policyId: 0 };
+      f.policyId = (await call('POST', '/api/alerts/policies', { entity: 'vm', metric: 'cpu_percent', compare: 'GreaterThan', value: 90, vm_ids: [vm.id], channel_ids: [channel.id], description: `policy-${tag}` }, 201)).id;
       // Anything of these in an answer to the other user is a leak.
-      markers = [ownerName, `${ownerName}@example.com`, `vm-${tag}`, `key-${tag}`, `laptop-${tag}`, key.fingerprint, `token-${tag}`, `secret-output-${tag}`].filter(Boolean);
+      markers = [ownerName, `${ownerName}@example.com`, `vm-${tag}`, `key-${tag}`, `laptop-${tag}`, key.fingerprint, `token-${tag}`, `secret-output-${tag}`, `chan-${tag}`, `notify-${tag}`, `policy-${tag}`].filter(Boolean);
 
       const other = await h.user(`other${tag}`);
       const mk = async (scope: string) => (await h.request({ method: 'POST', url: '/api/account/tokens', token: other.token, body: { name: scope, scope } })).json().token as string;
@@ -178,12 +187,28 @@ for (const kind of testDatabaseKinds()) {
       assert.ok(checked >= 80, `checked ${checked} requests`);
     });
 
+    test("GET /metrics (every VM's name and owner): 403 for another user's session, cookie and tokens, and none of the owner's data", async () => {
+      await h.services.collector.pass();
+      for (const c of callers) {
+        const res = await h.app.inject({ method: 'GET', url: '/metrics', headers: c.token ? { authorization: `Bearer ${c.token}` } : {}, cookies: c.cookies });
+        assert.equal(res.statusCode, 403, `${c.label}: ${res.body.slice(0, 200)}`);
+        for (const m of markers) assert.ok(!res.body.includes(m), `leaks "${m}" to ${c.label}`);
+      }
+      const asAdmin = await h.request({ method: 'GET', url: '/metrics', token: await h.adminToken() });
+      assert.ok(asAdmin.body.includes(`vm="vm-${tag}"`), 'the admin sees the VM: the check above is not vacuous');
+    });
+
     test("nothing of the owner's changed: VM, key, token, live terminal, recording, account", async () => {
       const as = (url: string) => h.request({ method: 'GET', url, token: owner.token });
       const vm = (await as(`/api/vms/${f.vmId}`)).json();
       assert.equal(vm.status, 'running');
       assert.equal(vm.locked, false);
       assert.equal((await as(`/api/account/keys/${f.keyId}`)).statusCode, 200);
+      const channel = (await as(`/api/notifications/channels/${f.channelId}`)).json();
+      assert.deepEqual([channel.name, channel.enabled], [`chan-${tag}`, true]);
+      const policy = (await as(`/api/alerts/policies/${f.policyId}`)).json();
+      assert.deepEqual([policy.value, policy.enabled, policy.description], [90, true, `policy-${tag}`]);
+      assert.deepEqual((await as(`/api/notifications/deliveries?channel_id=${f.channelId}`)).json(), [], 'no test was sent to it');
       const tokens = (await as('/api/account/tokens')).json() as { id: number; revoked_at?: string | null }[];
       assert.ok(tokens.some((t) => t.id === f.tokenId && !t.revoked_at));
       assert.equal(liveTerminal.closeCode, undefined, 'the live terminal is still open');

@@ -4,12 +4,13 @@ import { after, before, describe, test } from 'node:test';
 import {
   DownloadRefused,
   guardedGet,
+  guardedRequest,
   parseMirrorHosts,
   readTextCapped,
   refusalReason,
   type FetchPolicy,
   type ResolvedAddress,
-} from '../../apps/server/src/modules/images/guarded-fetch.js';
+} from '../../apps/server/src/lib/guarded-fetch.js';
 
 /**
  * SSRF guard of admin image downloads. The only server here listens on 127.0.0.1; every URL
@@ -30,6 +31,12 @@ describe('image downloads cannot reach the host or its private network (SSRF)', 
         return res.end('metadata credentials');
       }
       if (url.pathname === '/file') return res.end('hello image');
+      if (url.pathname === '/echo') {
+        const chunks: Buffer[] = [];
+        req.on('data', (c: Buffer) => chunks.push(c));
+        req.on('end', () => res.end(`${req.method} ${req.headers['x-test']} ${Buffer.concat(chunks).toString()}`));
+        return;
+      }
       if (url.pathname === '/redirect') return res.writeHead(302, { location: url.searchParams.get('to')! }).end();
       if (url.pathname === '/loop') return res.writeHead(301, { location: '/loop' }).end();
       res.writeHead(404).end();
@@ -156,6 +163,25 @@ describe('image downloads cannot reach the host or its private network (SSRF)', 
     const res = await guardedGet(`http://rebind.test:${port}/file`, { mirrorHosts: parseMirrorHosts('rebind.test'), resolve }, signal);
     assert.equal(await readTextCapped(res, 1024), 'hello image');
     assert.deepEqual(calls, ['rebind.test']);
+  });
+
+  test('webhook POSTs are judged the same way, never follow redirects, and name their own allow-list', async () => {
+    const post = { method: 'POST' as const, body: '{"a":1}', headers: { 'x-test': 'yes', 'content-type': 'application/json' } };
+    const webhooks: FetchPolicy = { mirrorHosts: parseMirrorHosts('127.0.0.1'), allowListName: 'TWARGA_WEBHOOK_ALLOW_HOSTS' };
+    const echoed = await guardedRequest(`http://127.0.0.1:${port}/echo`, webhooks, signal, post);
+    assert.equal(await readTextCapped(echoed, 1024), 'POST yes {"a":1}');
+    // A redirect (to a loopback secret here) comes back as the 3xx itself: nothing follows it.
+    const before = hits;
+    const redirected = await guardedRequest(`http://127.0.0.1:${port}/redirect?to=${encodeURIComponent(`http://127.0.0.1:${port}/secret`)}`, webhooks, signal, post);
+    assert.equal(redirected.statusCode, 302);
+    redirected.destroy();
+    assert.equal(hits, before);
+    for (const url of [`http://localhost:${port}/secret`, 'http://169.254.169.254/latest/meta-data/', 'http://10.0.0.1/', 'gopher://127.0.0.1/']) {
+      await assert.rejects(guardedRequest(url, webhooks, signal, post), DownloadRefused, url);
+    }
+    assert.equal(hits, before);
+    const err = (await guardedRequest(`http://localhost:${port}/secret`, webhooks, signal, post).catch((e: Error) => e)) as Error;
+    assert.match(err.message, /only a host listed in TWARGA_WEBHOOK_ALLOW_HOSTS may use one/);
   });
 
   test('refusal messages name the host and address, never anything the server answered', async () => {

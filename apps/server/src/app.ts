@@ -56,7 +56,7 @@ import { streamRoutes } from './modules/events/stream.routes.js';
 import { ImagesRepository } from './modules/images/images.repository.js';
 import { ImagesService } from './modules/images/images.service.js';
 import { imagesRoutes } from './modules/images/images.routes.js';
-import { parseMirrorHosts } from './modules/images/guarded-fetch.js';
+import { parseMirrorHosts } from './lib/guarded-fetch.js';
 import { Reconciler } from './modules/vms/reconciler.js';
 import { VmOperations } from './modules/vms/vm-operations.js';
 import { vmsRoutes } from './modules/vms/vms.routes.js';
@@ -70,8 +70,20 @@ import { HostSampler } from './modules/metrics/host-sampler.js';
 import { MetricsRepository } from './modules/metrics/metrics.repository.js';
 import { metricsRoutes } from './modules/metrics/metrics.routes.js';
 import { MetricsService } from './modules/metrics/metrics.service.js';
+import { PrometheusExporter, registerHttpMetrics } from './modules/metrics/prometheus.js';
+import { PrometheusRepository } from './modules/metrics/prometheus.repository.js';
+import { prometheusRoutes } from './modules/metrics/prometheus.routes.js';
 import { VmSampler } from './modules/metrics/vm-sampler.js';
 import { TerminalService } from './modules/terminal/terminal.service.js';
+import { notificationsRoutes } from './modules/notifications/notifications.routes.js';
+import { createNotifications } from './modules/notifications/wiring.js';
+import { ChannelsRepository } from './modules/notifications/channels.repository.js';
+import { AlertEngine } from './modules/alerts/alert-engine.js';
+import { AlertsRepository } from './modules/alerts/alerts.repository.js';
+import { alertsRoutes } from './modules/alerts/alerts.routes.js';
+import { AlertsService } from './modules/alerts/alerts.service.js';
+import { HealthRepository } from './modules/health-watch/health.repository.js';
+import { HealthWatch } from './modules/health-watch/health-watch.js';
 
 export const VERSION = '0.1.0';
 
@@ -195,14 +207,43 @@ export async function buildApp(deps: AppDeps) {
   };
   const metricsRepo = new MetricsRepository(db);
   const hostSampler = new HostSampler({ dataDir: config.dataDir });
-  const collector = new MetricsCollector({ repo: metricsRepo, vmRows: vmsRepo, drivers, bus, clock, log: app.log, host: hostSampler, vms: new VmSampler(), retention: metricsRetention });
+  const collector = new MetricsCollector({ repo: metricsRepo, vmRows: vmsRepo, drivers, bus, clock, log: app.log, host: hostSampler, vms: new VmSampler(), retention: metricsRetention, hostForUsers: config.hostMetricsForUsers });
   const metrics = new MetricsService({ repo: metricsRepo, collector, hostSampler, vms: vmsRepo, clock, retention: metricsRetention });
+
+  // E-mail and webhook deliveries run in the background; nothing that notifies waits for them.
+  const notifications = createNotifications({ db, config, sealKey: secrets.notificationKey, events, clock, log: app.log });
+  // Alert policies, judged on the collector's samples from the bus; transitions notify through the notifications module.
+  const alertsRepo = new AlertsRepository(db);
+  const alertEngine = new AlertEngine({
+    repo: alertsRepo, bus, events, notifier: notifications, vms: vmsRepo, clock, log: app.log,
+    policy: { hysteresisPercent: config.alertHysteresisPercent, notifyMinIntervalSeconds: config.alertNotifyMinIntervalSeconds },
+  });
+  const notificationChannels = new ChannelsRepository(db);
+  const alerts = new AlertsService({
+    repo: alertsRepo, engine: alertEngine, vms: vmsRepo, clock, policy: { maxPoliciesPerUser: config.maxAlertPoliciesPerUser },
+    // Policies may name only their owner's notification channels.
+    channels: async (userId, ids) => {
+      const mine = new Set((await notificationChannels.listForUser(userId)).map((c) => c.id));
+      return ids.filter((id) => !mine.has(id));
+    },
+  });
+  alertEngine.start();
+  // VM health (booting/responsive/unresponsive) and the boot watchdog: agent proofs come from the
+  // collector's samples on the bus; the periodic pass is started by server.ts.
+  const healthWatch = new HealthWatch({
+    repo: new HealthRepository(db), vms: vmsRepo, drivers, bus, events, alerts, clock, log: app.log, sshHost: config.sshHost,
+    policy: { unresponsiveSeconds: config.healthUnresponsiveSeconds, bootWatchdogSeconds: config.bootWatchdogSeconds, sshProbeTimeoutMs: 3000 },
+  });
+  healthWatch.listen();
 
   const storageAlarm = new StorageAlarm();
   registerErrorHandling(app, { storageAlarm });
   await app.register(fastifyCookie, { hook: false });
   await app.register(fastifyFormbody);
   registerGuard(app, { auth, events, csrfKey: secrets.csrfKey });
+  // GET /metrics (Prometheus); its request counters see every route from here on.
+  const prometheus = config.prometheusAccess === 'off' ? undefined : new PrometheusExporter({ collector, repo: new PrometheusRepository(db) });
+  if (prometheus) registerHttpMetrics(app, prometheus);
   // This site's browser origins: the login/registration CSRF check and the terminal websocket use them.
   app.decorate('origins', new OriginPolicy({ publicUrl: config.publicUrl, host: config.host, port: () => config.port || portOf(app.server.address()) }));
   if (!config.publicUrl && ['0.0.0.0', '::'].includes(config.host)) {
@@ -263,7 +304,10 @@ export async function buildApp(deps: AppDeps) {
   await app.register(streamRoutes, { bus, access: liveAccess, events });
   await app.register(terminalRoutes, { terminal, events });
   await app.register(hostsRoutes, { hosts });
-  await app.register(metricsRoutes, { metrics });
+  await app.register(notificationsRoutes, { notifications });
+  await app.register(metricsRoutes, { metrics, hostForUsers: config.hostMetricsForUsers });
+  await app.register(alertsRoutes, { alerts });
+  if (prometheus) await app.register(prometheusRoutes, { exporter: prometheus, access: config.prometheusAccess });
   await app.register(webRoutes, { webDir: config.webDir, events });
 
   app.addHook('onReady', async () => {
@@ -271,14 +315,22 @@ export async function buildApp(deps: AppDeps) {
     // This machine is the first compute host; VMs from before hosts existed live on it.
     const local = await hosts.ensureDefault({ driver: config.defaultDriver, uri: config.libvirtUri });
     await vmsRepo.assignUnplaced(local.id);
+    // Deliveries a previous run left pending are sent now.
+    await notifications.start();
   });
   app.addHook('onClose', async () => {
     reconciler.stop();
     metering.stop();
     collector.stop();
+    // Before the alert engine: a last health transition may still raise or clear an alert.
+    healthWatch.stop();
+    await healthWatch.idle();
+    alertEngine.stop();
+    await alertEngine.idle();
+    await notifications.close();
     await ops.idle();
     await images.close();
   });
 
-  return { app, routes, services: { auth, events, tokens, keys, admin, ledger, vms, ops, images, reconciler, metering, drivers, hosts, bus, terminal, liveAccess, collector, metrics } };
+  return { app, routes, services: { healthWatch, notifications, alerts, alertEngine, auth, events, tokens, keys, admin, ledger, vms, ops, images, reconciler, metering, drivers, hosts, bus, terminal, liveAccess, collector, metrics } };
 }

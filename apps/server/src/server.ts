@@ -35,6 +35,7 @@ async function main() {
   await services.metering.pass();
   services.metering.start();
   services.collector.start(config.metricsIntervalSeconds * 1000);
+  services.healthWatch.start(config.healthCheckSeconds * 1000);
   await services.terminal.start();
 
   const shutdown = async (signal: string) => {

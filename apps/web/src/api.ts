@@ -79,4 +79,14 @@ export const keys = {
   sizes: ['sizes'] as const,
   vmTerminals: (id: number) => ['terminal-sessions', id] as const,
   liveTerminals: ['terminal-sessions', 'live'] as const,
+  /** Latest samples (kept fresh by pushed {kind:'metrics'} events). */
+  hostMetrics: ['metrics', 'host'] as const,
+  vmMetrics: (id: number) => ['metrics', 'vm', id] as const,
+  /** A history; pushed samples are appended to the 1h ones. `metrics` is the comma-joined names. */
+  metricsHistory: (entity: 'host' | 'vm', id: number, range: string, metrics: string) => ['metrics-history', entity, id, range, metrics] as const,
+  /** Alert lists by state ('open' | 'resolved' | 'all') and VM (null: every one); pushed {kind:'alert'} events update them. */
+  alerts: (state: string, vmId: number | null) => ['alerts', state, vmId] as const,
+  alertPolicies: ['alert-policies'] as const,
+  channels: ['notification-channels'] as const,
+  deliveries: (channelId: number | null) => ['notification-deliveries', channelId] as const,
 };

@@ -7,6 +7,8 @@ import { AdminHostsPage } from './pages/admin/AdminHostsPage';
 import { AdminTerminalsPage } from './pages/admin/AdminTerminalsPage';
 import { LoginPage } from './pages/LoginPage';
 import { MonitorPage } from './pages/MonitorPage';
+import { ChannelsPage } from './pages/monitor/ChannelsPage';
+import { PoliciesPage } from './pages/monitor/PoliciesPage';
 import { NotFoundPage } from './pages/NotFoundPage';
 import { RegisterPage } from './pages/RegisterPage';
 import { SocPage } from './pages/SocPage';
@@ -28,6 +30,8 @@ export const router = createBrowserRouter([
       { path: 'vms/new', element: <CreateVmPage /> },
       { path: 'vms/:id', element: <VmDetailPage /> },
       { path: 'monitor', element: <MonitorPage /> },
+      { path: 'monitor/policies', element: <PoliciesPage /> },
+      { path: 'monitor/channels', element: <ChannelsPage /> },
       { path: 'soc', element: <SocPage /> },
       { path: 'admin', element: <AdminPage /> },
       { path: 'admin/terminals', element: <AdminTerminalsPage /> },

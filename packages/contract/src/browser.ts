@@ -2,3 +2,4 @@
 export * from './constants.js';
 export * from './client.js';
 export * from './terminal-protocol.js';
+export * from './metric-values.js';

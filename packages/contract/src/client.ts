@@ -18,6 +18,9 @@ import type {
 import type { AdjustCreditsRequest, AdjustCreditsResponse, AdminUser, UpdateUserRequest } from './admin.js';
 import { CSRF_HEADER } from './constants.js';
 import type { ComputeHost, CreateHostRequest, UpdateHostRequest } from './hosts.js';
+import type { Alert, AlertPolicy, AlertsQuery, CreateAlertPolicyRequest, UpdateAlertPolicyRequest } from './alerts.js';
+import type { HostMetrics, MetricsCleanupResult, MetricsCollectResult, MetricsHistory, VmMetrics } from './metrics.js';
+import type { CreateChannelRequest, CreatedChannel, DeliveriesQuery, NotificationChannel, NotificationDelivery, UpdateChannelRequest } from './notifications.js';
 import type { EndedSessions, StartTerminalRequest, TerminalSession, TerminalTicket, VmTerminalSessions } from './terminal.js';
 import type { Action, ActionLog, CreateVmRequest, CreatedVm, Image, RegisterImageRequest, Size, Vm, VmActionRequest, VmStats, VmStatusResponse } from './vms.js';
 
@@ -46,6 +49,25 @@ export interface ApiClientOptions {
 }
 
 type Method = 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
+
+/** A history query: metric names (sent comma-separated), a range (1h|6h|24h|7d|30d) or from/to, and a step in seconds. */
+export interface HistoryParams {
+  metric: readonly string[];
+  range?: string;
+  from?: string;
+  to?: string;
+  step?: number;
+}
+
+const historyParams = ({ metric, ...rest }: HistoryParams) => ({ metric: metric.join(','), ...rest });
+
+/** "?a=1&b=x" from the defined values ('' when none). */
+function query(params: object): string {
+  const qs = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== null) qs.set(k, String(v));
+  const s = qs.toString();
+  return s ? `?${s}` : '';
+}
 
 /** Typed client for the Twarga Cloud REST API, shared by the web UI, the CLI and tests. */
 export class ApiClient {
@@ -165,6 +187,41 @@ export class ApiClient {
 
   sizes = {
     list: () => this.request<Size[]>('GET', '/api/sizes'),
+  };
+
+  metrics = {
+    host: () => this.request<HostMetrics>('GET', '/api/metrics/host'),
+    hostHistory: (q: HistoryParams) => this.request<MetricsHistory>('GET', `/api/metrics/host/history${query(historyParams(q))}`),
+    vm: (id: number) => this.request<VmMetrics>('GET', `/api/metrics/vm/${id}`),
+    vmHistory: (id: number, q: HistoryParams) => this.request<MetricsHistory>('GET', `/api/metrics/vm/${id}/history${query(historyParams(q))}`),
+    alerts: (q: AlertsQuery = {}) => this.request<Alert[]>('GET', `/api/metrics/alerts${query(q)}`),
+    collect: () => this.request<MetricsCollectResult>('POST', '/api/metrics/collect'),
+    cleanup: () => this.request<MetricsCleanupResult>('DELETE', '/api/metrics/cleanup'),
+  };
+
+  alerts = {
+    policies: {
+      list: () => this.request<AlertPolicy[]>('GET', '/api/alerts/policies'),
+      get: (id: number) => this.request<AlertPolicy>('GET', `/api/alerts/policies/${id}`),
+      create: (body: CreateAlertPolicyRequest) => this.request<AlertPolicy>('POST', '/api/alerts/policies', body),
+      update: (id: number, body: UpdateAlertPolicyRequest) => this.request<AlertPolicy>('PATCH', `/api/alerts/policies/${id}`, body),
+      remove: (id: number) => this.request<void>('DELETE', `/api/alerts/policies/${id}`),
+    },
+  };
+
+  notifications = {
+    channels: {
+      list: () => this.request<NotificationChannel[]>('GET', '/api/notifications/channels'),
+      get: (id: number) => this.request<NotificationChannel>('GET', `/api/notifications/channels/${id}`),
+      create: (body: CreateChannelRequest) => this.request<CreatedChannel>('POST', '/api/notifications/channels', body),
+      update: (id: number, body: UpdateChannelRequest) => this.request<NotificationChannel>('PATCH', `/api/notifications/channels/${id}`, body),
+      remove: (id: number) => this.request<void>('DELETE', `/api/notifications/channels/${id}`),
+      /** Sends a test notification now; returns its delivery. */
+      test: (id: number) => this.request<NotificationDelivery>('POST', `/api/notifications/channels/${id}/test`),
+      /** A new webhook signing secret, shown this once. */
+      rotateSecret: (id: number) => this.request<CreatedChannel>('POST', `/api/notifications/channels/${id}/rotate-secret`),
+    },
+    deliveries: (q: DeliveriesQuery = {}) => this.request<NotificationDelivery[]>('GET', `/api/notifications/deliveries${query(q)}`),
   };
 
   admin = {

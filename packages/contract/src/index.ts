@@ -10,3 +10,6 @@ export * from './terminal.js';
 export * from './terminal-protocol.js';
 export * from './hosts.js';
 export * from './metrics.js';
+export * from './alerts.js';
+export * from './notifications.js';
+export * from './metric-values.js';

@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Timestamp } from './common.js';
+import type { AlertStreamEvent } from './alerts.js';
 import type { MetricsStreamEvent } from './metrics.js';
 
 import { USER_DATA_MAX_BYTES, VM_NAME_PATTERN } from './constants.js';
@@ -37,6 +38,11 @@ export type ActionLogLine = Static<typeof ActionLogLine>;
 export const ActionLog = Type.Object({ action_id: Type.Integer(), lines: Type.Array(ActionLogLine) }, { title: 'ActionLog' });
 export type ActionLog = Static<typeof ActionLog>;
 
+/** A running VM's liveness as the guest shows it (null when the VM is not running). */
+export const VmHealths = ['booting', 'responsive', 'unresponsive'] as const;
+export type VmHealth = (typeof VmHealths)[number];
+export const VmHealth = Type.Union(VmHealths.map((h) => Type.Literal(h)));
+
 /** The seed's VM fields (name, status, os_type, ram, cpu, disk, ip_address, created_at) and more. */
 export const Vm = Type.Object(
   {
@@ -71,6 +77,16 @@ export const Vm = Type.Object(
     updated_at: Timestamp,
     booted_at: Type.Union([Timestamp, Type.Null()]),
     uptime_seconds: Type.Union([Type.Integer(), Type.Null()]),
+    /**
+     * Whether the guest shows signs of life, apart from the hypervisor's status: null unless running;
+     * booting until the guest agent (or, without one, the SSH banner) first answers; unresponsive when
+     * it stops answering, or never answered within the boot watchdog's time.
+     */
+    health: Type.Union([VmHealth, Type.Null()]),
+    /** When health took its current value. */
+    health_since: Type.Union([Timestamp, Type.Null()]),
+    /** Opt-in: an unresponsive VM is reset (hard reset) once per boot. */
+    watchdog_reset: Type.Boolean(),
   },
   { title: 'Vm' },
 );
@@ -91,6 +107,8 @@ export const CreateVmRequest = Type.Object(
     /** Your SSH key ids or fingerprints to install for root. */
     ssh_keys: Type.Optional(Type.Array(Type.Union([Type.Integer({ minimum: 1 }), Type.String({ maxLength: 128 })]), { maxItems: 32 })),
     user_data: Type.Optional(Type.String({ maxLength: USER_DATA_MAX_BYTES })),
+    /** Reset the VM once per boot when it becomes unresponsive (boot watchdog or lost agent). Default false. */
+    watchdog_reset: Type.Optional(Type.Boolean()),
   },
   { additionalProperties: false },
 );
@@ -201,4 +219,6 @@ export type StreamEvent =
   /** The last event of a stream: its login, or the admin rights it relied on, went away. */
   | { kind: 'revoked'; reason: 'credential' | 'right'; message: string }
   /** A metrics sample (collector, every metricsIntervalSeconds). */
-  | MetricsStreamEvent;
+  | MetricsStreamEvent
+  /** An alert opened or resolved. */
+  | AlertStreamEvent;

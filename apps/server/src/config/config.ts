@@ -39,6 +39,10 @@ export const ConfigSchema = Type.Object(
     metricsRawRetentionHours: Type.Number({ minimum: 1, maximum: 24 * 90 }),
     metricsMinuteRetentionDays: Type.Number({ minimum: 1, maximum: 365 }),
     metricsHourRetentionDays: Type.Number({ minimum: 1, maximum: 3650 }),
+    /** Host metrics (API and live samples) for every signed-in user, not only admins. */
+    hostMetricsForUsers: Type.Boolean(),
+    /** GET /metrics (Prometheus): 'admin' needs an admin's token or session, 'loopback' answers 127.0.0.1/::1 only, 'off' has no route. */
+    prometheusAccess: Type.Union([Type.Literal('admin'), Type.Literal('loopback'), Type.Literal('off')]),
     stopTimeoutSeconds: Type.Number({ minimum: 1, maximum: 3600 }),
     defaultDriver: Type.Union([Type.Literal('qemu'), Type.Literal('libvirt'), Type.Literal('vagrant')]),
     libvirtUri: Type.String({ pattern: '^qemu(\\+(ssh|tcp|tls|unix))?://' }),
@@ -59,6 +63,27 @@ export const ConfigSchema = Type.Object(
     maxDiskGbPerUser: Type.Integer({ minimum: 0 }),
     maxTokensPerUser: Type.Integer({ minimum: 1 }),
     maxKeysPerUser: Type.Integer({ minimum: 1 }),
+    /** Notifications: the SMTP server for e-mail channels (smtp[s]://user:pass@host:port); unset: e-mail deliveries fail. */
+    smtpUrl: Type.Optional(Type.String({ pattern: '^smtps?://' })),
+    smtpFrom: Type.String({ minLength: 3 }),
+    /** Host names a webhook may reach even when they resolve to a private or loopback address. */
+    webhookAllowHosts: Type.String({ pattern: '^[A-Za-z0-9.,-]*$' }),
+    maxChannelsPerUser: Type.Integer({ minimum: 1 }),
+    /** Each send attempt (SMTP or webhook) gives up after this long. */
+    notificationTimeoutSeconds: Type.Number({ minimum: 0.1, maximum: 300 }),
+    /** Waits before the 2nd, 3rd… attempt of a failed delivery ("5,30": 3 attempts); empty: no retry. */
+    notificationRetrySeconds: Type.String({ pattern: '^([0-9]+(\\.[0-9]+)?(,[0-9]+(\\.[0-9]+)?)*)?$' }),
+    /** Alerts: notifications of one policy and VM at most once per this many seconds (0: no cap). */
+    alertNotifyMinIntervalSeconds: Type.Number({ minimum: 0, maximum: 7 * 86400 }),
+    /** Alerts: resolve only when the window average is back past the threshold by this percentage of it. */
+    alertHysteresisPercent: Type.Number({ minimum: 0, maximum: 50 }),
+    maxAlertPoliciesPerUser: Type.Integer({ minimum: 1 }),
+    /** VM health: no proof of life (guest agent, else SSH banner) this long after having had one: unresponsive. */
+    healthUnresponsiveSeconds: Type.Number({ minimum: 1, maximum: 86400 }),
+    /** VM health: not responsive this long after a start: the boot watchdog fires. */
+    bootWatchdogSeconds: Type.Number({ minimum: 1, maximum: 86400 }),
+    /** VM health: how often every running VM is judged (and SSH banners probed). */
+    healthCheckSeconds: Type.Number({ minimum: 0.5, maximum: 3600 }),
   },
   { additionalProperties: false },
 );
@@ -96,6 +121,8 @@ export const ENV_VARS: EnvSpec[] = [
   { key: 'metricsRawRetentionHours', env: 'TWARGA_METRICS_RAW_RETENTION_HOURS', kind: 'number' },
   { key: 'metricsMinuteRetentionDays', env: 'TWARGA_METRICS_MINUTE_RETENTION_DAYS', kind: 'number' },
   { key: 'metricsHourRetentionDays', env: 'TWARGA_METRICS_HOUR_RETENTION_DAYS', kind: 'number' },
+  { key: 'hostMetricsForUsers', env: 'TWARGA_HOST_METRICS_FOR_USERS', kind: 'bool' },
+  { key: 'prometheusAccess', env: 'TWARGA_PROMETHEUS_ACCESS', kind: 'string' },
   { key: 'stopTimeoutSeconds', env: 'TWARGA_STOP_TIMEOUT_SECONDS', kind: 'number' },
   { key: 'defaultDriver', env: 'TWARGA_DEFAULT_DRIVER', kind: 'string' },
   { key: 'libvirtUri', env: 'TWARGA_LIBVIRT_URI', kind: 'string' },
@@ -114,6 +141,18 @@ export const ENV_VARS: EnvSpec[] = [
   { key: 'maxDiskGbPerUser', env: 'TWARGA_MAX_DISK_GB_PER_USER', kind: 'int' },
   { key: 'maxTokensPerUser', env: 'TWARGA_MAX_TOKENS_PER_USER', kind: 'int' },
   { key: 'maxKeysPerUser', env: 'TWARGA_MAX_KEYS_PER_USER', kind: 'int' },
+  { key: 'smtpUrl', env: 'TWARGA_SMTP_URL', kind: 'string' },
+  { key: 'smtpFrom', env: 'TWARGA_SMTP_FROM', kind: 'string' },
+  { key: 'webhookAllowHosts', env: 'TWARGA_WEBHOOK_ALLOW_HOSTS', kind: 'string' },
+  { key: 'maxChannelsPerUser', env: 'TWARGA_MAX_CHANNELS_PER_USER', kind: 'int' },
+  { key: 'notificationTimeoutSeconds', env: 'TWARGA_NOTIFICATION_TIMEOUT_SECONDS', kind: 'number' },
+  { key: 'notificationRetrySeconds', env: 'TWARGA_NOTIFICATION_RETRY_SECONDS', kind: 'string' },
+  { key: 'alertNotifyMinIntervalSeconds', env: 'TWARGA_ALERT_NOTIFY_MIN_INTERVAL_SECONDS', kind: 'number' },
+  { key: 'alertHysteresisPercent', env: 'TWARGA_ALERT_HYSTERESIS_PERCENT', kind: 'number' },
+  { key: 'maxAlertPoliciesPerUser', env: 'TWARGA_MAX_ALERT_POLICIES_PER_USER', kind: 'int' },
+  { key: 'healthUnresponsiveSeconds', env: 'TWARGA_HEALTH_UNRESPONSIVE_SECONDS', kind: 'number' },
+  { key: 'bootWatchdogSeconds', env: 'TWARGA_BOOT_WATCHDOG_SECONDS', kind: 'number' },
+  { key: 'healthCheckSeconds', env: 'TWARGA_HEALTH_CHECK_SECONDS', kind: 'number' },
 ];
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -150,6 +189,8 @@ export function defaultConfig(cwd = process.cwd()): Config {
     metricsRawRetentionHours: 24,
     metricsMinuteRetentionDays: 7,
     metricsHourRetentionDays: 90,
+    hostMetricsForUsers: false,
+    prometheusAccess: 'admin',
     stopTimeoutSeconds: 60,
     defaultDriver: 'qemu',
     libvirtUri: 'qemu:///system',
@@ -167,6 +208,18 @@ export function defaultConfig(cwd = process.cwd()): Config {
     maxDiskGbPerUser: 200,
     maxTokensPerUser: 25,
     maxKeysPerUser: 25,
+    smtpFrom: 'Twarga Cloud <twarga@localhost>',
+    webhookAllowHosts: '',
+    maxChannelsPerUser: 10,
+    notificationTimeoutSeconds: 10,
+    notificationRetrySeconds: '5,30',
+    alertNotifyMinIntervalSeconds: 600,
+    alertHysteresisPercent: 5,
+    maxAlertPoliciesPerUser: 50,
+    healthUnresponsiveSeconds: 30,
+    // Software emulation (no KVM) boots a cloud image in one to two minutes.
+    bootWatchdogSeconds: 180,
+    healthCheckSeconds: 5,
   };
 }
 

@@ -7,9 +7,11 @@ export interface Secrets {
   csrfKey: string;
   /** AES-256-GCM key for the VMs' console private keys stored in the database. */
   consoleKeyKey: string;
+  /** AES-256-GCM key for the webhook signing secrets stored in the database. */
+  notificationKey: string;
 }
 
-const KEYS: (keyof Secrets)[] = ['csrfKey', 'consoleKeyKey'];
+const KEYS: (keyof Secrets)[] = ['csrfKey', 'consoleKeyKey', 'notificationKey'];
 const valid = (v: unknown) => typeof v === 'string' && v.length >= 32;
 
 /**

@@ -9,6 +9,9 @@ import * as m007 from './migrations/007_ledger_vm_health.js';
 import * as m008 from './migrations/008_event_repeats.js';
 import * as m009 from './migrations/009_host_pool.js';
 import * as m010 from './migrations/010_metrics.js';
+import * as m011 from './migrations/011_alerts.js';
+import * as m012 from './migrations/012_notifications.js';
+import * as m013 from './migrations/013_vm_health.js';
 
 export interface MigrationContext {
   /** Auto-increment integer primary key that never reuses ids (events refer to deleted rows). */
@@ -36,6 +39,9 @@ const MIGRATIONS: Migration[] = [
   { name: '008_event_repeats', ...m008 },
   { name: '009_host_pool', ...m009 },
   { name: '010_metrics', ...m010 },
+  { name: '011_alerts', ...m011 },
+  { name: '012_notifications', ...m012 },
+  { name: '013_vm_health', ...m013 },
 ];
 
 /**

@@ -130,6 +130,17 @@ export interface VmsTable {
   guest_ssh_port: number | null;
   created_at: Timestamp;
   updated_at: Timestamp;
+  /** booting | responsive | unresponsive (013); see modules/health-watch. */
+  health: string | null;
+  health_since: Timestamp | null;
+  /** The booted_at the health belongs to: a different booted_at means a new boot (health booting). */
+  health_boot: Timestamp | null;
+  /** 'guest-agent' | 'ssh': what proved the guest alive in this boot. */
+  health_source: string | null;
+  /** Opt-in: reset once per boot when unresponsive. */
+  watchdog_reset: Flag;
+  /** When the watchdog reset this boot's guest (at most once per boot). */
+  watchdog_reset_at: Timestamp | null;
 }
 
 export interface ActionsTable {
@@ -259,6 +270,79 @@ export interface LoginFailuresTable {
   last_failed_at: Timestamp;
 }
 
+/** Alert policies; user_id null = a system policy. vm_ids and channel_ids are JSON arrays. */
+export interface AlertPoliciesTable {
+  id: Generated<number>;
+  user_id: number | null;
+  entity: string;
+  metric: string;
+  compare: string;
+  value: number;
+  window: string;
+  vm_ids: string;
+  channel_ids: string;
+  description: string;
+  enabled: Flag;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+/** One firing of a policy (or a health condition, policy_id null); open_key is unique among open rows. */
+export interface AlertsTable {
+  id: Generated<number>;
+  policy_id: number | null;
+  user_id: number | null;
+  entity: string;
+  vm_id: number | null;
+  metric: string;
+  compare: string | null;
+  threshold: number | null;
+  value: number | null;
+  last_value: number | null;
+  state: string;
+  message: string;
+  open_key: string;
+  opened_at: Timestamp;
+  resolved_at: Timestamp | null;
+  last_notified_at: Timestamp | null;
+  notified: string | null;
+}
+
+/** Migration 012: a user's notification channels. */
+export interface NotificationChannelsTable {
+  id: Generated<number>;
+  user_id: number;
+  kind: 'email' | 'webhook';
+  name: string;
+  email: string | null;
+  url: string | null;
+  format: 'json' | 'slack' | null;
+  /** Webhooks: the signing secret, sealed (lib/seal.ts). */
+  secret_enc: string | null;
+  enabled: Flag;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+/** Migration 012: one notification sent (or being sent) to one channel. */
+export interface NotificationDeliveriesTable {
+  id: Generated<number>;
+  channel_id: number;
+  user_id: number;
+  topic: string;
+  subject: string;
+  body: string;
+  /** JSON object. */
+  data: string;
+  alert_id: number | null;
+  status: 'pending' | 'delivered' | 'failed';
+  attempts: Generated<number>;
+  response_code: number | null;
+  error: string | null;
+  created_at: Timestamp;
+  finished_at: Timestamp | null;
+}
+
 export interface Database {
   users: UsersTable;
   sessions: SessionsTable;
@@ -277,4 +361,8 @@ export interface Database {
   action_log: ActionLogTable;
   login_failures: LoginFailuresTable;
   health_heartbeat: HealthHeartbeatTable;
+  notification_channels: NotificationChannelsTable;
+  notification_deliveries: NotificationDeliveriesTable;
+  alert_policies: AlertPoliciesTable;
+  alerts: AlertsTable;
 }

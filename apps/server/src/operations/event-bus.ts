@@ -7,6 +7,9 @@ export interface BusMessage {
   event: StreamEvent;
 }
 
+/** Owner id of events every signed-in user receives (admins receive every owner's events anyway). */
+export const EVERY_USER = -1;
+
 export class EventBus {
   private readonly emitter = new EventEmitter<{ message: [BusMessage] }>();
 

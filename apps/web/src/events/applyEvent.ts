@@ -1,6 +1,8 @@
 import type { QueryClient } from '@tanstack/react-query';
-import type { ActionLog, StreamEvent, Vm } from '@twarga/contract';
+import type { ActionLog, Alert, MetricsHistory, StreamEvent, Vm } from '@twarga/contract';
 import { keys } from '../api';
+import { hostValues, vmValues } from '@twarga/contract/browser';
+import { appendSample, LIVE_RANGE, upsertAlert } from '../pages/monitor/liveMetrics';
 
 /** The message's data as a StreamEvent, or undefined when it is not one (ignored). */
 export function parseStreamEvent(data: unknown): StreamEvent | undefined {
@@ -13,6 +15,9 @@ export function parseStreamEvent(data: unknown): StreamEvent | undefined {
     if (parsed.kind === 'action_log' && typeof parsed.action_id === 'number' && typeof parsed.line?.line === 'string') return parsed as StreamEvent;
     if (parsed.kind === 'hello') return parsed as StreamEvent;
     if (parsed.kind === 'revoked' && typeof parsed.message === 'string') return parsed as StreamEvent;
+    if (parsed.kind === 'metrics' && parsed.entity === 'host' && typeof parsed.sample?.sampled_at === 'string') return parsed as StreamEvent;
+    if (parsed.kind === 'metrics' && parsed.entity === 'vm' && typeof parsed.vm_id === 'number' && parsed.sample && typeof parsed.sample.sampled_at === 'string') return parsed as StreamEvent;
+    if (parsed.kind === 'alert' && typeof parsed.alert?.id === 'number' && typeof parsed.alert.state === 'string') return parsed as StreamEvent;
   } catch {
     // Not JSON (a comment or keep-alive the server might send): nothing to do.
   }
@@ -44,11 +49,25 @@ function reload(queryClient: QueryClient, queryKey: readonly unknown[]): void {
   void queryClient.cancelQueries({ queryKey }).then(() => queryClient.invalidateQueries({ queryKey }));
 }
 
+/**
+ * A pushed sample: the latest values of whoever shows them, and one more point on every live (1h)
+ * history of that host or VM in the cache. No refetch: a sample every 5 s stays one small event.
+ */
+function applySample(queryClient: QueryClient, entity: 'host' | 'vm', id: number, latestKey: readonly unknown[], sample: unknown, values: Record<string, number | null>, t: string): void {
+  if (queryClient.getQueryState(latestKey)) queryClient.setQueryData(latestKey, sample);
+  for (const [key, history] of queryClient.getQueriesData<MetricsHistory>({ queryKey: ['metrics-history', entity, id, LIVE_RANGE] })) {
+    // A history still loading for the first time: its answer will include this sample.
+    if (history) queryClient.setQueryData<MetricsHistory>(key, appendSample(history, t, values));
+  }
+}
+
 /** Applies one server-sent event to the TanStack Query cache. */
 export function applyStreamEvent(queryClient: QueryClient, event: StreamEvent): void {
   switch (event.kind) {
     case 'vm':
       applyVm(queryClient, event.vm);
+      // Started or stopped: its latest metrics change (a stopped VM has none); reload them if shown.
+      void queryClient.invalidateQueries({ queryKey: keys.vmMetrics(event.vm.id) });
       return;
     case 'action': {
       const id = event.action.vm_id;
@@ -71,6 +90,16 @@ export function applyStreamEvent(queryClient: QueryClient, event: StreamEvent): 
       else queryClient.setQueryData<ActionLog>(key, (log) => log && { ...log, lines: [...log.lines, event.line] });
       return;
     }
+    case 'metrics':
+      if (event.entity === 'host') applySample(queryClient, 'host', 0, keys.hostMetrics, event.sample, hostValues(event.sample), event.sample.sampled_at);
+      else if (event.sample.sampled_at) applySample(queryClient, 'vm', event.vm_id, keys.vmMetrics(event.vm_id), event.sample, vmValues(event.sample), event.sample.sampled_at);
+      return;
+    case 'alert':
+      for (const [key, list] of queryClient.getQueriesData<Alert[]>({ queryKey: ['alerts'] })) {
+        const [, state, vmId] = key as ReturnType<typeof keys.alerts>;
+        if (list) queryClient.setQueryData<Alert[]>(key, upsertAlert(list, event.alert, state, vmId));
+      }
+      return;
     case 'hello':
       return;
     case 'revoked':
@@ -83,5 +112,5 @@ export function applyStreamEvent(queryClient: QueryClient, event: StreamEvent): 
 
 /** After a gap in the stream, anything may have changed: refetch what the events keep fresh. */
 export function resyncAfterGap(queryClient: QueryClient): void {
-  for (const key of [keys.vms, ['vm'], ['vm-actions'], keys.me]) void queryClient.invalidateQueries({ queryKey: key });
+  for (const key of [keys.vms, ['vm'], ['vm-actions'], keys.me, ['metrics'], ['metrics-history'], ['alerts']]) void queryClient.invalidateQueries({ queryKey: key });
 }

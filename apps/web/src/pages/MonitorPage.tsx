@@ -1,23 +1,17 @@
-import { EmptyState } from '../components/EmptyState';
-import { PageHeader } from '../components/PageHeader';
-import { useTitle } from '../useTitle';
+import { useMe } from '../auth/useMe';
+import { AlertsSection } from './monitor/AlertsSection';
+import { HostOverview } from './monitor/HostOverview';
+import { MonitorShell } from './monitor/MonitorShell';
+import { VmCards } from './monitor/VmCards';
 
+/** Monitoring overview: the host (admins), a card per VM of mine, and the alerts. */
 export function MonitorPage() {
-  useTitle('Monitoring');
+  const { data: me } = useMe();
   return (
-    <>
-      <PageHeader title="Monitoring" description="CPU, memory, disk and network of your VMs." />
-      <EmptyState
-        title="Charts are on their way"
-        icon={
-          <svg viewBox="0 0 24 24" className="h-7 w-7" fill="none" stroke="currentColor" strokeWidth="1.8" strokeLinecap="round" strokeLinejoin="round">
-            <path d="M3 3v18h18" />
-            <path d="m7 15 4-4 3 3 5-6" />
-          </svg>
-        }
-      >
-        Live metrics for your machines arrive soon, right here.
-      </EmptyState>
-    </>
+    <MonitorShell title="Monitoring">
+      {me?.is_admin && <HostOverview />}
+      {me && <VmCards userId={me.id} />}
+      <AlertsSection />
+    </MonitorShell>
   );
 }

@@ -13,6 +13,7 @@ import { CopyButton } from './vms/CopyButton';
 import { formatResources, formatUptime, imageLabel } from './vms/format';
 import { useImages, useVms } from './vms/queries';
 import { VmStatusBadge } from './vms/StatusBadge';
+import { HealthBadge } from './vms/HealthBadge';
 import { useNow } from './vms/useNow';
 
 const serverIcon = (
@@ -77,7 +78,10 @@ function VmsTable({ vms, images }: { vms: Vm[]; images: Image[] | undefined }) {
                 </Link>
               </td>
               <td className={`${cell} text-right md:text-left`}>
-                <VmStatusBadge status={vm.status} reason={vm.status_reason} />
+                <span className="inline-flex flex-wrap items-center justify-end gap-1 md:justify-start">
+                  <VmStatusBadge status={vm.status} reason={vm.status_reason} />
+                  <HealthBadge health={vm.health} since={vm.health_since} />
+                </span>
               </td>
               <td className={cell}>
                 <CellLabel>Image</CellLabel>

@@ -115,19 +115,26 @@ export class QemuDriver implements ComputeDriver, ConsoleLogRotation, SerialCons
     // Also one still coming up, which would otherwise live on without its files.
     for (const pid of await this.qemuProcessesOf(id)) await this.kill(pid);
     await rm(p.dir, { recursive: true, force: true });
+    this.balloonPolling.delete(id);
   }
 
   async inspect(id: string): Promise<InstanceInspection> {
     const p = this.paths(id);
     if (!existsSync(p.dir)) return { state: 'missing' };
-    const pid = await readPid(p.pidfile);
-    if (pid && (await isOurQemu(pid, id))) {
+    const pid = await this.runningPid(id);
+    if (pid) {
       const startedAt = await processStartTime(pid);
       const paused = await this.pausedReason(id);
       // QEMU user networking hands the guest its first DHCP address.
       return { state: 'running', pid, startedAt, privateIp: '10.0.2.15', ...(paused ? { paused: { reason: paused } } : {}) };
     }
     return { state: 'stopped' };
+  }
+
+  /** The QEMU pid of this instance if it runs (its pidfile, checked in /proc): inspect() without QMP. */
+  private async runningPid(id: string): Promise<number | undefined> {
+    const pid = await readPid(this.paths(id).pidfile);
+    return pid && (await isOurQemu(pid, id)) ? pid : undefined;
   }
 
   /**
@@ -178,9 +185,10 @@ export class QemuDriver implements ComputeDriver, ConsoleLogRotation, SerialCons
 
   /** CPU time and memory of the QEMU process from /proc, disk bytes from QMP; user networking counts nothing. */
   async stats(id: string): Promise<InstanceStats | undefined> {
-    const state = await this.inspect(id);
-    if (state.state !== 'running' || !state.pid) return undefined;
-    const counters = await processCounters(state.pid);
+    // Sampled every few seconds per VM: the pid check only, not inspect()'s QMP round trip.
+    const pid = await this.runningPid(id);
+    if (!pid) return undefined;
+    const counters = await processCounters(pid);
     const qmp = await QmpClient.connect(this.paths(id).qmp);
     try {
       return { ...counters, disk: diskBytesOf(await qmp.execute('query-blockstats')) };
@@ -196,12 +204,14 @@ export class QemuDriver implements ComputeDriver, ConsoleLogRotation, SerialCons
    * numbers (they stay frozen at the guest's last answer).
    */
   async guestReport(id: string): Promise<GuestReport | undefined> {
-    const state = await this.inspect(id);
-    if (state.state !== 'running' || state.paused) return state.state === 'running' ? { agent: false } : undefined;
-    const p = this.paths(id);
+    const pid = await this.runningPid(id);
+    if (!pid) return undefined;
+    const vm = await this.runStateAndBalloon(id, pid);
+    // A paused guest's agent cannot answer: do not wait for its ping.
+    if (!vm.running) return { agent: false };
     let qga: QgaClient | undefined;
     try {
-      qga = await QgaClient.connect(p.qga, GUEST_PING_TIMEOUT_MS);
+      qga = await QgaClient.connect(this.paths(id).qga, GUEST_PING_TIMEOUT_MS);
       await qga.execute('guest-ping', undefined, GUEST_PING_TIMEOUT_MS);
       const report: GuestReport = { agent: true };
       // A command that fails leaves its field absent (not an empty list that reads as "none").
@@ -209,9 +219,7 @@ export class QemuDriver implements ComputeDriver, ConsoleLogRotation, SerialCons
       if (fsinfo) report.filesystems = fsinfo;
       const ifaces = await qga.execute('guest-network-get-interfaces', undefined, GUEST_QUERY_TIMEOUT_MS).then(parseInterfaces, () => undefined);
       if (ifaces) report.interfaces = ifaces;
-      qga.close();
-      const memory = await this.balloonMemory(id);
-      if (memory) report.memory = memory;
+      if (vm.memory) report.memory = vm.memory;
       return report;
     } catch {
       return { agent: false };
@@ -220,19 +228,29 @@ export class QemuDriver implements ComputeDriver, ConsoleLogRotation, SerialCons
     }
   }
 
-  /** Balloon statistics over QMP; turns the guest's polling on first (a VM starts with it off). */
-  private async balloonMemory(id: string): Promise<GuestReport['memory']> {
+  /** The QEMU (pid) whose balloon polling is already on; a new QEMU starts with it off. */
+  private readonly balloonPolling = new Map<string, number>();
+
+  /**
+   * One QMP session (QMP serves one client at a time) for the run state and the balloon's
+   * statistics. An unanswered QMP counts as running, like inspect(); a balloon that does not
+   * answer leaves memory absent.
+   */
+  private async runStateAndBalloon(id: string, pid: number): Promise<{ running: boolean; memory?: GuestReport['memory'] }> {
     let qmp: QmpClient | undefined;
     try {
-      qmp = await QmpClient.connect(this.paths(id).qmp, GUEST_QUERY_TIMEOUT_MS);
+      qmp = await QmpClient.connect(this.paths(id).qmp, QUERY_STATUS_TIMEOUT_MS);
+      const status = await qmp.execute<{ running: boolean }>('query-status', undefined, QUERY_STATUS_TIMEOUT_MS);
+      if (!status.running) return { running: false };
       const path = BALLOON_QOM_PATH;
-      const interval = await qmp.execute<number>('qom-get', { path, property: 'guest-stats-polling-interval' }, GUEST_QUERY_TIMEOUT_MS);
-      if (interval !== BALLOON_POLL_SECONDS) {
+      if (this.balloonPolling.get(id) !== pid) {
         await qmp.execute('qom-set', { path, property: 'guest-stats-polling-interval', value: BALLOON_POLL_SECONDS }, GUEST_QUERY_TIMEOUT_MS);
+        this.balloonPolling.set(id, pid);
       }
-      return parseBalloonStats(await qmp.execute('qom-get', { path, property: 'guest-stats' }, GUEST_QUERY_TIMEOUT_MS));
+      const stats = await qmp.execute('qom-get', { path, property: 'guest-stats' }, GUEST_QUERY_TIMEOUT_MS).catch(() => undefined);
+      return { running: true, memory: stats === undefined ? undefined : parseBalloonStats(stats) };
     } catch {
-      return undefined;
+      return { running: true };
     } finally {
       qmp?.close();
     }

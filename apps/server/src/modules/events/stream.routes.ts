@@ -1,5 +1,5 @@
 import type { StreamEvent } from '@twarga/contract';
-import type { EventBus } from '../../operations/event-bus.js';
+import { EVERY_USER, type EventBus } from '../../operations/event-bus.js';
 import { identityOf, type App } from '../../http/types.js';
 import type { LiveAccess } from '../auth/live-access.js';
 import type { EventsService } from './events.service.js';
@@ -37,7 +37,7 @@ export async function streamRoutes(app: App, { bus, access, events }: { bus: Eve
       // While a re-check runs (the user just changed), events wait: none may reach someone who lost the right to it.
       let held: StreamEvent[] = [];
       const unsubscribe = bus.subscribe(({ ownerId, event }) => {
-        if (ownerId !== user.id && !asAdmin) return;
+        if (ownerId !== user.id && ownerId !== EVERY_USER && !asAdmin) return;
         if (watch.checking) held.push(event);
         else send(event);
       });

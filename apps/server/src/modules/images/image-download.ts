@@ -4,7 +4,7 @@ import { rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { run } from '../../infra/process.js';
-import { guardedGet, readTextCapped, type FetchPolicy } from './guarded-fetch.js';
+import { guardedGet, readTextCapped, type FetchPolicy } from '../../lib/guarded-fetch.js';
 
 export type Checksum = { algo: 'sha256' | 'sha512'; hex: string };
 

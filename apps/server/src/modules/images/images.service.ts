@@ -7,7 +7,7 @@ import { AppError, badRequest, conflict, notFound } from '../../http/errors.js';
 import { confined } from '../../infra/fs.js';
 import type { Clock } from '../../lib/time.js';
 import { downloadImage, type Checksum } from './image-download.js';
-import type { FetchPolicy } from './guarded-fetch.js';
+import type { FetchPolicy } from '../../lib/guarded-fetch.js';
 import type { BootSource } from '../../compute/driver.js';
 import { toImage, type ImageRow, type ImagesRepository } from './images.repository.js';
 

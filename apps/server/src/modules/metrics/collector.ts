@@ -1,18 +1,26 @@
 import type { FastifyBaseLogger } from 'fastify';
-import type { HostMetrics, VmMetrics } from '@twarga/contract';
-import { instanceId } from '../../compute/driver.js';
+import { hostValues, vmValues, type HostMetrics, type VmMetrics } from '@twarga/contract';
+import { instanceId, type InstanceStats } from '../../compute/driver.js';
 import type { ComputeRegistry } from '../../compute/registry.js';
 import { Periodic } from '../../lib/periodic.js';
 import type { Clock } from '../../lib/time.js';
-import type { EventBus } from '../../operations/event-bus.js';
+import { EVERY_USER, type EventBus } from '../../operations/event-bus.js';
 import type { VmsRepository } from '../vms/vms.repository.js';
 import type { Retention } from './history.js';
-import { hostRow, type HostSampler } from './host-sampler.js';
+import type { HostSampler } from './host-sampler.js';
 import type { MetricsRepository, SampleRow } from './metrics.repository.js';
-import { vmRow, type VmSampler } from './vm-sampler.js';
+import type { VmSampler } from './vm-sampler.js';
 
 /** VMs sampled at once in a pass. */
 const VM_CONCURRENCY = 8;
+
+/** How one collection pass went: its wall time, the VMs it sampled, when it ended. */
+export interface PassReport {
+  seconds: number;
+  vms: number;
+  ok: boolean;
+  at: Date;
+}
 
 /** Host samples go to admins only: no user has id 0, and admins receive every owner's events. */
 export const HOST_OWNER = 0;
@@ -28,6 +36,8 @@ export interface CollectorDeps {
   host: HostSampler;
   vms: VmSampler;
   retention: Retention;
+  /** Host samples go to every signed-in user, not only admins (TWARGA_HOST_METRICS_FOR_USERS). */
+  hostForUsers?: boolean;
 }
 
 /**
@@ -61,11 +71,38 @@ export class MetricsCollector {
     return this.latestVm.get(id);
   }
 
+  /** The hypervisor's running totals behind a VM's last sample. */
+  vmCounters(id: number): InstanceStats | undefined {
+    return this.d.vms.counters(id);
+  }
+
   private chain: Promise<unknown> = Promise.resolve();
+  /** The minute (epoch seconds / 60) of the last rollup and retention run. */
+  private maintainedMinute?: number;
+  private readonly passListeners: ((p: PassReport) => void)[] = [];
+
+  /** Told after every pass, failed or not (the Prometheus exporter's duration histogram). */
+  onPass(listener: (p: PassReport) => void): void {
+    this.passListeners.push(listener);
+  }
 
   /** One collection; returns how many VMs were sampled. Passes queue (timer and "collect now" never interleave). */
   pass(): Promise<{ sampledAt: Date; vms: number }> {
-    const run = this.chain.then(() => this.collectOnce());
+    const run = this.chain.then(async () => {
+      const started = performance.now();
+      const report = (vms: number, ok: boolean) => {
+        const p = { seconds: (performance.now() - started) / 1000, vms, ok, at: this.d.clock.now() };
+        for (const l of this.passListeners) l(p);
+      };
+      try {
+        const result = await this.collectOnce();
+        report(result.vms, true);
+        return result;
+      } catch (err) {
+        report(0, false);
+        throw err;
+      }
+    });
     this.chain = run.catch(() => undefined);
     return run;
   }
@@ -77,8 +114,8 @@ export class MetricsCollector {
     try {
       const host = await this.d.host.sample(now);
       this.latestHost = host;
-      rows.push({ entity: 'host', entity_id: 0, resolution: 0, ts, ...hostRow(host), minmax: null });
-      this.d.bus.publish(HOST_OWNER, { kind: 'metrics', entity: 'host', sample: host });
+      rows.push({ entity: 'host', entity_id: 0, resolution: 0, ts, ...hostValues(host), minmax: null });
+      this.d.bus.publish(this.d.hostForUsers ? EVERY_USER : HOST_OWNER, { kind: 'metrics', entity: 'host', sample: host });
     } catch (err) {
       this.d.log.warn({ err }, 'host metrics sample failed');
     }
@@ -95,7 +132,7 @@ export class MetricsCollector {
           if (!s) return;
           seen.add(vm.id);
           this.latestVm.set(vm.id, s);
-          rows.push({ entity: 'vm', entity_id: vm.id, resolution: 0, ts, ...vmRow(s), minmax: null });
+          rows.push({ entity: 'vm', entity_id: vm.id, resolution: 0, ts, ...vmValues(s), minmax: null });
           this.d.bus.publish(vm.user_id, { kind: 'metrics', entity: 'vm', vm_id: vm.id, sample: s });
         } catch (err) {
           this.d.log.warn({ err, vmId: vm.id }, 'VM metrics sample failed');
@@ -105,7 +142,12 @@ export class MetricsCollector {
     this.d.vms.retain(seen);
     for (const id of this.latestVm.keys()) if (!seen.has(id)) this.latestVm.delete(id);
     await this.d.repo.insert(rows);
-    await this.maintain(now);
+    // Rollups work on finished minutes: once per minute is enough (a pass every 5 s paid for it 12 times).
+    const minute = Math.floor(ts / 60);
+    if (minute !== this.maintainedMinute) {
+      this.maintainedMinute = minute;
+      await this.maintain(now);
+    }
     return { sampledAt: now, vms: seen.size };
   }
 

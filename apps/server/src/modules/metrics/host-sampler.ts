@@ -90,16 +90,3 @@ export class HostSampler {
     };
   }
 }
-
-/** The stored columns of a host sample (its history metrics). */
-export function hostRow(s: HostMetrics) {
-  return {
-    cpu_percent: s.cpu.usage_percent,
-    load1: s.load.load1, load5: s.load.load5, load15: s.load.load15,
-    memory_used_bytes: s.memory.used_mb * MB, memory_total_bytes: s.memory.total_mb * MB,
-    swap_used_bytes: s.swap.used_mb * MB, swap_total_bytes: s.swap.total_mb * MB,
-    fs_used_bytes: s.disk.used_gb * GB, fs_total_bytes: s.disk.total_gb * GB,
-    disk_read_bps: s.disk.read_bytes_per_sec, disk_write_bps: s.disk.write_bytes_per_sec,
-    net_rx_bps: s.network.rx_bytes_per_sec, net_tx_bps: s.network.tx_bytes_per_sec,
-  };
-}

@@ -1,25 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { GuestReport, InstanceStats } from '../../compute/driver.js';
 import type { BusMessage } from '../../operations/event-bus.js';
 import { testDatabaseKinds } from '../../test-support/databases.js';
-import { FakeDriver } from '../../test-support/fake-driver.js';
+import { CountingDriver } from '../../test-support/counting-driver.js';
 import { createHarness, PASSWORD, type Harness } from '../../test-support/harness.js';
-
-/** The fake driver with counters the test moves, and a guest agent it can silence. */
-class CountingDriver extends FakeDriver {
-  counters = new Map<string, InstanceStats>();
-  guest = new Map<string, GuestReport>();
-  override async stats(id: string): Promise<InstanceStats | undefined> {
-    if (this.instances.get(id)?.state !== 'running') return undefined;
-    return this.counters.get(id) ?? { cpuTimeNs: 0, memoryRssBytes: 100 * 2 ** 20, disk: { readBytes: 0, writeBytes: 0 } };
-  }
-  async guestReport(id: string): Promise<GuestReport | undefined> {
-    if (this.instances.get(id)?.state !== 'running') return undefined;
-    return this.guest.get(id) ?? { agent: false };
-  }
-}
 
 const MB = 2 ** 20;
 

@@ -3,15 +3,16 @@ import { errorResponses } from '../../http/errors.js';
 import { identityOf, type App } from '../../http/types.js';
 import type { MetricsService } from './metrics.service.js';
 
-export async function metricsRoutes(app: App, { metrics }: { metrics: MetricsService }) {
+export async function metricsRoutes(app: App, { metrics, hostForUsers }: { metrics: MetricsService; hostForUsers: boolean }) {
+  const hostAccess = hostForUsers ? 'user' : 'admin';
   app.get('/api/metrics/host', {
-    config: { access: 'admin' },
+    config: { access: hostAccess },
     schema: { tags: ['metrics'], summary: "The host's latest metrics (CPU, load, memory, swap, data dir's disk, disk I/O, network, uptime)", response: { 200: HostMetrics, ...errorResponses } },
     handler: async () => metrics.host(),
   });
 
   app.get('/api/metrics/host/history', {
-    config: { access: 'admin' },
+    config: { access: hostAccess },
     schema: { tags: ['metrics'], summary: 'Host metric history: raw samples, 1-minute or hourly rollups, chosen by range', querystring: MetricsHistoryQuery, response: { 200: MetricsHistory, ...errorResponses } },
     handler: async (request) => metrics.hostHistory(request.query),
   });

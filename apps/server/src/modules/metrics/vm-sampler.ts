@@ -93,6 +93,11 @@ export class VmSampler {
     };
   }
 
+  /** The VM's hypervisor counters at its last sample (since its process started), for Prometheus. */
+  counters(vmId: number): InstanceStats | undefined {
+    return this.prev.get(vmId)?.stats;
+  }
+
   forget(vmId: number): void {
     this.prev.delete(vmId);
   }
@@ -101,20 +106,4 @@ export class VmSampler {
   retain(ids: Set<number>): void {
     for (const id of this.prev.keys()) if (!ids.has(id)) this.prev.delete(id);
   }
-}
-
-/** The stored columns of a VM sample. */
-export function vmRow(s: VmMetrics) {
-  return {
-    cpu_percent: s.cpu_percent.value,
-    memory_rss_bytes: s.memory_rss_bytes.value,
-    guest_memory_used_bytes: s.guest_memory_used_bytes.value,
-    guest_memory_total_bytes: s.guest_memory_total_bytes.value,
-    fs_used_bytes: s.fs_used_bytes.value,
-    fs_total_bytes: s.fs_total_bytes.value,
-    disk_read_bps: s.disk_read_bytes_per_sec.value,
-    disk_write_bps: s.disk_write_bytes_per_sec.value,
-    net_rx_bps: s.net_rx_bytes_per_sec.value,
-    net_tx_bps: s.net_tx_bytes_per_sec.value,
-  };
 }

@@ -8,7 +8,7 @@ import { TestClock } from '../../test-support/harness.js';
 import { UserChanges } from '../../lib/user-changes.js';
 import type { Identity } from '../auth/identity.js';
 import { LiveAccess } from '../auth/live-access.js';
-import { seal, unseal } from './console-keys.js';
+import { seal, unseal } from '../../lib/seal.js';
 import { AsciicastRecorder } from './recorder.js';
 import { TicketBook } from './tickets.js';
 

@@ -1,4 +1,4 @@
-import type { Vm, VmStatus } from '@twarga/contract';
+import type { Vm, VmHealth, VmStatus } from '@twarga/contract';
 import type { VmRow } from './vms.repository.js';
 
 /** Where the VM's SSH answers: the driver-reported endpoint, else the forwarded port on sshHost. */
@@ -6,11 +6,23 @@ export function sshEndpointOf(row: VmRow, sshHost: string): { host: string; port
   return row.guest_ssh_host ? { host: row.guest_ssh_host, port: row.guest_ssh_port ?? 22 } : { host: sshHost, port: row.ssh_port };
 }
 
+/**
+ * The VM's health as of now: null unless running; a health stored for another boot (the VM was
+ * started, stopped or rebooted since: booted_at moved) is stale, and the new boot is booting from
+ * its start. The health watcher stores the transitions (modules/health-watch).
+ */
+export function currentHealth(row: VmRow): { health: VmHealth | null; since: string | null } {
+  if (row.status !== 'running') return { health: null, since: null };
+  if (row.health === null || row.health_boot !== row.booted_at) return { health: 'booting', since: row.booted_at ?? row.updated_at };
+  return { health: row.health as VmHealth, since: row.health_since };
+}
+
 /** The API's view of a VM row, with what is derived at read time (uptime, SSH command). */
 export function toVm(row: VmRow, sshHost: string, now: Date): Vm {
   // A paused guest's process still runs: its uptime keeps counting.
   const running = (row.status === 'running' || row.status === 'paused') && row.booted_at;
   const ssh = sshEndpointOf(row, sshHost);
+  const health = currentHealth(row);
   return {
     id: row.id,
     user_id: row.user_id,
@@ -37,5 +49,8 @@ export function toVm(row: VmRow, sshHost: string, now: Date): Vm {
     updated_at: row.updated_at,
     booted_at: row.booted_at,
     uptime_seconds: running ? Math.max(0, Math.floor((now.getTime() - Date.parse(row.booted_at!)) / 1000)) : null,
+    health: health.health,
+    health_since: health.since,
+    watchdog_reset: row.watchdog_reset === 1,
   };
 }

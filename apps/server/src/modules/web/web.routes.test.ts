@@ -51,4 +51,15 @@ describe('every HTML response carries a Content-Security-Policy', () => {
       assert.match(String(res.headers['content-security-policy']), /script-src 'self' 'wasm-unsafe-eval' 'sha256-/, url);
     }
   });
+
+  test("the monitoring sub-pages are pages of the app: signed in they load it, signed out they lead to the login", async () => {
+    for (const url of ['/monitor/policies', '/monitor/channels']) {
+      const res = await h.request({ method: 'GET', url, cookies });
+      assert.equal(res.statusCode, 200, url);
+      assert.match(String(res.headers['content-security-policy']), /script-src 'self'/, url);
+      const anon = await h.request({ method: 'GET', url });
+      assert.equal(anon.statusCode, 302, url);
+      assert.equal(anon.headers.location, `/login?next=${encodeURIComponent(url)}`);
+    }
+  });
 });

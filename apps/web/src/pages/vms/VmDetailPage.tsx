@@ -10,8 +10,10 @@ import { OverviewSection, ConnectSection } from './VmOverview';
 import { PowerActions } from './PowerActions';
 import { useImages, useVm } from './queries';
 import { VmStatusBadge } from './StatusBadge';
+import { HealthBadge } from './HealthBadge';
 import { pausedReasonText } from './vmStatus';
 import { ActionsSection } from './VmActionsTable';
+import { VmMetricsSection } from './VmMetrics';
 
 function BackLink() {
   return (
@@ -64,6 +66,7 @@ export function VmDetailPage() {
         <div className="flex min-w-0 flex-wrap items-center gap-3">
           <h1 className="text-2xl font-bold tracking-tight text-slate-900 [overflow-wrap:anywhere] dark:text-white">{data.name}</h1>
           <VmStatusBadge status={data.status} reason={data.status_reason} />
+          <HealthBadge health={data.health} since={data.health_since} />
         </div>
         {data.status !== 'destroyed' && <PowerActions vm={data} />}
       </div>
@@ -84,6 +87,7 @@ export function VmDetailPage() {
         )}
         <OverviewSection vm={data} images={images.data} />
         {data.status !== 'destroyed' && <ConnectSection vm={data} />}
+        {data.status !== 'destroyed' && <VmMetricsSection vm={data} />}
         {data.status !== 'destroyed' && <ConsoleSection vm={data} />}
         {data.status !== 'destroyed' && <VmTerminalSessionsSection vmId={data.id} />}
         <ActionsSection vmId={data.id} />

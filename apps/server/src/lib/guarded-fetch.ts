@@ -5,10 +5,11 @@ import { isIP, type LookupFunction } from 'node:net';
 import ipaddr from 'ipaddr.js';
 
 /**
- * HTTP GET for admin-supplied URLs (image downloads) that cannot be turned against the host
- * (SSRF): every hop's host is resolved ONCE, every address is checked, and the socket connects
- * to exactly those addresses (a pinned `lookup`), so DNS rebinding between check and connect is
- * impossible. Redirects are followed by hand and each hop is checked again.
+ * HTTP requests to URLs a person supplied (admin image downloads, users' notification webhooks)
+ * that cannot be turned against the host (SSRF): every hop's host is resolved ONCE, every address
+ * is checked, and the socket connects to exactly those addresses (a pinned `lookup`), so DNS
+ * rebinding between check and connect is impossible. GET follows redirects by hand, checking each
+ * hop again; other methods never follow redirects.
  */
 
 export type ResolvedAddress = { address: string; family: 4 | 6 };
@@ -23,6 +24,10 @@ export interface FetchPolicy {
   maxRedirects?: number;
   /** A socket idle this long is dropped (default 60 s). */
   idleTimeoutMs?: number;
+  /** The setting that lists mirrorHosts, named in refusals (default imageMirrorHosts). */
+  allowListName?: string;
+  /** Sent as User-Agent (default twarga-image-download). */
+  userAgent?: string;
 }
 
 /** A URL or address the policy refuses. Its message names the host and address, never response content. */
@@ -60,7 +65,7 @@ const MIRROR_RANGES = new Set(['private', 'loopback', 'carrierGradeNat', 'unique
  * Why `ip` may not be connected to, or null when it may. IPv4-mapped IPv6 (::ffff:127.0.0.1)
  * is judged as the IPv4 address it carries.
  */
-export function refusalReason(ip: string, allowPrivate: boolean): string | null {
+export function refusalReason(ip: string, allowPrivate: boolean, allowListName = 'imageMirrorHosts'): string | null {
   if (!isIP(ip)) return 'is not an IP address';
   const addr = ipaddr.process(ip);
   for (const [net, bits] of METADATA) {
@@ -74,7 +79,7 @@ export function refusalReason(ip: string, allowPrivate: boolean): string | null 
   if (allowPrivate && MIRROR_RANGES.has(range)) return null;
   const what = range.replace(/([A-Z])/g, ' $1').toLowerCase();
   return MIRROR_RANGES.has(range)
-    ? `is a ${what} address (only a host listed in imageMirrorHosts may use one)`
+    ? `is a ${what} address (only a host listed in ${allowListName} may use one)`
     : `is a ${what} address`;
 }
 
@@ -86,8 +91,12 @@ function hostOf(url: URL): string {
   return url.hostname.replace(/^\[|\]$/g, '').replace(/\.$/, '').toLowerCase();
 }
 
-/** Resolves the host of one hop once and checks every address it has; any bad one refuses the hop. */
-async function checkedAddresses(url: URL, policy: FetchPolicy): Promise<ResolvedAddress[]> {
+/**
+ * Resolves the host of one hop once and checks every address it has; any bad one refuses the hop
+ * (DownloadRefused). A name that does not resolve is a plain Error. Exported so a URL can be
+ * judged before it is stored (a webhook target), without connecting.
+ */
+export async function checkedAddresses(url: URL, policy: FetchPolicy): Promise<ResolvedAddress[]> {
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new DownloadRefused(`refused: only http and https URLs are allowed, not ${url.protocol}`);
   const host = hostOf(url);
   const mirror = policy.mirrorHosts.has(host);
@@ -104,7 +113,7 @@ async function checkedAddresses(url: URL, policy: FetchPolicy): Promise<Resolved
     if (addrs.length === 0) throw new Error(`could not resolve ${host}`);
   }
   for (const a of addrs) {
-    const why = refusalReason(a.address, mirror);
+    const why = refusalReason(a.address, mirror, policy.allowListName);
     if (why) throw new DownloadRefused(`refused: ${host}${a.address === host ? '' : ` → ${a.address}`} ${why}`);
   }
   return addrs;
@@ -131,15 +140,22 @@ const sameAddress = (a: string, b: string) => {
   }
 };
 
-function getOnce(url: URL, addrs: ResolvedAddress[], policy: FetchPolicy, signal: AbortSignal): Promise<IncomingMessage> {
+/** What one request sends besides the URL: GET with no body unless told otherwise. */
+export interface GuardedRequest {
+  method?: 'GET' | 'POST';
+  headers?: Record<string, string>;
+  body?: string | Buffer;
+}
+
+function requestOnce(url: URL, addrs: ResolvedAddress[], policy: FetchPolicy, signal: AbortSignal, send: GuardedRequest = {}): Promise<IncomingMessage> {
   return new Promise((resolve, reject) => {
     const req = (url.protocol === 'https:' ? https : http).request(url, {
-      method: 'GET',
+      method: send.method ?? 'GET',
       agent: false, // no pooled socket that was connected under another lookup
       lookup: pinnedLookup(hostOf(url), addrs),
       signal,
       timeout: policy.idleTimeoutMs ?? 60_000,
-      headers: { 'user-agent': 'twarga-image-download', accept: '*/*' },
+      headers: { 'user-agent': policy.userAgent ?? 'twarga-image-download', accept: '*/*', ...send.headers },
     });
     req.on('timeout', () => req.destroy(new Error('timed out waiting for the server')));
     req.on('error', (err: NodeJS.ErrnoException) => {
@@ -155,7 +171,7 @@ function getOnce(url: URL, addrs: ResolvedAddress[], policy: FetchPolicy, signal
       }
       resolve(res);
     });
-    req.end();
+    req.end(send.body);
   });
 }
 
@@ -166,16 +182,11 @@ const REDIRECTS = new Set([301, 302, 303, 307, 308]);
  * Resolves with the final response (any status); the caller reads or destroys it.
  */
 export async function guardedGet(url: string, policy: FetchPolicy, signal: AbortSignal): Promise<IncomingMessage> {
-  let current: URL;
-  try {
-    current = new URL(url);
-  } catch {
-    throw new DownloadRefused('refused: not a valid URL');
-  }
+  let current = parseUrl(url);
   const maxRedirects = policy.maxRedirects ?? 5;
   for (let hop = 0; ; hop++) {
     const addrs = await checkedAddresses(current, policy);
-    const res = await getOnce(current, addrs, policy, signal);
+    const res = await requestOnce(current, addrs, policy, signal);
     if (!REDIRECTS.has(res.statusCode ?? 0)) return res;
     res.destroy(); // a redirect's body is never read
     const location = res.headers.location;
@@ -187,6 +198,24 @@ export async function guardedGet(url: string, policy: FetchPolicy, signal: Abort
       throw new DownloadRefused('refused: a redirect to an invalid URL');
     }
   }
+}
+
+function parseUrl(url: string): URL {
+  try {
+    return new URL(url);
+  } catch {
+    throw new DownloadRefused('refused: not a valid URL');
+  }
+}
+
+/**
+ * One request (a webhook's POST) to `url` under `policy`: the host is resolved and checked now,
+ * at send time, so a name that was public when it was saved cannot be pointed at the host later.
+ * Redirects are NOT followed: the 3xx response is returned like any other.
+ */
+export async function guardedRequest(url: string, policy: FetchPolicy, signal: AbortSignal, send: GuardedRequest): Promise<IncomingMessage> {
+  const target = parseUrl(url);
+  return requestOnce(target, await checkedAddresses(target, policy), policy, signal, send);
 }
 
 /** Reads at most `limit` bytes of a response as text, then drops the connection. */
