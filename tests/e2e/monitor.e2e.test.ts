@@ -205,7 +205,11 @@ describe('browser: live monitoring', () => {
       { entity: 'vm', metric: 'cpu_percent', compare: 'GreaterThan', value: 75, window: '10m', vm_ids: [vm.id], channel_ids: [channels.find((c) => c.name === 'ops-hook')!.id] },
     );
     // Disabling it from the list sticks.
-    await page.getByRole('checkbox', { name: 'Enabled: CPU > 75 % for 10m' }).uncheck();
+    // A click, not uncheck(): the box flips once React has applied the optimistic change, a moment
+    // after the click, and uncheck() reads it back at once.
+    const enabled = page.getByRole('checkbox', { name: 'Enabled: CPU > 75 % for 10m' });
+    await enabled.click();
+    await until('the box unticked', async () => ((await enabled.isChecked()) ? undefined : true), 10_000);
     await until('policy disabled', async () => ((await api.alerts.policies.get(policy.id)).enabled === false ? true : undefined), 10_000);
     await page.screenshot({ path: path.join(shots, 'alert-policies.png'), fullPage: true });
   });

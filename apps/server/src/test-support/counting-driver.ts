@@ -5,7 +5,10 @@ import { FakeDriver } from './fake-driver.js';
 export class CountingDriver extends FakeDriver {
   counters = new Map<string, InstanceStats>();
   guest = new Map<string, GuestReport>();
+  /** The next this many stats() calls fail, as a hypervisor that does not answer. */
+  failingStats = 0;
   override async stats(id: string): Promise<InstanceStats | undefined> {
+    if (this.failingStats > 0 && this.failingStats--) throw new Error('QMP did not answer');
     if (this.instances.get(id)?.state !== 'running') return undefined;
     return this.counters.get(id) ?? { cpuTimeNs: 0, memoryRssBytes: 100 * 2 ** 20, disk: { readBytes: 0, writeBytes: 0 } };
   }

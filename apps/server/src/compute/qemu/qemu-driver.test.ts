@@ -128,6 +128,18 @@ driverContractSuite(
       }
       assert.equal((await driver.inspect(spec.id)).paused, undefined);
     });
+
+    test('qemu: the sampler, the reconciler and an action asking QMP at once all get answers', async () => {
+      const { driver, spec } = ctx();
+      const qemu = driver as QemuDriver;
+      // QEMU serves one QMP client and queues about one more: a burst must take turns, not fail.
+      const burst = await Promise.allSettled(
+        Array.from({ length: 6 }, () => [qemu.stats(spec.id), qemu.guestReport(spec.id), driver.inspect(spec.id)]).flat(),
+      );
+      const failed = burst.filter((r) => r.status === 'rejected').map((r) => String((r as PromiseRejectedResult).reason));
+      assert.deepEqual(failed, []);
+      for (const r of burst) assert.ok((r as PromiseFulfilledResult<unknown>).value !== undefined);
+    });
   },
 );
 

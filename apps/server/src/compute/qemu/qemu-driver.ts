@@ -9,7 +9,7 @@ import { QgaClient } from './qga-client.js';
 import { qemuArgs, type Accel } from './args.js';
 import { instancePaths } from './paths.js';
 import { diskBytesOf, processCounters } from './proc-stats.js';
-import { QmpClient } from './qmp-client.js';
+import { QmpClient, QmpTurns } from './qmp-client.js';
 import { connectSerial, tailOfFiles } from './serial.js';
 
 export interface QemuDriverOptions {
@@ -95,12 +95,7 @@ export class QemuDriver implements ComputeDriver, ConsoleLogRotation, SerialCons
 
   async reboot(id: string, options: { force?: boolean } = {}): Promise<void> {
     if (options.force) {
-      const qmp = await QmpClient.connect(this.paths(id).qmp);
-      try {
-        await qmp.execute('system_reset');
-      } finally {
-        qmp.close();
-      }
+      await this.withQmp(id, undefined, (qmp) => qmp.execute('system_reset'));
       return;
     }
     // A clean reboot is a guest power-off and a fresh QEMU: it also picks up a changed spec.
@@ -144,16 +139,19 @@ export class QemuDriver implements ComputeDriver, ConsoleLogRotation, SerialCons
    * the reconciler; an unknown state counts as not paused.
    */
   private async pausedReason(id: string): Promise<string | undefined> {
-    let qmp: QmpClient | undefined;
     try {
-      qmp = await QmpClient.connect(this.paths(id).qmp, QUERY_STATUS_TIMEOUT_MS);
-      const status = await qmp.execute<{ running: boolean; status: string }>('query-status', undefined, QUERY_STATUS_TIMEOUT_MS);
+      const status = await this.withQmp(id, QUERY_STATUS_TIMEOUT_MS, (qmp) => qmp.execute<{ running: boolean; status: string }>('query-status', undefined, QUERY_STATUS_TIMEOUT_MS));
       return status.running ? undefined : status.status || 'paused';
     } catch {
       return undefined;
-    } finally {
-      qmp?.close();
     }
+  }
+
+  /** One QMP session at a time per instance (see QmpTurns). */
+  private readonly qmpTurns = new QmpTurns();
+
+  private withQmp<T>(id: string, connectTimeoutMs: number | undefined, fn: (qmp: QmpClient) => Promise<T>): Promise<T> {
+    return this.qmpTurns.session(this.paths(id).qmp, connectTimeoutMs, fn);
   }
 
   /**
@@ -189,12 +187,8 @@ export class QemuDriver implements ComputeDriver, ConsoleLogRotation, SerialCons
     const pid = await this.runningPid(id);
     if (!pid) return undefined;
     const counters = await processCounters(pid);
-    const qmp = await QmpClient.connect(this.paths(id).qmp);
-    try {
-      return { ...counters, disk: diskBytesOf(await qmp.execute('query-blockstats')) };
-    } finally {
-      qmp.close();
-    }
+    const blockstats = await this.withQmp(id, undefined, (qmp) => qmp.execute<Parameters<typeof diskBytesOf>[0]>('query-blockstats'));
+    return { ...counters, disk: diskBytesOf(blockstats) };
   }
 
   /**
@@ -237,24 +231,25 @@ export class QemuDriver implements ComputeDriver, ConsoleLogRotation, SerialCons
    * answer leaves memory absent.
    */
   private async runStateAndBalloon(id: string, pid: number): Promise<{ running: boolean; memory?: GuestReport['memory'] }> {
-    let qmp: QmpClient | undefined;
     try {
-      qmp = await QmpClient.connect(this.paths(id).qmp, QUERY_STATUS_TIMEOUT_MS);
-      const status = await qmp.execute<{ running: boolean }>('query-status', undefined, QUERY_STATUS_TIMEOUT_MS);
-      if (!status.running) return { running: false };
-      const path = BALLOON_QOM_PATH;
-      if (this.balloonPolling.get(id) !== pid) {
-        await qmp.execute('qom-set', { path, property: 'guest-stats-polling-interval', value: BALLOON_POLL_SECONDS }, GUEST_QUERY_TIMEOUT_MS);
-        this.balloonPolling.set(id, pid);
-      }
-      const stats = await qmp.execute('qom-get', { path, property: 'guest-stats' }, GUEST_QUERY_TIMEOUT_MS).catch(() => undefined);
-      return { running: true, memory: stats === undefined ? undefined : parseBalloonStats(stats) };
+      return await this.withQmp(id, QUERY_STATUS_TIMEOUT_MS, (qmp) => this.readRunStateAndBalloon(qmp, id, pid));
     } catch {
       return { running: true };
-    } finally {
-      qmp?.close();
     }
   }
+
+  private async readRunStateAndBalloon(qmp: QmpClient, id: string, pid: number): Promise<{ running: boolean; memory?: GuestReport['memory'] }> {
+    const status = await qmp.execute<{ running: boolean }>('query-status', undefined, QUERY_STATUS_TIMEOUT_MS);
+    if (!status.running) return { running: false };
+    const path = BALLOON_QOM_PATH;
+    if (this.balloonPolling.get(id) !== pid) {
+      await qmp.execute('qom-set', { path, property: 'guest-stats-polling-interval', value: BALLOON_POLL_SECONDS }, GUEST_QUERY_TIMEOUT_MS);
+      this.balloonPolling.set(id, pid);
+    }
+    const stats = await qmp.execute('qom-get', { path, property: 'guest-stats' }, GUEST_QUERY_TIMEOUT_MS).catch(() => undefined);
+    return { running: true, memory: stats === undefined ? undefined : parseBalloonStats(stats) };
+  }
+
 
   async list(): Promise<string[]> {
     const entries = await readdir(this.opts.vmsDir).catch(() => [] as string[]);
@@ -289,14 +284,10 @@ export class QemuDriver implements ComputeDriver, ConsoleLogRotation, SerialCons
 
   /** ACPI power button over QMP, then wait for the process to end. */
   private async gracefulPowerdown(id: string, pid: number, timeoutMs: number): Promise<boolean> {
-    let qmp: QmpClient | undefined;
     try {
-      qmp = await QmpClient.connect(this.paths(id).qmp);
-      await qmp.execute('system_powerdown');
+      await this.withQmp(id, undefined, (qmp) => qmp.execute('system_powerdown'));
     } catch {
       return false;
-    } finally {
-      qmp?.close();
     }
     return waitForExit(pid, timeoutMs);
   }

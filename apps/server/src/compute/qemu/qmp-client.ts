@@ -122,3 +122,28 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
     }),
   ]);
 }
+
+/**
+ * QMP sessions taken in turn per socket: QEMU serves one QMP client and queues about one more, so
+ * the metrics sampler, the reconciler and an action connecting at once would get EAGAIN.
+ */
+export class QmpTurns {
+  private readonly last = new Map<string, Promise<unknown>>();
+
+  session<T>(socketPath: string, connectTimeoutMs: number | undefined, fn: (qmp: QmpClient) => Promise<T>): Promise<T> {
+    const run = (this.last.get(socketPath) ?? Promise.resolve()).then(async () => {
+      const qmp = await QmpClient.connect(socketPath, connectTimeoutMs);
+      try {
+        return await fn(qmp);
+      } finally {
+        qmp.close();
+      }
+    });
+    const turn = run.catch(() => undefined);
+    this.last.set(socketPath, turn);
+    void turn.then(() => {
+      if (this.last.get(socketPath) === turn) this.last.delete(socketPath);
+    });
+    return run;
+  }
+}

@@ -139,8 +139,11 @@ export class MetricsCollector {
         }
       }));
     }
-    this.d.vms.retain(seen);
-    for (const id of this.latestVm.keys()) if (!seen.has(id)) this.latestVm.delete(id);
+    // A VM that still runs keeps its baseline and last sample through one failed reading (its
+    // next rate spans both intervals); one that stopped loses them.
+    const runningIds = new Set(running.map((vm) => vm.id));
+    this.d.vms.retain(runningIds);
+    for (const id of this.latestVm.keys()) if (!runningIds.has(id)) this.latestVm.delete(id);
     await this.d.repo.insert(rows);
     // Rollups work on finished minutes: once per minute is enough (a pass every 5 s paid for it 12 times).
     const minute = Math.floor(ts / 60);

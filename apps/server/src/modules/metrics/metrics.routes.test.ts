@@ -205,6 +205,18 @@ for (const kind of testDatabaseKinds()) {
       assert.equal(await rows(), 0, 'everything is past its retention');
     });
 
+    test('a reading the hypervisor does not answer costs one sample, not the next rate', async () => {
+      setCounters(100, 0);
+      await collect();
+      advanceSeconds(10);
+      driver.failingStats = 1;
+      assert.equal((await collect()).json().vms, 0, 'this pass got nothing from the VM');
+      advanceSeconds(10);
+      setCounters(110, 0); // 10 s of CPU over the 20 s since the last good reading
+      await collect();
+      assert.deepEqual((await get(`/api/metrics/vm/${vmId}`)).json().cpu_percent, { value: 50, source: 'hypervisor' });
+    });
+
     test('a stopped VM has no current metrics (null, not 0)', async () => {
       const res = await h.request({ method: 'POST', url: `/api/vms/${vmId}/action`, token: alice.token, body: { action: 'stop' } });
       assert.equal(res.statusCode, 202, res.body);
