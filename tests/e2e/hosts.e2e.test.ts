@@ -43,7 +43,7 @@ describe('browser: the admin manages compute hosts', () => {
 
   before(async () => {
     dataDir = mkdtempSync(path.join(os.tmpdir(), 'twarga-e2e-hosts-'));
-    server = await startServer({ TWARGA_DATA_DIR: dataDir, TWARGA_ADMIN_PASSWORD: ADMIN_PASSWORD, TWARGA_ACCEL: 'tcg', TWARGA_SSH_PORTS: '23700-23709', TWARGA_RECONCILE_SECONDS: '300', TWARGA_LOG_LEVEL: 'info' });
+    server = await startServer({ TWARGA_DATA_DIR: dataDir, TWARGA_ADMIN_PASSWORD: ADMIN_PASSWORD, TWARGA_ACCEL: 'tcg', TWARGA_SSH_PORTS: '23810-23819', TWARGA_RECONCILE_SECONDS: '300', TWARGA_LOG_LEVEL: 'info' });
     const anon = new ApiClient({ baseUrl: server.base });
     api = new ApiClient({ baseUrl: server.base, token: (await anon.auth.login('admin', ADMIN_PASSWORD)).access_token });
     browser = await launchChromium();

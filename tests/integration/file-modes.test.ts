@@ -94,7 +94,7 @@ describe('file modes of the data dir (built server)', () => {
 
   test("a VM's disk, seed ISO (with the user's user-data) and every other file QEMU and the tools make are 0600", async () => {
     const dir = dataDir();
-    const server = await startServer({ TWARGA_DATA_DIR: dir, TWARGA_ADMIN_PASSWORD: 'modes-admin-password', TWARGA_ACCEL: 'tcg', TWARGA_SSH_PORTS: '23300-23349' });
+    const server = await startServer({ TWARGA_DATA_DIR: dir, TWARGA_ADMIN_PASSWORD: 'modes-admin-password', TWARGA_ACCEL: 'tcg', TWARGA_SSH_PORTS: '23550-23599' });
     try {
       const anon = new ApiClient({ baseUrl: server.base });
       await anon.auth.register({ username: 'modes', email: 'modes@example.com', password: 'correct horse battery' });

@@ -45,7 +45,7 @@ describe('VM metrics from real QEMU through the collector', () => {
     privateKey = readFileSync(path.join(keyDir, 'id'), 'utf8');
     server = await startServer({
       TWARGA_DATA_DIR: dataDir, TWARGA_ADMIN_PASSWORD: ADMIN_PASSWORD, TWARGA_ACCEL: 'tcg', TWARGA_RECONCILE_SECONDS: '1',
-      TWARGA_SSH_PORTS: '23300-23399', TWARGA_METRICS_INTERVAL_SECONDS: String(INTERVAL_SECONDS),
+      TWARGA_SSH_PORTS: '23500-23549', TWARGA_METRICS_INTERVAL_SECONDS: String(INTERVAL_SECONDS),
     });
     const anon = new ApiClient({ baseUrl: server.base });
     await anon.auth.register({ username: 'metricsuser', email: 'metricsuser@example.com', password: 'correct horse battery' });
