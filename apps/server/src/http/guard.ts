@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { CSRF_HEADER, SESSION_COOKIE } from '@twarga/contract';
 import type { AuthService } from '../modules/auth/auth.service.js';
-import type { EventsService } from '../modules/events/events.service.js';
+import type { EventLog } from '../modules/events/event-log.js';
 import { hmac, safeEqual } from '../lib/secrets.js';
 import { AppError, forbidden, unauthorized } from './errors.js';
 import type { Access } from './types.js';
@@ -19,7 +19,7 @@ function defaultAccess(url: string): Access | undefined {
 export const csrfTokenFor = (csrfKey: string, credentialHash: string) => hmac(csrfKey, `csrf:${credentialHash}`);
 
 /** Every 403 is a security event: who, what, from where. */
-export async function recordAccessDenied(events: EventsService, request: FastifyRequest, reason: string): Promise<void> {
+export async function recordAccessDenied(events: EventLog, request: FastifyRequest, reason: string): Promise<void> {
   const user = request.identity?.user;
   await events.record({
     type: 'security',
@@ -38,7 +38,7 @@ export async function recordAccessDenied(events: EventsService, request: Fastify
  * resolves the caller (Bearer header first, then the session cookie), then enforces the
  * route's declared access, token scope and CSRF for cookie-authenticated writes.
  */
-export function registerGuard(app: FastifyInstance, deps: { auth: AuthService; events: EventsService; csrfKey: string }): void {
+export function registerGuard(app: FastifyInstance, deps: { auth: AuthService; events: EventLog; csrfKey: string }): void {
   app.decorateRequest('identity', null);
 
   app.addHook('onRoute', (route) => {

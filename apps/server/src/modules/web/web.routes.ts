@@ -5,7 +5,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { pageContentSecurityPolicy, STATIC_PAGE_POLICY } from '../../http/content-security.js';
 import { recordAccessDenied } from '../../http/guard.js';
 import type { App } from '../../http/types.js';
-import type { EventsService } from '../events/events.service.js';
+import type { EventLog } from '../events/event-log.js';
 
 /** Pages of the single-page app. Which need a session, and which need an admin. */
 const PUBLIC_PAGES = ['/login', '/register'];
@@ -16,7 +16,7 @@ const ADMIN_PAGES = ['/admin', '/admin/*'];
  * Serves the built web UI on the API's port, and enforces page access on the server:
  * no session → redirect to /login; a non-admin on an admin page → 403.
  */
-export async function webRoutes(app: App, { webDir, events }: { webDir: string; events: EventsService }) {
+export async function webRoutes(app: App, { webDir, events }: { webDir: string; events: EventLog }) {
   const index = path.join(webDir, 'index.html');
   // Every HTML response of this scope (the pages, and any HTML file among the static ones) carries
   // a CSP: the pages set theirs; anything else gets the strictest. Scoped here, not global, so API
