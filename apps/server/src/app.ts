@@ -13,7 +13,7 @@ import type { Secrets } from './config/secrets.js';
 import type { DatabaseHandle } from './db/database.js';
 import { DOCS_CONTENT_SECURITY_POLICY } from './http/content-security.js';
 import { AppError, registerErrorHandling } from './http/errors.js';
-import { registerGuard } from './http/guard.js';
+import { DOCS_PREFIX, registerGuard } from './http/guard.js';
 import type { Access, App } from './http/types.js';
 import { systemClock, type Clock } from './lib/time.js';
 import { adminRoutes } from './modules/admin/admin.routes.js';
@@ -284,7 +284,7 @@ export async function buildApp(deps: AppDeps) {
       security: [{ bearer: [] }, { cookie: [] }],
     },
   });
-  await app.register(fastifySwaggerUi, { routePrefix: '/api/docs', staticCSP: DOCS_CONTENT_SECURITY_POLICY });
+  await app.register(fastifySwaggerUi, { routePrefix: DOCS_PREFIX, staticCSP: DOCS_CONTENT_SECURITY_POLICY });
   app.get('/api/openapi.json', { config: { access: 'public' }, schema: { hide: true } }, async () => app.swagger());
 
   await app.register(healthRoutes, { health: new HealthService({ database, version: VERSION, dataDir: config.dataDir, minFreeDiskMb: config.minFreeDiskMb, storageAlarm, log: app.log }) });

@@ -9,12 +9,13 @@ import type { Access } from './types.js';
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 const SECURITY_HEADERS = { 'x-content-type-options': 'nosniff', 'referrer-policy': 'same-origin', 'x-frame-options': 'DENY' };
 
-/** Routes outside /api (pages, assets) and the API docs are public unless they say otherwise. */
-function defaultAccess(url: string): Access | undefined {
-  if (!url.startsWith('/api/')) return 'public';
-  if (url === '/api/openapi.json' || url.startsWith('/api/docs')) return 'public';
-  return undefined;
-}
+/**
+ * Where @fastify/swagger-ui serves the API docs (its page, assets, /json and /yaml). That plugin
+ * takes no route config, so its routes are the one exception to "every route declares its
+ * access": public, and only for routes under this prefix.
+ */
+export const DOCS_PREFIX = '/api/docs';
+const isDocsRoute = (url: string) => url === DOCS_PREFIX || url.startsWith(`${DOCS_PREFIX}/`);
 
 export const csrfTokenFor = (csrfKey: string, credentialHash: string) => hmac(csrfKey, `csrf:${credentialHash}`);
 
@@ -41,11 +42,14 @@ export async function recordAccessDenied(events: EventLog, request: FastifyReque
 export function registerGuard(app: FastifyInstance, deps: { auth: AuthService; events: EventLog; csrfKey: string }): void {
   app.decorateRequest('identity', null);
 
+  // Every route says who may use it (`config: { access }`): pages, /health, /metrics and the
+  // websockets as much as the API. A route that does not stops the server from starting, so no
+  // route is public by omission.
   app.addHook('onRoute', (route) => {
     route.config ??= {};
     const config = route.config as { access?: Access };
-    config.access ??= defaultAccess(route.url);
-    if (!config.access) throw new Error(`route ${route.method} ${route.url} does not declare its access`);
+    if (config.access === undefined && isDocsRoute(route.url)) config.access = 'public';
+    if (!config.access) throw new Error(`route ${[route.method].flat().join(',')} ${route.url} does not declare its access (config: { access })`);
   });
 
   /** Returns the reason the caller may not proceed, or undefined when they may. */

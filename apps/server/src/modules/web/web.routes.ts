@@ -31,13 +31,25 @@ export async function webRoutes(app: App, { webDir, events }: { webDir: string; 
   if (!existsSync(index)) {
     app.log.warn({ webDir }, 'web UI not built: pages answer 503 until `npm run build` has run');
   } else {
+    // serve: false, the route below serves the files: the plugin's own route could not declare its access.
     await app.register(fastifyStatic, {
       root: webDir,
       index: false,
-      wildcard: true,
+      serve: false,
+      // Set here, not by `send`: its own header (public, max-age=0) would replace this one.
+      cacheControl: false,
       setHeaders: (res, file) => {
-        if (file.includes(`${path.sep}assets${path.sep}`)) res.setHeader('cache-control', 'public, max-age=31536000, immutable');
+        const hashed = file.includes(`${path.sep}assets${path.sep}`);
+        res.setHeader('cache-control', hashed ? 'public, max-age=31536000, immutable' : 'public, max-age=0');
       },
+    });
+    // The built files (scripts, styles, icons): public, the login page needs them.
+    app.route<{ Params: { '*': string } }>({
+      method: ['GET', 'HEAD'],
+      url: '/*',
+      config: { access: 'public' },
+      schema: { hide: true },
+      handler: (request, reply) => reply.sendFile(`/${request.params['*']}`, webDir),
     });
   }
 
