@@ -13,7 +13,7 @@ import type { Secrets } from './config/secrets.js';
 import type { DatabaseHandle } from './db/database.js';
 import { DOCS_CONTENT_SECURITY_POLICY } from './http/content-security.js';
 import { AppError, registerErrorHandling } from './http/errors.js';
-import { registerGuard } from './http/guard.js';
+import { DOCS_PREFIX, registerGuard } from './http/guard.js';
 import type { Access, App } from './http/types.js';
 import { systemClock, type Clock } from './lib/time.js';
 import { adminRoutes } from './modules/admin/admin.routes.js';
@@ -31,7 +31,7 @@ import { LiveAccess } from './modules/auth/live-access.js';
 import { UserChanges } from './lib/user-changes.js';
 import { ledgerRoutes } from './modules/billing/ledger.routes.js';
 import { EventsRepository } from './modules/events/events.repository.js';
-import { EventsService } from './modules/events/events.service.js';
+import { EventLog } from './modules/events/event-log.js';
 import { healthRoutes } from './modules/health/health.routes.js';
 import { HealthService } from './modules/health/health.service.js';
 import { StorageAlarm } from './lib/disk-space.js';
@@ -50,7 +50,7 @@ import { HostsRepository } from './modules/hosts/hosts.repository.js';
 import { hostsRoutes } from './modules/hosts/hosts.routes.js';
 import { HostsService } from './modules/hosts/hosts.service.js';
 import { ActionsRepository } from './operations/actions.repository.js';
-import { EventBus } from './operations/event-bus.js';
+import { LiveBus } from './operations/live-bus.js';
 import { ActionProgress } from './operations/action-progress.js';
 import { streamRoutes } from './modules/events/stream.routes.js';
 import { ImagesRepository } from './modules/images/images.repository.js';
@@ -128,7 +128,9 @@ export async function buildApp(deps: AppDeps) {
   }).withTypeProvider<TypeBoxTypeProvider>() as App;
 
   const db = database.db;
-  const events = new EventsService(new EventsRepository(db), clock, app.log);
+  // The live bus fans events out in process (SSE, alert engine); the event log persists events and publishes each stored one on it.
+  const bus = new LiveBus();
+  const events = new EventLog(new EventsRepository(db), clock, app.log, bus);
   const changes = new UserChanges();
   const users = new UsersRepository(db, changes);
   const sessions = new SessionsRepository(db, changes);
@@ -163,7 +165,6 @@ export async function buildApp(deps: AppDeps) {
   const images = new ImagesService(imagesRepo, config.tinyImageDir, path.join(config.dataDir, 'images'), clock, app.log, { mirrorHosts: parseMirrorHosts(config.imageMirrorHosts) });
   const hostsRepo = new HostsRepository(db);
   const actions = new ActionsRepository(db);
-  const bus = new EventBus();
   const progress = new ActionProgress({ actions, bus, clock, log: app.log });
   const drivers = new ComputeRegistry(hostsRepo, deps.driver ? singleDriverFactories(deps.driver) : driverFactories(config, app.log, progress));
   const hosts = new HostsService(hostsRepo, events, clock, (d) => drivers.supports(d), config.libvirtPool);
@@ -283,7 +284,7 @@ export async function buildApp(deps: AppDeps) {
       security: [{ bearer: [] }, { cookie: [] }],
     },
   });
-  await app.register(fastifySwaggerUi, { routePrefix: '/api/docs', staticCSP: DOCS_CONTENT_SECURITY_POLICY });
+  await app.register(fastifySwaggerUi, { routePrefix: DOCS_PREFIX, staticCSP: DOCS_CONTENT_SECURITY_POLICY });
   app.get('/api/openapi.json', { config: { access: 'public' }, schema: { hide: true } }, async () => app.swagger());
 
   await app.register(healthRoutes, { health: new HealthService({ database, version: VERSION, dataDir: config.dataDir, minFreeDiskMb: config.minFreeDiskMb, storageAlarm, log: app.log }) });

@@ -6,12 +6,95 @@ export type EventType = (typeof EventTypes)[number];
 export const Severities = ['info', 'warning', 'critical'] as const;
 export type Severity = (typeof Severities)[number];
 
+/**
+ * Every event code the server records (the `action` column). One list, so a typo at a call site
+ * is a type error and the SOC's filters and rules can name codes safely. Grouped by what they are
+ * about; each line says when it happens.
+ */
+export const EventCodes = [
+  // Control-plane sign-in and accounts
+  'user.registered', // someone registered an account
+  'register.denied', // a registration attempt while registration is closed
+  'login.succeeded', // a sign-in succeeded
+  'login.failed', // a sign-in failed (unknown login or wrong password)
+  'login.blocked', // a sign-in attempt from an address locked out for that login
+  'login.denied', // a correct sign-in to a disabled account
+  'account.locked', // too many failed sign-ins: the login is locked for that address
+  'logout', // a user logged out
+  'password.changed', // a user changed their password
+  'password.change_failed', // a password change with a wrong current password
+  'admin.bootstrapped', // the first admin account was created on first start
+  // Credentials a user holds
+  'ssh_key.added', // an SSH key was added
+  'ssh_key.deleted', // an SSH key was deleted
+  'token.created', // an API token was created
+  'token.revoked', // an API token was revoked
+  'token.revoked_all', // all of a user's API tokens were revoked
+  // Access control on the HTTP API and the live stream
+  'access.denied', // a 403: the caller may not use the route (admin only, CSRF, read-only token)
+  'rate_limited', // a client hit the rate limit
+  'stream.revoked', // a live event stream ended because its login or rights went away
+  // VM lifecycle: requests, outcomes, and what the reconciler and health watch noticed
+  'vm.create_requested', // a user asked for a new VM
+  'vm.create_refused_storage', // a VM creation was refused: not enough disk space
+  'vm.start_requested', // a user asked to start a VM
+  'vm.stop_requested', // a user asked to stop a VM
+  'vm.reboot_requested', // a user asked to reboot a VM
+  'vm.destroy_requested', // a user asked to destroy a VM
+  'vm.create', // a VM's creation completed
+  'vm.start', // a VM's start completed
+  'vm.stop', // a VM's stop completed
+  'vm.reboot', // a VM's reboot completed
+  'vm.destroy', // a VM's destruction completed
+  'vm.create_failed', // a VM's creation failed
+  'vm.start_failed', // a VM's start failed
+  'vm.stop_failed', // a VM's stop failed
+  'vm.reboot_failed', // a VM's reboot failed
+  'vm.destroy_failed', // a VM's destruction failed
+  'vm.died', // a running VM's process is gone
+  'vm.adopted', // a running VM was re-adopted (e.g. after a server restart)
+  'vm.paused', // the hypervisor paused a VM's guest (e.g. an I/O error)
+  'vm.resumed', // a paused VM's guest runs again
+  'vm.lock_released', // the reconciler released a VM lock no action held
+  'vm.recovered', // an action interrupted by a server stop was resumed or settled
+  'vm.orphan_removed', // an instance with no VM row was removed
+  'vm.health.responsive', // a VM's guest answered (agent or SSH)
+  'vm.health.unresponsive', // a running VM's guest stopped answering
+  'vm.boot_watchdog', // a VM did not become responsive within its boot watchdog
+  'vm.watchdog_reset', // the watchdog reset an unresponsive VM
+  'vm.watchdog_reset_failed', // the watchdog's reset of a VM failed
+  // Terminal sessions
+  'terminal.session_started', // a terminal session opened on a VM
+  'terminal.session_ended', // a terminal session ended normally (or by a backend error)
+  'terminal.session_timed_out', // a terminal session hit its idle or maximum duration
+  'terminal.session_revoked', // a terminal session ended because its login or rights went away
+  'terminal.denied', // a terminal was refused (someone else's VM, revoked access)
+  'terminal.host_key_changed', // a VM's SSH host key differs from the one pinned: possible interception
+  // Administration
+  'user.updated', // an admin changed a user (admin flag, disabled, limits)
+  'credits.adjusted', // an admin adjusted a user's credits
+  'admin.terminal_ended', // an admin ended someone's terminal session
+  'admin.host_created', // an admin added a compute host
+  'admin.host_updated', // an admin changed a compute host
+  'admin.host_deleted', // an admin removed a compute host
+  // Billing, monitoring and notifications
+  'billing.negative_balance', // a user's balance went below zero after billing a VM
+  'alert.opened', // a monitoring alert opened
+  'alert.resolved', // a monitoring alert resolved
+  'notification_channel.created', // a user created a notification channel
+  'notification_channel.updated', // a user changed a notification channel
+  'notification_channel.deleted', // a user deleted a notification channel
+  'notification_channel.secret_rotated', // a webhook channel's signing secret was replaced
+  'notification.failed', // a notification could not be delivered after its retries
+] as const;
+export type EventCode = (typeof EventCodes)[number];
+
 export const Event = Type.Object(
   {
     id: Type.Integer(),
     type: Type.Union(EventTypes.map((t) => Type.Literal(t))),
     severity: Type.Union(Severities.map((s) => Type.Literal(s))),
-    /** Short machine-readable action, e.g. login.failed, token.created */
+    /** The event's code (one of EventCodes, e.g. login.failed, token.created); stored as `action`. */
     action: Type.String(),
     message: Type.String(),
     timestamp: Timestamp,

@@ -1,6 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Timestamp } from './common.js';
 import type { AlertStreamEvent } from './alerts.js';
+import type { Event } from './events.js';
 import type { MetricsStreamEvent } from './metrics.js';
 
 import { USER_DATA_MAX_BYTES, VM_NAME_PATTERN } from './constants.js';
@@ -221,4 +222,6 @@ export type StreamEvent =
   /** A metrics sample (collector, every metricsIntervalSeconds). */
   | MetricsStreamEvent
   /** An alert opened or resolved. */
-  | AlertStreamEvent;
+  | AlertStreamEvent
+  /** An event the event log just stored (or folded a repeat into: count and last_seen tell). */
+  | { kind: 'event'; event: Event };

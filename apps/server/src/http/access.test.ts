@@ -1,11 +1,15 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { SESSION_COOKIE } from '@twarga/contract';
-import { createHarness, PASSWORD, type Harness } from '../test-support/harness.js';
+import { buildApp } from '../app.js';
+import { defaultConfig } from '../config/config.js';
+import { loadOrCreateSecrets } from '../config/secrets.js';
+import { createHarness, PASSWORD, TestClock, type Harness } from '../test-support/harness.js';
+import { createTestDatabase } from '../test-support/databases.js';
 
 const THEME_SCRIPT = "document.documentElement.classList.add('dark');";
 
@@ -18,6 +22,9 @@ describe('role checks on every route', () => {
   before(async () => {
     webDir = mkdtempSync(path.join(os.tmpdir(), 'twarga-web-'));
     writeFileSync(path.join(webDir, 'index.html'), `<!doctype html><title>Twarga Cloud</title><script>${THEME_SCRIPT}</script><script type="module" src="/assets/app.js"></script>`);
+    mkdirSync(path.join(webDir, 'assets'));
+    writeFileSync(path.join(webDir, 'assets', 'app.js'), 'console.log("twarga");');
+    writeFileSync(path.join(webDir, 'favicon.txt'), 'not hashed');
     h = await createHarness('sqlite', { webDir });
     userToken = (await h.user('plain')).token;
     adminToken = await h.adminToken();
@@ -36,6 +43,32 @@ describe('role checks on every route', () => {
     assert.ok(apiRoutes().length >= 14, `found ${apiRoutes().length} API routes`);
     assert.ok(apiRoutes().some((r) => r.access === 'admin'));
     for (const r of apiRoutes()) assert.ok(['public', 'user', 'admin'].includes(r.access), `${r.method} ${r.url}`);
+  });
+
+  test('every route, pages, /health, /metrics and the API docs included, declares its access', () => {
+    for (const r of h.routes) assert.ok(['public', 'user', 'admin'].includes(r.access), `${r.method} ${r.url} has access ${String(r.access)}`);
+    const declared = (method: string, url: string) => h.routes.find((r) => r.method === method && r.url === url)?.access;
+    assert.equal(declared('GET', '/health'), 'public');
+    assert.equal(declared('GET', '/metrics'), 'admin');
+    assert.equal(declared('GET', '/login'), 'public');
+    assert.equal(declared('GET', '/admin'), 'public', 'a page checks its session itself, to redirect to the login');
+    assert.equal(declared('GET', '/*'), 'public', 'the built files');
+    assert.equal(declared('GET', '/api/terminal/ws'), 'public', 'the websocket checks its single-use ticket');
+    assert.equal(declared('GET', '/api/docs'), 'public');
+    assert.equal(declared('GET', '/api/docs/json'), 'public');
+  });
+
+  test('the built files are still served (public, cached for good) and a missing one is a 404', async () => {
+    const asset = await h.request({ method: 'GET', url: '/assets/app.js' });
+    assert.equal(asset.statusCode, 200);
+    assert.equal(asset.body, 'console.log("twarga");');
+    assert.match(String(asset.headers['cache-control']), /immutable/);
+    assert.equal((await h.request({ method: 'HEAD', url: '/assets/app.js' })).statusCode, 200);
+    assert.equal((await h.request({ method: 'GET', url: '/favicon.txt' })).headers['cache-control'], 'public, max-age=0', 'a file not under assets/ is not cached for good');
+    assert.equal((await h.request({ method: 'GET', url: '/assets/missing.js' })).statusCode, 404);
+    const escape = await h.request({ method: 'GET', url: '/assets/..%2f..%2f..%2f..%2fetc%2fpasswd' });
+    assert.ok([403, 404].includes(escape.statusCode), `a path out of the web directory: ${escape.statusCode}`);
+    assert.doesNotMatch(escape.body, /root:/);
   });
 
   test('without credentials every non-public API route answers 401 with the error body', async () => {
@@ -117,5 +150,43 @@ describe('role checks on every route', () => {
     assert.ok(!policy.includes("'unsafe-eval'") && !/script-src[^;]*'unsafe-inline'/.test(policy), policy);
     const docs = await h.request({ method: 'GET', url: '/api/docs/' });
     assert.match(String(docs.headers['content-security-policy']), /script-src 'self';/);
+  });
+});
+
+describe('a route that does not declare its access stops the server from starting', () => {
+  const build = async (db: Awaited<ReturnType<typeof createTestDatabase>>) =>
+    (await buildApp({ config: { ...defaultConfig(), dataDir: db.dataDir, logLevel: 'silent', webDir: '/nonexistent-web-dir' }, secrets: loadOrCreateSecrets(db.dataDir), database: db.handle, clock: new TestClock(), logger: false })).app;
+
+  for (const url of ['/status', '/api/status', '/api/docsish']) {
+    test(`an undeclared ${url}: the app refuses to start`, async () => {
+      const db = await createTestDatabase('sqlite');
+      const app = await build(db);
+      try {
+        await assert.rejects(async () => {
+          await app.register(async (scope) => {
+            scope.get(url, async () => 'who may see this?');
+          });
+          await app.ready();
+        }, new RegExp(`route GET ${url} does not declare its access`));
+      } finally {
+        await app.close().catch(() => {});
+        await db.cleanup();
+      }
+    });
+  }
+
+  test('the same route declaring its access starts', async () => {
+    const db = await createTestDatabase('sqlite');
+    const app = await build(db);
+    try {
+      await app.register(async (scope) => {
+        scope.get('/status', { config: { access: 'public' } }, async () => 'fine');
+      });
+      await app.ready();
+      assert.equal((await app.inject({ method: 'GET', url: '/status' })).body, 'fine');
+    } finally {
+      await app.close();
+      await db.cleanup();
+    }
   });
 });

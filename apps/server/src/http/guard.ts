@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { CSRF_HEADER, SESSION_COOKIE } from '@twarga/contract';
 import type { AuthService } from '../modules/auth/auth.service.js';
-import type { EventsService } from '../modules/events/events.service.js';
+import type { EventLog } from '../modules/events/event-log.js';
 import { hmac, safeEqual } from '../lib/secrets.js';
 import { AppError, forbidden, unauthorized } from './errors.js';
 import type { Access } from './types.js';
@@ -9,17 +9,18 @@ import type { Access } from './types.js';
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 const SECURITY_HEADERS = { 'x-content-type-options': 'nosniff', 'referrer-policy': 'same-origin', 'x-frame-options': 'DENY' };
 
-/** Routes outside /api (pages, assets) and the API docs are public unless they say otherwise. */
-function defaultAccess(url: string): Access | undefined {
-  if (!url.startsWith('/api/')) return 'public';
-  if (url === '/api/openapi.json' || url.startsWith('/api/docs')) return 'public';
-  return undefined;
-}
+/**
+ * Where @fastify/swagger-ui serves the API docs (its page, assets, /json and /yaml). That plugin
+ * takes no route config, so its routes are the one exception to "every route declares its
+ * access": public, and only for routes under this prefix.
+ */
+export const DOCS_PREFIX = '/api/docs';
+const isDocsRoute = (url: string) => url === DOCS_PREFIX || url.startsWith(`${DOCS_PREFIX}/`);
 
 export const csrfTokenFor = (csrfKey: string, credentialHash: string) => hmac(csrfKey, `csrf:${credentialHash}`);
 
 /** Every 403 is a security event: who, what, from where. */
-export async function recordAccessDenied(events: EventsService, request: FastifyRequest, reason: string): Promise<void> {
+export async function recordAccessDenied(events: EventLog, request: FastifyRequest, reason: string): Promise<void> {
   const user = request.identity?.user;
   await events.record({
     type: 'security',
@@ -38,14 +39,17 @@ export async function recordAccessDenied(events: EventsService, request: Fastify
  * resolves the caller (Bearer header first, then the session cookie), then enforces the
  * route's declared access, token scope and CSRF for cookie-authenticated writes.
  */
-export function registerGuard(app: FastifyInstance, deps: { auth: AuthService; events: EventsService; csrfKey: string }): void {
+export function registerGuard(app: FastifyInstance, deps: { auth: AuthService; events: EventLog; csrfKey: string }): void {
   app.decorateRequest('identity', null);
 
+  // Every route says who may use it (`config: { access }`): pages, /health, /metrics and the
+  // websockets as much as the API. A route that does not stops the server from starting, so no
+  // route is public by omission.
   app.addHook('onRoute', (route) => {
     route.config ??= {};
     const config = route.config as { access?: Access };
-    config.access ??= defaultAccess(route.url);
-    if (!config.access) throw new Error(`route ${route.method} ${route.url} does not declare its access`);
+    if (config.access === undefined && isDocsRoute(route.url)) config.access = 'public';
+    if (!config.access) throw new Error(`route ${[route.method].flat().join(',')} ${route.url} does not declare its access (config: { access })`);
   });
 
   /** Returns the reason the caller may not proceed, or undefined when they may. */

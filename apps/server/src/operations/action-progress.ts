@@ -3,7 +3,7 @@ import type { Action } from '@twarga/contract';
 import { publicMessage } from '../lib/public-message.js';
 import type { Clock } from '../lib/time.js';
 import type { ActionsRepository } from './actions.repository.js';
-import type { EventBus } from './event-bus.js';
+import type { LiveBus } from './live-bus.js';
 
 /** Lines kept per action: a Vagrant boot prints a few dozen; a runaway command must not fill the database. */
 const MAX_LINES = 500;
@@ -17,7 +17,7 @@ export class ActionProgress {
   private readonly current = new Map<string, { action: Pick<Action, 'id' | 'vm_id' | 'user_id'>; lines: number; written: Promise<void> }>();
 
   constructor(
-    private readonly d: { actions: ActionsRepository; bus: EventBus; clock: Clock; log: FastifyBaseLogger },
+    private readonly d: { actions: ActionsRepository; bus: LiveBus; clock: Clock; log: FastifyBaseLogger },
   ) {}
 
   begin(instanceId: string, action: Pick<Action, 'id' | 'vm_id' | 'user_id'>): void {

@@ -83,3 +83,27 @@ test("an action that ends while its log loads for the first time gets its log lo
     unsubscribe();
   }
 });
+
+test('a recorded event on the stream is parsed and ignored: nothing cached changes, nothing is fetched again', async () => {
+  const qc = new QueryClient();
+  qc.setQueryData(keys.me, { id: 1, username: 'alice', is_admin: false });
+  qc.setQueryData(keys.vms, []);
+  let fetches = 0;
+  const observer = new QueryObserver(qc, { queryKey: keys.vms, queryFn: async () => (fetches++, []), staleTime: Infinity });
+  const unsubscribe = observer.subscribe(() => {});
+  try {
+    const stored = {
+      id: 9, type: 'security', severity: 'warning', action: 'access.denied', message: '403 on GET /api/admin/users: admin_only', timestamp: '2026-11-30T16:00:00.000Z',
+      user_id: 1, username: 'alice', vm_id: null, source_ip: '127.0.0.1', details: {}, count: 1, last_seen: '2026-11-30T16:00:00.000Z',
+    };
+    const event = parseStreamEvent(JSON.stringify({ kind: 'event', event: stored }));
+    assert.deepEqual(event, { kind: 'event', event: stored });
+    assert.equal(parseStreamEvent(JSON.stringify({ kind: 'event', event: { id: 'x' } })), undefined, 'a malformed one is dropped');
+    for (let i = 0; i < 100; i++) applyStreamEvent(qc, event!);
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal(fetches, 0, 'no refetch, however many events arrive');
+    for (const key of [keys.me, keys.vms]) assert.equal(qc.getQueryState(key)?.isInvalidated, false);
+  } finally {
+    unsubscribe();
+  }
+});

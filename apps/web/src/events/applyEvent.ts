@@ -18,6 +18,7 @@ export function parseStreamEvent(data: unknown): StreamEvent | undefined {
     if (parsed.kind === 'metrics' && parsed.entity === 'host' && typeof parsed.sample?.sampled_at === 'string') return parsed as StreamEvent;
     if (parsed.kind === 'metrics' && parsed.entity === 'vm' && typeof parsed.vm_id === 'number' && parsed.sample && typeof parsed.sample.sampled_at === 'string') return parsed as StreamEvent;
     if (parsed.kind === 'alert' && typeof parsed.alert?.id === 'number' && typeof parsed.alert.state === 'string') return parsed as StreamEvent;
+    if (parsed.kind === 'event' && typeof parsed.event?.id === 'number' && typeof parsed.event.action === 'string') return parsed as StreamEvent;
   } catch {
     // Not JSON (a comment or keep-alive the server might send): nothing to do.
   }
@@ -101,6 +102,10 @@ export function applyStreamEvent(queryClient: QueryClient, event: StreamEvent): 
       }
       return;
     case 'hello':
+      return;
+    case 'event':
+      // A recorded event (login, 403, VM lifecycle...). Nothing cached shows the event log yet (the
+      // SOC feed will): ignored, and deliberately no refetch, since every request may record one.
       return;
     case 'revoked':
       // The login or the admin rights behind the stream went: nothing cached may be trusted.

@@ -4,12 +4,12 @@ import type { Clock } from '../../lib/time.js';
 import type { Identity, RequestContext } from '../auth/identity.js';
 import type { SessionsRepository } from '../auth/sessions.repository.js';
 import type { LedgerService } from '../billing/ledger.service.js';
-import type { EventsService } from '../events/events.service.js';
+import type { EventLog } from '../events/event-log.js';
 import { toUser, type UsersRepository } from '../users/users.repository.js';
 
 export class AdminService {
   constructor(
-    private readonly deps: { ledger: LedgerService; users: UsersRepository; sessions: SessionsRepository; events: EventsService; clock: Clock },
+    private readonly deps: { ledger: LedgerService; users: UsersRepository; sessions: SessionsRepository; events: EventLog; clock: Clock },
   ) {}
 
   async listUsers(onlyId?: number): Promise<AdminUser[]> {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, mock, test } from 'node:test';
-import type { HostMetrics, VmMetrics } from '@twarga/contract';
-import type { BusMessage } from '../../operations/event-bus.js';
+import type { EventCode, HostMetrics, VmMetrics } from '@twarga/contract';
+import type { BusMessage } from '../../operations/live-bus.js';
 import { testDatabaseKinds } from '../../test-support/databases.js';
 import { FakeDriver } from '../../test-support/fake-driver.js';
 import { createHarness, type Harness } from '../../test-support/harness.js';
@@ -86,7 +86,7 @@ const sentOf = (c: Ctx, policyId: number | null, metric?: string) =>
     const a = n.data.alert as { policy_id: number | null; metric: string };
     return a.policy_id === policyId && (!metric || a.metric === metric);
   });
-const eventsOf = async (c: Ctx, action: string, alertIds: number[]) =>
+const eventsOf = async (c: Ctx, action: EventCode, alertIds: number[]) =>
   (await c.h.services.events.list({ action, limit: 500 })).filter((e) => alertIds.includes((e.details as { alert_id: number }).alert_id));
 
 for (const kind of testDatabaseKinds()) {

@@ -1,8 +1,8 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { AlertPolicy, StreamEvent } from '@twarga/contract';
 import type { Clock } from '../../lib/time.js';
-import type { BusMessage, EventBus } from '../../operations/event-bus.js';
-import type { EventsService } from '../events/events.service.js';
+import type { BusMessage, LiveBus } from '../../operations/live-bus.js';
+import type { EventLog } from '../events/event-log.js';
 import { formatValue, hostAlertValues, MAX_WINDOW_SECONDS, metricLabel, round, vmAlertValues, windowSeconds } from './alert-metrics.js';
 import { AlertNotices, type NoticeTarget } from './alert-notices.js';
 import { publicAlert, type AlertsRepository, type StoredAlert } from './alerts.repository.js';
@@ -14,8 +14,8 @@ const NOT_SAMPLED = new Set(['paused', 'stopping', 'stopped', 'destroying', 'des
 
 export interface AlertEngineDeps {
   repo: AlertsRepository;
-  bus: EventBus;
-  events: Pick<EventsService, 'record'>;
+  bus: LiveBus;
+  events: Pick<EventLog, 'record'>;
   notifier: Notifier;
   /** VM names for messages (the vms module's repository). */
   vms: { find(id: number): Promise<{ name: string } | undefined> };

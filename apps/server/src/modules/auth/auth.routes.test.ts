@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE } from '@twarga/contract';
+import { CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE, type EventCode } from '@twarga/contract';
 import { testDatabaseKinds } from '../../test-support/databases.js';
 import { createHarness, PASSWORD, type Harness } from '../../test-support/harness.js';
 
@@ -13,7 +13,7 @@ for (const kind of testDatabaseKinds()) {
     after(() => h.close());
 
     const register = (body: Record<string, unknown>) => h.request({ method: 'POST', url: '/api/auth/register', body });
-    const events = (action: string) => h.services.events.list({ action });
+    const events = (action: EventCode) => h.services.events.list({ action });
 
     test('registration returns the seed fields and grants 1000 credits through the ledger', async () => {
       const res = await register({ username: 'alice', email: 'Alice@Example.com', password: PASSWORD });

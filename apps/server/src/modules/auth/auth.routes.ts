@@ -14,12 +14,12 @@ import { crossSiteReason } from '../../http/origin.js';
 import { hashToken as hashOf } from '../../lib/secrets.js';
 import { contextOf, identityOf, type App } from '../../http/types.js';
 import { AppError, errorResponses } from '../../http/errors.js';
-import type { EventsService } from '../events/events.service.js';
+import type { EventLog } from '../events/event-log.js';
 import type { AuthService } from './auth.service.js';
 
 export interface AuthRouteOptions {
   auth: AuthService;
-  events: EventsService;
+  events: EventLog;
   csrfKey: string;
   secureCookies: boolean;
   loginRateLimitPerMinute: number;

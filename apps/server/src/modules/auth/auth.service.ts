@@ -6,7 +6,7 @@ import type { Clock } from '../../lib/time.js';
 import { ConfigError } from '../../config/config.js';
 import type { LedgerService } from '../billing/ledger.service.js';
 import type { IdentityCache } from './identity-cache.js';
-import type { EventsService } from '../events/events.service.js';
+import type { EventLog } from '../events/event-log.js';
 import type { TokensRepository } from '../tokens/tokens.repository.js';
 import { toUser, type UsersRepository } from '../users/users.repository.js';
 import type { Identity, RequestContext } from './identity.js';
@@ -35,7 +35,7 @@ export class AuthService {
       users: UsersRepository;
       sessions: SessionsRepository;
       tokens: TokensRepository;
-      events: EventsService;
+      events: EventLog;
       clock: Clock;
       policy: AuthPolicy;
       loginFailures: LoginFailuresRepository;

@@ -1,7 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import { Periodic } from '../../lib/periodic.js';
 import type { Clock } from '../../lib/time.js';
-import type { EventsService } from '../events/events.service.js';
+import type { EventLog } from '../events/event-log.js';
 import { HOUR_MS } from '../vms/vm-operations.js';
 import type { VmsRepository } from '../vms/vms.repository.js';
 import type { LedgerService } from './ledger.service.js';
@@ -16,7 +16,7 @@ import type { LedgerService } from './ledger.service.js';
 export class Metering {
   private readonly periodic: Periodic;
 
-  constructor(private readonly d: { vms: VmsRepository; ledger: LedgerService; events: EventsService; clock: Clock; log: FastifyBaseLogger }) {
+  constructor(private readonly d: { vms: VmsRepository; ledger: LedgerService; events: EventLog; clock: Clock; log: FastifyBaseLogger }) {
     this.periodic = new Periodic('metering', () => this.charge(), d.log);
   }
 

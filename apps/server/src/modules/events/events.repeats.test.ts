@@ -56,8 +56,8 @@ for (const kind of testDatabaseKinds()) {
     });
 
     test('other events are never folded: each is a row', async () => {
-      for (let i = 0; i < 3; i++) await h.services.events.record({ type: 'auth', action: 'test.repeat', message: 'same', sourceIp: '127.0.0.1' });
-      const rows = await h.services.events.list({ action: 'test.repeat' });
+      for (let i = 0; i < 3; i++) await h.services.events.record({ type: 'auth', action: 'logout', message: 'same logout, three times', sourceIp: '127.0.0.1' });
+      const rows = (await h.services.events.list({ action: 'logout' })).filter((r) => r.message === 'same logout, three times');
       assert.deepEqual(rows.map((r) => r.count), [1, 1, 1]);
     });
   });

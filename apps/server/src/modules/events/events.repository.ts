@@ -1,11 +1,12 @@
 import { sql } from 'kysely';
-import type { Event, EventType, Severity } from '@twarga/contract';
+import type { Event, EventCode, EventType, Severity } from '@twarga/contract';
 import type { Db } from '../../db/database.js';
 
 export interface NewEvent {
   type: EventType;
   severity?: Severity;
-  action: string;
+  /** The event's code: only codes listed in the contract's EventCodes (a typo is a type error). */
+  action: EventCode;
   message: string;
   userId?: number | null;
   username?: string | null;
@@ -17,7 +18,7 @@ export interface NewEvent {
 export interface EventQuery {
   userId?: number;
   type?: EventType;
-  action?: string;
+  action?: EventCode;
   limit?: number;
 }
 
@@ -36,25 +37,36 @@ function columnsOf(e: NewEvent) {
   };
 }
 
+/** The API's form of an event just written: its fields plus what the database assigned. */
+function storedEvent(e: NewEvent, row: { id: number; timestamp: string; count: number; last_seen: string }): Event {
+  const c = columnsOf(e);
+  // details as stored (JSON): what a later read returns, not the caller's object.
+  return { ...c, ...row, details: JSON.parse(c.details) as Record<string, unknown> };
+}
+
 export class EventsRepository {
   constructor(private readonly db: Db) {}
 
-  /** A new row; `count` and `lastSeen` when it stands for several occurrences already. */
-  async insert(e: NewEvent, timestamp: string, count = 1, lastSeen = timestamp): Promise<number> {
+  /**
+   * A new row; `count` and `lastSeen` when it stands for several occurrences already.
+   * Returns the stored event (built from what was written, no second read).
+   */
+  async insert(e: NewEvent, timestamp: string, count = 1, lastSeen = timestamp): Promise<Event> {
     const row = await this.db
       .insertInto('events')
       .values({ ...columnsOf(e), timestamp, count, last_seen: lastSeen })
       .returning('id')
       .executeTakeFirstOrThrow();
-    return row.id;
+    return storedEvent(e, { id: row.id, timestamp, count, last_seen: lastSeen });
   }
 
   /**
    * Folds `times` repeats into the newest identical event (every field alike) that started at or
-   * after `since`: count + times, last_seen = lastSeen. Returns its id, or undefined when there is
-   * none. One statement, so the find and the increment cannot be split by another writer.
+   * after `since`: count + times, last_seen = lastSeen. Returns the event as now stored, or
+   * undefined when there is none. One statement, so the find and the increment cannot be split by
+   * another writer.
    */
-  async addRepeats(e: NewEvent, times: number, since: string, lastSeen: string): Promise<number | undefined> {
+  async addRepeats(e: NewEvent, times: number, since: string, lastSeen: string): Promise<Event | undefined> {
     const c = columnsOf(e);
     const row = await this.db
       .updateTable('events')
@@ -76,9 +88,9 @@ export class EventsRepository {
         }
         return q.orderBy('id', 'desc').limit(1);
       })
-      .returning('id')
+      .returning(['id', 'timestamp', 'count', 'last_seen'])
       .executeTakeFirst();
-    return row?.id;
+    return row && storedEvent(e, { id: row.id, timestamp: row.timestamp, count: Number(row.count), last_seen: row.last_seen ?? lastSeen });
   }
 
   async list(q: EventQuery = {}): Promise<Event[]> {

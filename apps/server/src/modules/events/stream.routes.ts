@@ -1,8 +1,8 @@
 import type { StreamEvent } from '@twarga/contract';
-import { EVERY_USER, type EventBus } from '../../operations/event-bus.js';
+import { EVERY_USER, type LiveBus } from '../../operations/live-bus.js';
 import { identityOf, type App } from '../../http/types.js';
 import type { LiveAccess } from '../auth/live-access.js';
-import type { EventsService } from './events.service.js';
+import type { EventLog } from './event-log.js';
 
 const HEARTBEAT_MS = 25_000;
 
@@ -13,7 +13,7 @@ const HEARTBEAT_MS = 25_000;
  * revoked session or token, a password change, a disabled account or (for an admin's stream)
  * lost admin rights, it sends a final `revoked` event and ends.
  */
-export async function streamRoutes(app: App, { bus, access, events }: { bus: EventBus; access: LiveAccess; events: EventsService }) {
+export async function streamRoutes(app: App, { bus, access, events }: { bus: LiveBus; access: LiveAccess; events: EventLog }) {
   app.get('/api/events/stream', {
     config: { access: 'user' },
     schema: { tags: ['events'], summary: 'Live events (text/event-stream); ends with a `revoked` event when the login or rights behind it go' },

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import type { Alert, StreamEvent, Vm, VmMetrics } from '@twarga/contract';
+import type { Alert, EventCode, StreamEvent, Vm, VmMetrics } from '@twarga/contract';
 import { testDatabaseKinds } from '../../test-support/databases.js';
 import { FakeDriver } from '../../test-support/fake-driver.js';
 import { createHarness, type Harness } from '../../test-support/harness.js';
@@ -64,7 +64,7 @@ for (const kind of testDatabaseKinds()) {
       await h.services.healthWatch.idle();
     };
     const getVm = async (id: number): Promise<Vm> => (await h.request({ method: 'GET', url: `/api/vms/${id}`, token: alice.token })).json();
-    const events = async (action: string, vmId: number) => (await h.services.events.list({ action })).filter((e) => e.vm_id === vmId);
+    const events = async (action: EventCode, vmId: number) => (await h.services.events.list({ action })).filter((e) => e.vm_id === vmId);
     const alerts = async (vmId: number): Promise<Alert[]> => {
       const res = await h.request({ method: 'GET', url: `/api/metrics/alerts?state=all&vm_id=${vmId}`, token: alice.token });
       assert.equal(res.statusCode, 200, res.body);

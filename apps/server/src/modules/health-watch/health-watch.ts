@@ -4,8 +4,8 @@ import { instanceId } from '../../compute/driver.js';
 import type { ComputeRegistry } from '../../compute/registry.js';
 import { Periodic } from '../../lib/periodic.js';
 import type { Clock } from '../../lib/time.js';
-import type { BusMessage, EventBus } from '../../operations/event-bus.js';
-import type { EventsService } from '../events/events.service.js';
+import type { BusMessage, LiveBus } from '../../operations/live-bus.js';
+import type { EventLog } from '../events/event-log.js';
 import { currentHealth, sshEndpointOf, toVm } from '../vms/vm-view.js';
 import type { VmRow, VmsRepository } from '../vms/vms.repository.js';
 import type { HealthPatch, HealthRepository } from './health.repository.js';
@@ -40,8 +40,8 @@ export interface HealthWatchDeps {
   /** The VM lock, so a watchdog reset never overlaps a user's action. */
   vms: Pick<VmsRepository, 'tryLock' | 'unlock'>;
   drivers: Pick<ComputeRegistry, 'forVm'>;
-  bus: EventBus;
-  events: Pick<EventsService, 'record'>;
+  bus: LiveBus;
+  events: Pick<EventLog, 'record'>;
   alerts: ConditionAlerts;
   clock: Clock;
   log: FastifyBaseLogger;

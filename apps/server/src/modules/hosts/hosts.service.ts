@@ -1,11 +1,11 @@
 import os from 'node:os';
-import type { ComputeHost, ComputeDriverName, CreateHostRequest, UpdateHostRequest } from '@twarga/contract';
+import type { ComputeHost, ComputeDriverName, CreateHostRequest, EventCode, UpdateHostRequest } from '@twarga/contract';
 import { AppError, badRequest, conflict, notFound } from '../../http/errors.js';
 import { hostPool } from '../../lib/host-pool.js';
 import { libvirtUriProblem } from '../../lib/libvirt-uri.js';
 import type { Clock } from '../../lib/time.js';
 import type { Identity } from '../auth/identity.js';
-import type { EventsService } from '../events/events.service.js';
+import type { EventLog } from '../events/event-log.js';
 import type { HostRow, HostUsage, HostsRepository } from './hosts.repository.js';
 import { pickHost, type Placement } from './scheduler.js';
 
@@ -31,7 +31,7 @@ const poolNotUsed = (driver: ComputeDriverName) =>
 export class HostsService {
   constructor(
     private readonly repo: HostsRepository,
-    private readonly events: EventsService,
+    private readonly events: EventLog,
     private readonly clock: Clock,
     private readonly supported: (driver: ComputeDriverName) => boolean,
     /** config.libvirtPool: the pool of libvirt hosts that name none. */
@@ -136,7 +136,7 @@ export class HostsService {
     return hosts.find((h) => h.id === chosen.id)!;
   }
 
-  private audit(actor: Identity, action: string, message: string, sourceIp: string, details: Record<string, unknown>) {
+  private audit(actor: Identity, action: EventCode, message: string, sourceIp: string, details: Record<string, unknown>) {
     return this.events.record({ type: 'admin', action, message, userId: actor.user.id, username: actor.user.username, sourceIp, details });
   }
 }

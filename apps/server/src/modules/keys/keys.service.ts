@@ -4,7 +4,7 @@ import { badRequest, conflict, notFound, quotaExceeded } from '../../http/errors
 import type { Clock } from '../../lib/time.js';
 import { isUniqueViolation } from '../auth/auth.service.js';
 import type { Identity, RequestContext } from '../auth/identity.js';
-import type { EventsService } from '../events/events.service.js';
+import type { EventLog } from '../events/event-log.js';
 import type { KeysRepository } from './keys.repository.js';
 import { parsePublicKey } from './ssh-public-key.js';
 
@@ -19,7 +19,7 @@ export class KeysService {
 
   constructor(
     private readonly repo: KeysRepository,
-    private readonly events: EventsService,
+    private readonly events: EventLog,
     private readonly clock: Clock,
     private readonly policy: KeysPolicy,
   ) {}

@@ -4,7 +4,7 @@ import { instanceId, type InstanceStats } from '../../compute/driver.js';
 import type { ComputeRegistry } from '../../compute/registry.js';
 import { Periodic } from '../../lib/periodic.js';
 import type { Clock } from '../../lib/time.js';
-import { EVERY_USER, type EventBus } from '../../operations/event-bus.js';
+import { EVERY_USER, type LiveBus } from '../../operations/live-bus.js';
 import type { VmsRepository } from '../vms/vms.repository.js';
 import type { Retention } from './history.js';
 import type { HostSampler } from './host-sampler.js';
@@ -30,7 +30,7 @@ export interface CollectorDeps {
   /** The running VMs (the vms module's repository). */
   vmRows: Pick<VmsRepository, 'listRunning'>;
   drivers: ComputeRegistry;
-  bus: EventBus;
+  bus: LiveBus;
   clock: Clock;
   log: FastifyBaseLogger;
   host: HostSampler;

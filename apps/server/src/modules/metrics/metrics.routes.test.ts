@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { BusMessage } from '../../operations/event-bus.js';
+import type { BusMessage } from '../../operations/live-bus.js';
 import { testDatabaseKinds } from '../../test-support/databases.js';
 import { CountingDriver } from '../../test-support/counting-driver.js';
 import { createHarness, PASSWORD, type Harness } from '../../test-support/harness.js';

@@ -1,7 +1,7 @@
 import { Semaphore } from 'async-mutex';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Clock } from '../../lib/time.js';
-import type { EventsService } from '../events/events.service.js';
+import type { EventLog } from '../events/event-log.js';
 import type { ChannelRecord, ChannelsRepository } from './channels.repository.js';
 import type { DeliveriesRepository } from './deliveries.repository.js';
 import type { AttemptOutcome, Senders } from './senders.js';
@@ -12,7 +12,7 @@ export interface QueueDeps {
   senders: Pick<Senders, 'send' | 'close'>;
   /** The channel's signing secret in clear, or null. */
   secretOf: (channel: ChannelRecord) => string | null;
-  events: EventsService;
+  events: EventLog;
   clock: Clock;
   log: FastifyBaseLogger;
   /** Waits before the 2nd, 3rd… attempt (ms); attempts = retryDelaysMs.length + 1. */

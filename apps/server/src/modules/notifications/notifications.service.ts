@@ -1,4 +1,4 @@
-import type { CreateChannelRequest, CreatedChannel, DeliveriesQuery, NotificationChannel, NotificationDelivery, UpdateChannelRequest } from '@twarga/contract';
+import type { CreateChannelRequest, CreatedChannel, DeliveriesQuery, EventCode, NotificationChannel, NotificationDelivery, UpdateChannelRequest } from '@twarga/contract';
 import { Mutex } from 'async-mutex';
 import type { FastifyBaseLogger } from 'fastify';
 import { badRequest, notFound, quotaExceeded } from '../../http/errors.js';
@@ -7,7 +7,7 @@ import { Periodic } from '../../lib/periodic.js';
 import { seal, unseal } from '../../lib/seal.js';
 import type { Clock } from '../../lib/time.js';
 import type { Identity, RequestContext } from '../auth/identity.js';
-import type { EventsService } from '../events/events.service.js';
+import type { EventLog } from '../events/event-log.js';
 import { checkEmail, checkName, checkWebhookUrl } from './channel-input.js';
 import type { ChannelPatch, ChannelRecord, ChannelsRepository } from './channels.repository.js';
 import type { DeliveriesRepository } from './deliveries.repository.js';
@@ -33,7 +33,7 @@ export interface NotificationsDeps {
   webhookPolicy: FetchPolicy;
   /** secrets.json's notificationKey: seals webhook secrets at rest. */
   sealKey: string;
-  events: EventsService;
+  events: EventLog;
   clock: Clock;
   log: FastifyBaseLogger;
   policy: NotificationsPolicy;
@@ -230,7 +230,7 @@ export class NotificationsService implements Notifier {
     return this.deps.clock.now().toISOString();
   }
 
-  private record(identity: Identity, ctx: RequestContext, action: string, message: string, channel: ChannelRecord): Promise<void> {
+  private record(identity: Identity, ctx: RequestContext, action: EventCode, message: string, channel: ChannelRecord): Promise<void> {
     return this.deps.events.record({
       type: 'auth',
       action,

@@ -3,7 +3,7 @@ import type { Config } from '../../config/config.js';
 import type { Db } from '../../db/database.js';
 import { parseMirrorHosts, type FetchPolicy } from '../../lib/guarded-fetch.js';
 import type { Clock } from '../../lib/time.js';
-import type { EventsService } from '../events/events.service.js';
+import type { EventLog } from '../events/event-log.js';
 import { ChannelsRepository } from './channels.repository.js';
 import { DeliveriesRepository } from './deliveries.repository.js';
 import { NotificationsService } from './notifications.service.js';
@@ -22,7 +22,7 @@ export function createNotifications(deps: {
   db: Db;
   config: Pick<Config, 'smtpUrl' | 'smtpFrom' | 'webhookAllowHosts' | 'maxChannelsPerUser' | 'notificationTimeoutSeconds' | 'notificationRetrySeconds'>;
   sealKey: string;
-  events: EventsService;
+  events: EventLog;
   clock: Clock;
   log: FastifyBaseLogger;
   /** Tests: a fake DNS for webhook hosts. */

@@ -1,7 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
 import { TERMINAL_CLOSE_CODES, parseClientMessage } from '@twarga/contract';
-import type { EventsService } from '../events/events.service.js';
+import type { EventLog } from '../events/event-log.js';
 import type {} from '../../http/origin.js'; // request.server.origins
 import { refuse } from './session-opener.js';
 import type { TerminalService } from './terminal.service.js';
@@ -14,7 +14,7 @@ const AUTH_DEADLINE_MS = 5_000;
  * message must be an unused, unexpired ticket of the same user the request's cookie names.
  * Every refusal is a security event.
  */
-export function acceptTerminalSocket(ws: WebSocket, request: FastifyRequest, terminal: TerminalService, events: EventsService): void {
+export function acceptTerminalSocket(ws: WebSocket, request: FastifyRequest, terminal: TerminalService, events: EventLog): void {
   const deny = (reason: string, message: string, closeCode: number, extra: { userId?: number; vmId?: number } = {}) => {
     void events.record({
       type: 'security', severity: 'warning', action: 'terminal.denied', message: `Terminal refused: ${message}`,

@@ -3,14 +3,14 @@ import { Type } from '@sinclair/typebox';
 import { EndedSessions, StartTerminalRequest, TERMINAL_WEBSOCKET_PATH, TerminalSession, TerminalTicket, VmTerminalSessions } from '@twarga/contract';
 import { errorResponses } from '../../http/errors.js';
 import { identityOf, type App } from '../../http/types.js';
-import type { EventsService } from '../events/events.service.js';
+import type { EventLog } from '../events/event-log.js';
 import { acceptTerminalSocket } from './terminal-gateway.js';
 import type { TerminalService } from './terminal.service.js';
 
 const VmIdParam = Type.Object({ vm_id: Type.Integer({ minimum: 1 }) });
 const SessionIdParam = Type.Object({ id: Type.Integer({ minimum: 1 }) });
 
-export async function terminalRoutes(app: App, { terminal, events }: { terminal: TerminalService; events: EventsService }) {
+export async function terminalRoutes(app: App, { terminal, events }: { terminal: TerminalService; events: EventLog }) {
   app.post('/api/terminal/start/:vm_id', {
     config: { access: 'user' },
     schema: {

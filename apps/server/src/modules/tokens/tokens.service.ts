@@ -4,7 +4,7 @@ import { AppError, forbidden, notFound, quotaExceeded } from '../../http/errors.
 import { hashToken, newToken } from '../../lib/secrets.js';
 import type { Clock } from '../../lib/time.js';
 import type { Identity, RequestContext } from '../auth/identity.js';
-import type { EventsService } from '../events/events.service.js';
+import type { EventLog } from '../events/event-log.js';
 import type { TokensRepository } from './tokens.repository.js';
 
 export interface TokensPolicy {
@@ -20,7 +20,7 @@ export class TokensService {
 
   constructor(
     private readonly repo: TokensRepository,
-    private readonly events: EventsService,
+    private readonly events: EventLog,
     private readonly clock: Clock,
     private readonly policy: TokensPolicy,
   ) {}

@@ -6,7 +6,7 @@ import type { ComputeRegistry } from '../../compute/registry.js';
 import { Periodic } from '../../lib/periodic.js';
 import type { Clock } from '../../lib/time.js';
 import type { ActionsRepository } from '../../operations/actions.repository.js';
-import type { EventsService } from '../events/events.service.js';
+import type { EventLog } from '../events/event-log.js';
 import { addresses, type VmOperations } from './vm-operations.js';
 import type { VmRow, VmsRepository } from './vms.repository.js';
 
@@ -36,7 +36,7 @@ export class Reconciler {
       actions: ActionsRepository;
       drivers: ComputeRegistry;
       ops: VmOperations;
-      events: EventsService;
+      events: EventLog;
       clock: Clock;
       log: FastifyBaseLogger;
     },

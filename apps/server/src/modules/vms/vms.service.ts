@@ -14,7 +14,7 @@ import type { LedgerService } from '../billing/ledger.service.js';
 import type { ActionsRepository } from '../../operations/actions.repository.js';
 import { isUniqueViolation } from '../auth/auth.service.js';
 import type { Identity, RequestContext } from '../auth/identity.js';
-import type { EventsService } from '../events/events.service.js';
+import type { EventLog } from '../events/event-log.js';
 import type { ImagesService } from '../images/images.service.js';
 import type { ImageRow } from '../images/images.repository.js';
 import type { KeysRepository } from '../keys/keys.repository.js';
@@ -63,7 +63,7 @@ export class VmsService {
       ops: VmOperations;
       hosts: HostsService;
       drivers: ComputeRegistry;
-      events: EventsService;
+      events: EventLog;
       clock: Clock;
       policy: VmPolicy;
     },

@@ -5,7 +5,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { pageContentSecurityPolicy, STATIC_PAGE_POLICY } from '../../http/content-security.js';
 import { recordAccessDenied } from '../../http/guard.js';
 import type { App } from '../../http/types.js';
-import type { EventsService } from '../events/events.service.js';
+import type { EventLog } from '../events/event-log.js';
 
 /** Pages of the single-page app. Which need a session, and which need an admin. */
 const PUBLIC_PAGES = ['/login', '/register'];
@@ -16,7 +16,7 @@ const ADMIN_PAGES = ['/admin', '/admin/*'];
  * Serves the built web UI on the API's port, and enforces page access on the server:
  * no session → redirect to /login; a non-admin on an admin page → 403.
  */
-export async function webRoutes(app: App, { webDir, events }: { webDir: string; events: EventsService }) {
+export async function webRoutes(app: App, { webDir, events }: { webDir: string; events: EventLog }) {
   const index = path.join(webDir, 'index.html');
   // Every HTML response of this scope (the pages, and any HTML file among the static ones) carries
   // a CSP: the pages set theirs; anything else gets the strictest. Scoped here, not global, so API
@@ -31,13 +31,25 @@ export async function webRoutes(app: App, { webDir, events }: { webDir: string; 
   if (!existsSync(index)) {
     app.log.warn({ webDir }, 'web UI not built: pages answer 503 until `npm run build` has run');
   } else {
+    // serve: false, the route below serves the files: the plugin's own route could not declare its access.
     await app.register(fastifyStatic, {
       root: webDir,
       index: false,
-      wildcard: true,
+      serve: false,
+      // Set here, not by `send`: its own header (public, max-age=0) would replace this one.
+      cacheControl: false,
       setHeaders: (res, file) => {
-        if (file.includes(`${path.sep}assets${path.sep}`)) res.setHeader('cache-control', 'public, max-age=31536000, immutable');
+        const hashed = file.includes(`${path.sep}assets${path.sep}`);
+        res.setHeader('cache-control', hashed ? 'public, max-age=31536000, immutable' : 'public, max-age=0');
       },
+    });
+    // The built files (scripts, styles, icons): public, the login page needs them.
+    app.route<{ Params: { '*': string } }>({
+      method: ['GET', 'HEAD'],
+      url: '/*',
+      config: { access: 'public' },
+      schema: { hide: true },
+      handler: (request, reply) => reply.sendFile(`/${request.params['*']}`, webDir),
     });
   }
 

@@ -1,8 +1,14 @@
 import { EventEmitter } from 'node:events';
 import type { StreamEvent } from '@twarga/contract';
 
-/** In-process fan-out of live events to the events channel (SSE). Owner id lets it filter. */
+/**
+ * The LIVE BUS: in-process fan-out of live events (VM and action changes, metric samples, alerts,
+ * and every event the event log stores) to whoever listens: the SSE stream, the alert engine,
+ * later the SOC's rules. Nothing here is kept; the persistent side is the event log
+ * (modules/events/event-log.ts). The owner id lets listeners filter by who may see a message.
+ */
 export interface BusMessage {
+  /** The user the message is about; 0: nobody's (admins only); EVERY_USER: every signed-in user. */
   ownerId: number;
   event: StreamEvent;
 }
@@ -10,7 +16,10 @@ export interface BusMessage {
 /** Owner id of events every signed-in user receives (admins receive every owner's events anyway). */
 export const EVERY_USER = -1;
 
-export class EventBus {
+/** Owner id of events no user owns (system, anonymous security events): only admins receive them. */
+export const ADMINS_ONLY = 0;
+
+export class LiveBus {
   private readonly emitter = new EventEmitter<{ message: [BusMessage] }>();
 
   constructor() {

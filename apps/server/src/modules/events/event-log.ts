@@ -1,5 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify';
+import type { Event } from '@twarga/contract';
 import type { Clock } from '../../lib/time.js';
+import { ADMINS_ONLY, type LiveBus } from '../../operations/live-bus.js';
 import type { EventsRepository, NewEvent } from './events.repository.js';
 
 /**
@@ -24,16 +26,23 @@ function newBatch(at: string): Batch {
 }
 
 /**
- * Records what really happened (auth, security, later VM lifecycle) for the SOC feed.
- * A failure to record is logged, never turned into a failed user request.
+ * The EVENT LOG: the persistent, append-only record of what really happened (auth, security, VM
+ * lifecycle, terminal, admin) for the SOC. A failure to record is logged, never turned into a
+ * failed user request.
+ *
+ * Recording also publishes: every stored write goes out on the live bus as
+ * `{ kind: 'event', event }` to the event's owner (its user; no user: admins only), so the SSE
+ * stream, the rule engine and later modules subscribe in one place (`subscribe`). It is published
+ * only once stored, so a listener never sees an event the log does not hold.
  *
  * Security events that repeat (a client hammering a route it may not use) are counted on the
  * first occurrence's row (count, last_seen) instead of each getting a row. The first occurrence
  * is written at once, so detection sees it without delay. While one write of an event is in
  * flight, its repeats gather into the next write: a flood costs a few UPDATEs, and no request
- * queues behind thousands of others. Other event types are one row each.
+ * queues behind thousands of others. Other event types are one row each. Publishing follows the
+ * writes: a flood of repeats is published once per write (with its new count), not per occurrence.
  */
-export class EventsService {
+export class EventLog {
   /** Per security event (repeatKey), the batch waiting for the write in flight to finish. */
   private readonly inFlight = new Map<string, { next?: Batch }>();
 
@@ -41,15 +50,41 @@ export class EventsService {
     private readonly repo: EventsRepository,
     private readonly clock: Clock,
     private readonly log: FastifyBaseLogger,
+    private readonly bus: LiveBus,
   ) {}
 
   async record(event: NewEvent): Promise<void> {
     try {
       const at = this.clock.now().toISOString();
       if (event.type === 'security') await this.recordRepeatable(event, at);
-      else await this.repo.insert(event, at);
+      else this.publish(await this.repo.insert(event, at));
     } catch (err) {
       this.log.error({ err, event: event.action }, 'failed to record event');
+    }
+  }
+
+  /**
+   * Calls `listener` with every event the log stores from now on (a folded repeat arrives again
+   * with its new count). The one place rules and other modules hook in; returns the unsubscribe.
+   */
+  subscribe(listener: (event: Event) => void): () => void {
+    return this.bus.subscribe(({ event }) => {
+      if (event.kind !== 'event') return;
+      // One broken listener must not keep the event from the others (the stream, other rules).
+      try {
+        listener(event.event);
+      } catch (err) {
+        this.log.error({ err, event: event.event.action }, 'an event listener failed');
+      }
+    });
+  }
+
+  /** A live listener's failure (the stream, a rule) must not turn into a failed recording: the event is stored. */
+  private publish(stored: Event): void {
+    try {
+      this.bus.publish(stored.user_id ?? ADMINS_ONLY, { kind: 'event', event: stored });
+    } catch (err) {
+      this.log.error({ err, event: stored.action }, 'a live listener failed on an event');
     }
   }
 
@@ -79,7 +114,7 @@ export class EventsService {
       try {
         const since = new Date(Date.parse(batch.firstAt) - REPEAT_WINDOW_MS).toISOString();
         const folded = await this.repo.addRepeats(event, batch.count, since, batch.lastAt);
-        if (folded === undefined) await this.repo.insert(event, batch.firstAt, batch.count, batch.lastAt);
+        this.publish(folded ?? (await this.repo.insert(event, batch.firstAt, batch.count, batch.lastAt)));
       } catch (err) {
         this.log.error({ err, event: event.action, occurrences: batch.count }, 'failed to record event');
       }
