@@ -1,7 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { AlertPolicy, StreamEvent } from '@twarga/contract';
 import type { Clock } from '../../lib/time.js';
-import type { BusMessage, LiveBus } from '../../operations/live-bus.js';
+import { ADMINS_ONLY, type BusMessage, type LiveBus } from '../../operations/live-bus.js';
 import type { EventLog } from '../events/event-log.js';
 import { formatValue, hostAlertValues, MAX_WINDOW_SECONDS, metricLabel, round, vmAlertValues, windowSeconds } from './alert-metrics.js';
 import { AlertNotices, type NoticeTarget } from './alert-notices.js';
@@ -236,7 +236,7 @@ export class AlertEngine {
       vmId: alert.vm_id,
       details: { alert_id: alert.id, policy_id: alert.policy_id, metric: alert.metric, threshold: alert.threshold, value: what === 'opened' ? alert.value : alert.last_value },
     });
-    this.d.bus.publish(alert.user_id ?? 0, { kind: 'alert', alert: publicAlert(alert) });
+    this.d.bus.publish(alert.user_id ?? ADMINS_ONLY, { kind: 'alert', alert: publicAlert(alert) });
     await this.notices.transition(alert, what, target, reason);
   }
 

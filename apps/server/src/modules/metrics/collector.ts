@@ -4,7 +4,7 @@ import { instanceId, type InstanceStats } from '../../compute/driver.js';
 import type { ComputeRegistry } from '../../compute/registry.js';
 import { Periodic } from '../../lib/periodic.js';
 import type { Clock } from '../../lib/time.js';
-import { EVERY_USER, type LiveBus } from '../../operations/live-bus.js';
+import { ADMINS_ONLY, EVERY_USER, type LiveBus } from '../../operations/live-bus.js';
 import type { VmsRepository } from '../vms/vms.repository.js';
 import type { Retention } from './history.js';
 import type { HostSampler } from './host-sampler.js';
@@ -22,8 +22,6 @@ export interface PassReport {
   at: Date;
 }
 
-/** Host samples go to admins only: no user has id 0, and admins receive every owner's events. */
-export const HOST_OWNER = 0;
 
 export interface CollectorDeps {
   repo: MetricsRepository;
@@ -115,7 +113,7 @@ export class MetricsCollector {
       const host = await this.d.host.sample(now);
       this.latestHost = host;
       rows.push({ entity: 'host', entity_id: 0, resolution: 0, ts, ...hostValues(host), minmax: null });
-      this.d.bus.publish(this.d.hostForUsers ? EVERY_USER : HOST_OWNER, { kind: 'metrics', entity: 'host', sample: host });
+      this.d.bus.publish(this.d.hostForUsers ? EVERY_USER : ADMINS_ONLY, { kind: 'metrics', entity: 'host', sample: host });
     } catch (err) {
       this.d.log.warn({ err }, 'host metrics sample failed');
     }

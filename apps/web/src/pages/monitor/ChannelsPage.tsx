@@ -3,6 +3,7 @@ import type { CreatedChannel, NotificationChannel, NotificationDelivery } from '
 import { useState } from 'react';
 import { client, errorMessage, keys } from '../../api';
 import { Alert } from '../../components/Alert';
+import { ConfirmDialog } from '../../components/ConfirmDialog';
 import { Dialog } from '../../components/Dialog';
 import { EmptyList } from '../../components/EmptyState';
 import { Section } from '../../components/Section';
@@ -148,22 +149,18 @@ export function ChannelsPage() {
         )}
       </Dialog>
 
-      <Dialog open={removing !== undefined} onClose={closeRemove} title="Delete channel?">
-        <p className="text-sm text-slate-700 dark:text-slate-300">
+      <ConfirmDialog
+        open={removing !== undefined}
+        onClose={closeRemove}
+        title="Delete channel?"
+        confirmLabel="Delete channel"
+        onConfirm={() => removing && remove.mutate(removing.id)}
+        pending={remove.isPending}
+        error={remove.error}
+      >
           Nothing more is sent to <strong className="font-semibold text-slate-900 dark:text-white">{removing?.name}</strong>. Policies that named it fall back to
           your other channels.
-        </p>
-        {remove.isError && <Alert className="mt-4">{errorMessage(remove.error)}</Alert>}
-        <div className="mt-6 flex flex-wrap justify-end gap-3">
-          <button type="button" className={button.secondary} onClick={closeRemove} autoFocus>
-            Cancel
-          </button>
-          <button type="button" className={button.danger} disabled={remove.isPending} onClick={() => removing && remove.mutate(removing.id)}>
-            {remove.isPending && <Spinner />}
-            Delete channel
-          </button>
-        </div>
-      </Dialog>
+      </ConfirmDialog>
     </MonitorShell>
   );
 }

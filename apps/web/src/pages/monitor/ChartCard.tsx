@@ -13,6 +13,16 @@ export interface Plot {
   dashed?: boolean;
 }
 
+/** Disk and network charts read the same way for the host and a VM. */
+export const DISK_PLOTS: Plot[] = [
+  { metric: 'disk_read_bps', label: 'Read', color: 4 },
+  { metric: 'disk_write_bps', label: 'Write', color: 3 },
+];
+export const NET_PLOTS: Plot[] = [
+  { metric: 'net_rx_bps', label: 'Received', color: 1 },
+  { metric: 'net_tx_bps', label: 'Sent', color: 5 },
+];
+
 /**
  * One titled chart of some series of a history. `transform` turns stored values into shown ones
  * (bytes used into % of total…); the current value(s) are written out under the title.

@@ -5,7 +5,7 @@ import { Loading } from '../../components/Spinner';
 import { errorMessage } from '../../api';
 import { formatBytes, formatPercent, formatPlain, formatRate } from '../../charts/units';
 import { formatDuration } from '../vms/format';
-import { ChartCard, type Plot } from './ChartCard';
+import { ChartCard, DISK_PLOTS, NET_PLOTS, type Plot } from './ChartCard';
 import { RANGE_SECONDS, useHistory, useHostMetrics, type Range } from './queries';
 import { RangePicker } from './RangePicker';
 import { Meter, Stat } from './Stat';
@@ -32,14 +32,6 @@ const SWAP: Plot[] = [
 const FS: Plot[] = [
   { metric: 'fs_used_bytes', label: 'Used', color: 1 },
   { metric: 'fs_total_bytes', label: 'Size', color: 1, dashed: true },
-];
-const DISK: Plot[] = [
-  { metric: 'disk_read_bps', label: 'Read', color: 4 },
-  { metric: 'disk_write_bps', label: 'Write', color: 3 },
-];
-const NET: Plot[] = [
-  { metric: 'net_rx_bps', label: 'Received', color: 1 },
-  { metric: 'net_tx_bps', label: 'Sent', color: 5 },
 ];
 
 const MiB = 1024 * 1024;
@@ -107,8 +99,8 @@ export function HostOverview() {
         <ChartCard title="Memory" history={history.data} plots={MEMORY} unit="bytes" spanSeconds={RANGE_SECONDS[range]} />
         <ChartCard title="Swap" history={history.data} plots={SWAP} unit="bytes" spanSeconds={RANGE_SECONDS[range]} />
         <ChartCard title="Data dir filesystem" history={history.data} plots={FS} unit="bytes" spanSeconds={RANGE_SECONDS[range]} />
-        <ChartCard title="Disk I/O" history={history.data} plots={DISK} unit="rate" spanSeconds={RANGE_SECONDS[range]} />
-        <ChartCard title="Network" history={history.data} plots={NET} unit="rate" spanSeconds={RANGE_SECONDS[range]} />
+        <ChartCard title="Disk I/O" history={history.data} plots={DISK_PLOTS} unit="rate" spanSeconds={RANGE_SECONDS[range]} />
+        <ChartCard title="Network" history={history.data} plots={NET_PLOTS} unit="rate" spanSeconds={RANGE_SECONDS[range]} />
       </div>
     </Section>
   );

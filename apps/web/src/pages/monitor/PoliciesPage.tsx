@@ -4,10 +4,11 @@ import { useState } from 'react';
 import { client, errorMessage, keys } from '../../api';
 import { useMe } from '../../auth/useMe';
 import { Alert } from '../../components/Alert';
+import { ConfirmDialog } from '../../components/ConfirmDialog';
 import { Dialog } from '../../components/Dialog';
 import { EmptyList } from '../../components/EmptyState';
 import { Section } from '../../components/Section';
-import { SkeletonRows, Spinner } from '../../components/Spinner';
+import { SkeletonRows } from '../../components/Spinner';
 import { button, table } from '../../components/ui';
 import { useVms } from '../vms/queries';
 import { conditionText } from './alertMetrics';
@@ -134,21 +135,17 @@ export function PoliciesPage() {
         )}
       </Dialog>
 
-      <Dialog open={removing !== undefined} onClose={closeRemove} title="Delete alert policy?">
-        <p className="text-sm text-slate-700 dark:text-slate-300">
+      <ConfirmDialog
+        open={removing !== undefined}
+        onClose={closeRemove}
+        title="Delete alert policy?"
+        confirmLabel="Delete policy"
+        onConfirm={() => removing && remove.mutate(removing.id)}
+        pending={remove.isPending}
+        error={remove.error}
+      >
           <strong className="font-semibold text-slate-900 dark:text-white">{removing && conditionText(removing)}</strong> stops being watched. Alerts it raised stay in the list.
-        </p>
-        {remove.isError && <Alert className="mt-4">{errorMessage(remove.error)}</Alert>}
-        <div className="mt-6 flex flex-wrap justify-end gap-3">
-          <button type="button" className={button.secondary} onClick={closeRemove} autoFocus>
-            Cancel
-          </button>
-          <button type="button" className={button.danger} disabled={remove.isPending} onClick={() => removing && remove.mutate(removing.id)}>
-            {remove.isPending && <Spinner />}
-            Delete policy
-          </button>
-        </div>
-      </Dialog>
+      </ConfirmDialog>
     </MonitorShell>
   );
 }

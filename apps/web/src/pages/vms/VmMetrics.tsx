@@ -2,7 +2,7 @@ import type { Vm, VmMetrics } from '@twarga/contract';
 import { useState, type ReactNode } from 'react';
 import { Section } from '../../components/Section';
 import { formatBytes, formatPercent, formatRate } from '../../charts/units';
-import { ChartCard, type Plot } from '../monitor/ChartCard';
+import { ChartCard, DISK_PLOTS, NET_PLOTS, type Plot } from '../monitor/ChartCard';
 import { RANGE_SECONDS, useHistory, useVmMetrics, type Range } from '../monitor/queries';
 import { RangePicker } from '../monitor/RangePicker';
 
@@ -22,14 +22,6 @@ const MEMORY: Plot[] = [
 const FS: Plot[] = [
   { metric: 'fs_used_bytes', label: 'Used (guest agent)', color: 1 },
   { metric: 'fs_total_bytes', label: 'Size', color: 1, dashed: true },
-];
-const DISK: Plot[] = [
-  { metric: 'disk_read_bps', label: 'Read', color: 4 },
-  { metric: 'disk_write_bps', label: 'Write', color: 3 },
-];
-const NET: Plot[] = [
-  { metric: 'net_rx_bps', label: 'Received', color: 1 },
-  { metric: 'net_tx_bps', label: 'Sent', color: 5 },
 ];
 
 const SOURCE: Record<string, string> = { hypervisor: 'hypervisor', 'guest-agent': 'guest agent', host: 'host' };
@@ -109,8 +101,8 @@ export function VmMetricsSection({ vm }: { vm: Vm }) {
         <ChartCard title="CPU" history={h} plots={CPU} unit="percent" testId="chart-vm-cpu" spanSeconds={RANGE_SECONDS[range]} />
         <ChartCard title="Memory" subtitle="Guest used comes from the balloon driver; host RSS is the QEMU process. They differ by design." history={h} plots={MEMORY} unit="bytes" testId="chart-vm-memory" spanSeconds={RANGE_SECONDS[range]} />
         <ChartCard title="Filesystem" subtitle="The guest's root filesystem, from the guest agent." history={h} plots={FS} unit="bytes" testId="chart-vm-fs" spanSeconds={RANGE_SECONDS[range]} />
-        <ChartCard title="Disk I/O" history={h} plots={DISK} unit="rate" testId="chart-vm-disk" spanSeconds={RANGE_SECONDS[range]} />
-        <ChartCard title="Network" history={h} plots={NET} unit="rate" testId="chart-vm-net" spanSeconds={RANGE_SECONDS[range]} />
+        <ChartCard title="Disk I/O" history={h} plots={DISK_PLOTS} unit="rate" testId="chart-vm-disk" spanSeconds={RANGE_SECONDS[range]} />
+        <ChartCard title="Network" history={h} plots={NET_PLOTS} unit="rate" testId="chart-vm-net" spanSeconds={RANGE_SECONDS[range]} />
       </div>
     </Section>
   );
