@@ -1,13 +1,10 @@
 import assert from 'node:assert/strict';
-import { createHmac } from 'node:crypto';
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { SMTPServer } from 'smtp-server';
 import type { InstanceStats } from '../../compute/driver.js';
 import { testDatabaseKinds } from '../../test-support/databases.js';
 import { FakeDriver } from '../../test-support/fake-driver.js';
 import { createHarness, type Harness } from '../../test-support/harness.js';
+import { hmacHex, Receiver, SmtpSink } from '../../test-support/notification-sinks.js';
 
 /** The fake driver with a CPU counter the test moves (1 vCPU: +4.75 s of CPU per 5 s = 95 %). */
 class CpuDriver extends FakeDriver {
@@ -15,49 +12,6 @@ class CpuDriver extends FakeDriver {
   override async stats(id: string): Promise<InstanceStats | undefined> {
     if (this.instances.get(id)?.state !== 'running') return undefined;
     return { cpuTimeNs: this.cpuNs, memoryRssBytes: 100 * 2 ** 20, disk: { readBytes: 0, writeBytes: 0 } };
-  }
-}
-
-/** Webhook receiver and SMTP sink on 127.0.0.1: what the user's channels really get. */
-class Sinks {
-  readonly hooks: { headers: IncomingHttpHeaders; raw: Buffer }[] = [];
-  readonly mails: { to: string[]; raw: string }[] = [];
-  private http!: Server;
-  private smtp!: SMTPServer;
-  httpPort = 0;
-  smtpPort = 0;
-
-  async start() {
-    this.http = createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        this.hooks.push({ headers: req.headers, raw: Buffer.concat(chunks) });
-        res.end('ok');
-      });
-    });
-    await new Promise<void>((r) => this.http.listen(0, '127.0.0.1', r));
-    this.httpPort = (this.http.address() as AddressInfo).port;
-    this.smtp = new SMTPServer({
-      disabledCommands: ['STARTTLS', 'AUTH'],
-      logger: false,
-      onData: (stream, session, cb) => {
-        const chunks: Buffer[] = [];
-        stream.on('data', (c: Buffer) => chunks.push(c));
-        stream.on('end', () => {
-          this.mails.push({ to: session.envelope.rcptTo.map((r) => r.address), raw: Buffer.concat(chunks).toString('utf8') });
-          cb();
-        });
-      },
-    });
-    await new Promise<void>((r) => this.smtp.listen(0, '127.0.0.1', r));
-    this.smtpPort = (this.smtp.server.address() as AddressInfo).port;
-  }
-
-  async stop() {
-    this.http.closeAllConnections();
-    await new Promise((r) => this.http.close(r));
-    await new Promise<void>((r) => this.smtp.close(() => r()));
   }
 }
 
@@ -69,13 +23,15 @@ class Sinks {
 for (const kind of testDatabaseKinds()) {
   describe(`alert → e-mail and signed webhook, from collector samples (${kind})`, () => {
     let h: Harness;
-    const sinks = new Sinks();
+    const receiver = new Receiver();
+    const smtp = new SmtpSink();
     const driver = new CpuDriver();
     before(async () => {
-      await sinks.start();
+      await receiver.start();
+      await smtp.start();
       h = await createHarness(kind, {
         sshPortRange: '26000-26049',
-        smtpUrl: `smtp://127.0.0.1:${sinks.smtpPort}`,
+        smtpUrl: `smtp://mailer:s3cret@127.0.0.1:${smtp.port}`,
         webhookAllowHosts: '127.0.0.1',
         notificationRetrySeconds: '0.05',
         alertNotifyMinIntervalSeconds: 0,
@@ -83,7 +39,8 @@ for (const kind of testDatabaseKinds()) {
     });
     after(async () => {
       await h.close();
-      await sinks.stop();
+      await receiver.stop();
+      await smtp.stop();
     });
 
     test('CPU 95 % for 5 minutes opens once; 78 % stays open (hysteresis); 50 % resolves once; each reaches both channels', async () => {
@@ -93,7 +50,7 @@ for (const kind of testDatabaseKinds()) {
       const vm = (await h.request({ method: 'POST', url: '/api/vms', token: alice.token, body: { name: 'busy', image: 'tiny', size: 's-1vcpu-1gb' } })).json();
       await h.services.ops.idle();
       const mail = (await h.request({ method: 'POST', url: '/api/notifications/channels', token: alice.token, body: { kind: 'email', name: 'mail', email: 'alice@example.com' } })).json();
-      const hook = (await h.request({ method: 'POST', url: '/api/notifications/channels', token: alice.token, body: { kind: 'webhook', name: 'hook', url: `http://127.0.0.1:${sinks.httpPort}/alerts` } })).json();
+      const hook = (await h.request({ method: 'POST', url: '/api/notifications/channels', token: alice.token, body: { kind: 'webhook', name: 'hook', url: receiver.url('/ok') } })).json();
       assert.ok(hook.secret, 'the webhook secret is shown once');
       const created = await h.request({ method: 'POST', url: '/api/alerts/policies', token: alice.token, body: { entity: 'vm', metric: 'cpu_percent', compare: 'GreaterThan', value: 80, window: '5m', vm_ids: [vm.id], channel_ids: [mail.id, hook.id] } });
       assert.equal(created.statusCode, 201, created.body);
@@ -112,14 +69,15 @@ for (const kind of testDatabaseKinds()) {
       const mine = async () => (await alerts()).filter((a) => a.policy_id === policyId);
       // The webhooks about this policy (the health watch may notify about the same VM too), each with a valid signature.
       const hooks = () =>
-        sinks.hooks
+        receiver
+          .hits('/ok')
           .map((g) => ({ g, body: JSON.parse(g.raw.toString()) }))
           .filter(({ body }) => body.data?.alert?.policy_id === policyId)
           .map(({ g, body }) => {
-            assert.equal(g.headers['x-twarga-signature'], `sha256=${createHmac('sha256', hook.secret).update(g.raw).digest('hex')}`, 'the receiver verifies the signature');
+            assert.equal(g.headers['x-twarga-signature'], hmacHex(hook.secret, g.raw), 'the receiver verifies the signature');
             return body as { topic: string; alert_id: number };
           });
-      const mails = () => sinks.mails.filter((m) => /CPU usage/.test(m.raw));
+      const mails = () => smtp.mails.filter((m) => /CPU usage/.test(m.raw));
 
       await run(300, 95);
       let list = await mine();

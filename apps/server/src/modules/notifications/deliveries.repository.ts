@@ -18,16 +18,8 @@ export interface DeliveryJob {
   created_at: string;
 }
 
-export interface DeliveryInsert {
-  channel_id: number;
-  user_id: number;
-  topic: string;
-  subject: string;
-  body: string;
-  data: Record<string, unknown>;
-  alert_id: number | null;
-  now: string;
-}
+/** A new delivery: the job's content, before any attempt. */
+export type DeliveryInsert = Omit<DeliveryJob, 'id' | 'attempts' | 'status' | 'created_at'> & { now: string };
 
 /** The outcome of one attempt. `status` stays pending while a retry is due. */
 export interface AttemptRecord {
