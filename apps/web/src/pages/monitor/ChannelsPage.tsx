@@ -14,6 +14,7 @@ import { DeliveriesTable, DeliveryStatus, deliveryOutcome } from './DeliveriesTa
 import { MonitorShell } from './MonitorShell';
 import { useChannels, useDeliveries } from './queries';
 import { SecretBox } from './SecretBox';
+import { useConfirmedRemove } from './useConfirmedRemove';
 import { useEnabledToggle } from './useEnabledToggle';
 
 const target = (c: NotificationChannel) => (c.kind === 'email' ? c.email : `${c.url}${c.format === 'slack' ? ' (Slack)' : ''}`);
@@ -24,7 +25,6 @@ export function ChannelsPage() {
   const channels = useChannels();
   const deliveries = useDeliveries();
   const [editing, setEditing] = useState<NotificationChannel | 'new'>();
-  const [removing, setRemoving] = useState<NotificationChannel>();
   const [secret, setSecret] = useState<CreatedChannel>();
   const [tested, setTested] = useState<{ channel: NotificationChannel; delivery: NotificationDelivery }>();
 
@@ -41,17 +41,7 @@ export function ChannelsPage() {
     onSuccess: (created) => setSecret(created),
   });
   const toggle = useEnabledToggle<NotificationChannel>(keys.channels, (c, enabled) => client.notifications.channels.update(c.id, { enabled }));
-  const remove = useMutation({
-    mutationFn: (id: number) => client.notifications.channels.remove(id),
-    onSuccess: async () => {
-      setRemoving(undefined);
-      await queryClient.invalidateQueries({ queryKey: keys.channels });
-    },
-  });
-  const closeRemove = () => {
-    setRemoving(undefined);
-    remove.reset();
-  };
+  const remove = useConfirmedRemove<NotificationChannel>(keys.channels, (id) => client.notifications.channels.remove(id));
   const problem = test.error ?? rotate.error ?? toggle.error;
 
   return (
@@ -112,7 +102,7 @@ export function ChannelsPage() {
                         <button type="button" className={button.ghost} onClick={() => setEditing(c)}>
                           Edit<span className="sr-only"> {c.name}</span>
                         </button>
-                        <button type="button" className={button.dangerGhost} onClick={() => setRemoving(c)}>
+                        <button type="button" className={button.dangerGhost} onClick={() => remove.ask(c)}>
                           Delete<span className="sr-only"> {c.name}</span>
                         </button>
                       </td>
@@ -150,15 +140,15 @@ export function ChannelsPage() {
       </Dialog>
 
       <ConfirmDialog
-        open={removing !== undefined}
-        onClose={closeRemove}
+        open={remove.target !== undefined}
+        onClose={remove.close}
         title="Delete channel?"
         confirmLabel="Delete channel"
-        onConfirm={() => removing && remove.mutate(removing.id)}
-        pending={remove.isPending}
+        onConfirm={remove.confirm}
+        pending={remove.pending}
         error={remove.error}
       >
-          Nothing more is sent to <strong className="font-semibold text-slate-900 dark:text-white">{removing?.name}</strong>. Policies that named it fall back to
+          Nothing more is sent to <strong className="font-semibold text-slate-900 dark:text-white">{remove.target?.name}</strong>. Policies that named it fall back to
           your other channels.
       </ConfirmDialog>
     </MonitorShell>

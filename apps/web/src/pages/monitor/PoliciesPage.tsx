@@ -1,4 +1,3 @@
-import { useMutation, useQueryClient } from '@tanstack/react-query';
 import type { AlertPolicy, NotificationChannel, Vm } from '@twarga/contract';
 import { useState } from 'react';
 import { client, errorMessage, keys } from '../../api';
@@ -15,6 +14,7 @@ import { conditionText } from './alertMetrics';
 import { MonitorShell } from './MonitorShell';
 import { PolicyForm } from './PolicyForm';
 import { useChannels, usePolicies } from './queries';
+import { useConfirmedRemove } from './useConfirmedRemove';
 import { useEnabledToggle } from './useEnabledToggle';
 
 function appliesTo(p: AlertPolicy, vms: Vm[] | undefined): string {
@@ -31,25 +31,13 @@ function notifies(p: AlertPolicy, channels: NotificationChannel[] | undefined): 
 /** Alert policies: mine, and (admins) the host's including the system defaults. */
 export function PoliciesPage() {
   const { data: me } = useMe();
-  const queryClient = useQueryClient();
   const policies = usePolicies();
   const vms = useVms();
   const channels = useChannels();
   const [editing, setEditing] = useState<AlertPolicy | 'new'>();
-  const [removing, setRemoving] = useState<AlertPolicy>();
 
   const toggle = useEnabledToggle<AlertPolicy>(keys.alertPolicies, (p, enabled) => client.alerts.policies.update(p.id, { enabled }));
-  const remove = useMutation({
-    mutationFn: (id: number) => client.alerts.policies.remove(id),
-    onSuccess: async () => {
-      setRemoving(undefined);
-      await queryClient.invalidateQueries({ queryKey: keys.alertPolicies });
-    },
-  });
-  const closeRemove = () => {
-    setRemoving(undefined);
-    remove.reset();
-  };
+  const remove = useConfirmedRemove<AlertPolicy>(keys.alertPolicies, (id) => client.alerts.policies.remove(id));
   const canEdit = (p: AlertPolicy) => p.user_id === me?.id || (me?.is_admin ?? false);
 
   return (
@@ -115,7 +103,7 @@ export function PoliciesPage() {
                             <button type="button" className={button.ghost} onClick={() => setEditing(p)}>
                               Edit<span className="sr-only"> {conditionText(p)}</span>
                             </button>
-                            <button type="button" className={button.dangerGhost} onClick={() => setRemoving(p)}>
+                            <button type="button" className={button.dangerGhost} onClick={() => remove.ask(p)}>
                               Delete<span className="sr-only"> {conditionText(p)}</span>
                             </button>
                           </>
@@ -136,15 +124,15 @@ export function PoliciesPage() {
       </Dialog>
 
       <ConfirmDialog
-        open={removing !== undefined}
-        onClose={closeRemove}
+        open={remove.target !== undefined}
+        onClose={remove.close}
         title="Delete alert policy?"
         confirmLabel="Delete policy"
-        onConfirm={() => removing && remove.mutate(removing.id)}
-        pending={remove.isPending}
+        onConfirm={remove.confirm}
+        pending={remove.pending}
         error={remove.error}
       >
-          <strong className="font-semibold text-slate-900 dark:text-white">{removing && conditionText(removing)}</strong> stops being watched. Alerts it raised stay in the list.
+          <strong className="font-semibold text-slate-900 dark:text-white">{remove.target && conditionText(remove.target)}</strong> stops being watched. Alerts it raised stay in the list.
       </ConfirmDialog>
     </MonitorShell>
   );
