@@ -84,6 +84,7 @@ import { alertsRoutes } from './modules/alerts/alerts.routes.js';
 import { AlertsService } from './modules/alerts/alerts.service.js';
 import { HealthRepository } from './modules/health-watch/health.repository.js';
 import { HealthWatch } from './modules/health-watch/health-watch.js';
+import { createSoc } from './modules/soc/wiring.js';
 
 export const VERSION = '0.1.0';
 
@@ -236,6 +237,8 @@ export async function buildApp(deps: AppDeps) {
     policy: { unresponsiveSeconds: config.healthUnresponsiveSeconds, bootWatchdogSeconds: config.bootWatchdogSeconds, sshProbeTimeoutMs: 3000 },
   });
   healthWatch.listen();
+  // The SOC: detection rules, incidents, blocks, the events API, syslog ingest and the SSH gateway.
+  const soc = createSoc({ db, dbKind: database.kind, config, events, bus, vms: vmsRepo, notifications, clock, log: app.log });
 
   const storageAlarm = new StorageAlarm();
   registerErrorHandling(app, { storageAlarm });
@@ -308,6 +311,7 @@ export async function buildApp(deps: AppDeps) {
   await app.register(notificationsRoutes, { notifications });
   await app.register(metricsRoutes, { metrics, hostForUsers: config.hostMetricsForUsers });
   await app.register(alertsRoutes, { alerts });
+  await soc.register(app);
   if (prometheus) await app.register(prometheusRoutes, { exporter: prometheus, access: config.prometheusAccess });
   await app.register(webRoutes, { webDir: config.webDir, events });
 
@@ -322,6 +326,7 @@ export async function buildApp(deps: AppDeps) {
   app.addHook('onClose', async () => {
     reconciler.stop();
     metering.stop();
+    await soc.close();
     collector.stop();
     // Before the alert engine: a last health transition may still raise or clear an alert.
     healthWatch.stop();
@@ -333,5 +338,5 @@ export async function buildApp(deps: AppDeps) {
     await images.close();
   });
 
-  return { app, routes, services: { healthWatch, notifications, alerts, alertEngine, auth, events, tokens, keys, admin, ledger, vms, ops, images, reconciler, metering, drivers, hosts, bus, terminal, liveAccess, collector, metrics } };
+  return { app, routes, services: { soc, healthWatch, notifications, alerts, alertEngine, auth, events, tokens, keys, admin, ledger, vms, ops, images, reconciler, metering, drivers, hosts, bus, terminal, liveAccess, collector, metrics } };
 }

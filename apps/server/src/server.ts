@@ -37,6 +37,7 @@ async function main() {
   services.collector.start(config.metricsIntervalSeconds * 1000);
   services.healthWatch.start(config.healthCheckSeconds * 1000);
   await services.terminal.start();
+  await services.soc.start();
 
   const shutdown = async (signal: string) => {
     app.log.info({ signal }, 'shutting down');

@@ -42,6 +42,8 @@ export const ErrorCodes = [
   'internal_error',
   'service_unavailable',
   'insufficient_storage',
+  /** The caller's address is blocked by the SOC (a block on the control plane). */
+  'address_blocked',
 ] as const;
 export type ErrorCode = (typeof ErrorCodes)[number];
 

@@ -86,6 +86,20 @@ export const EventCodes = [
   'notification_channel.deleted', // a user deleted a notification channel
   'notification_channel.secret_rotated', // a webhook channel's signing secret was replaced
   'notification.failed', // a notification could not be delivered after its retries
+  // SSH inside VMs: parsed from the guest's own auth log (syslog), attributed by the VM's channel
+  'ssh.login_failed', // a wrong password or refused key for an existing user on a VM's SSH server
+  'ssh.invalid_user', // a login attempt for a user name the VM does not have
+  'ssh.login_succeeded', // a login on a VM's SSH server succeeded (password or key)
+  'ssh.disconnected_preauth', // a client left a VM's SSH server before authenticating
+  'ssh.connection_refused', // the SSH gateway refused a connection to a VM from a blocked address
+  'syslog.dropped', // a VM's log lines were dropped (flood rate limit, malformed or oversize)
+  // SOC: detection, incidents and blocks
+  'soc.incident_opened', // a detection rule opened an incident
+  'soc.incident_updated', // an incident was acknowledged, resolved, marked false positive or commented
+  'soc.rule_updated', // an admin enabled, disabled or tuned a detection rule
+  'soc.block_added', // an address was blocked (by a rule or by a person)
+  'soc.block_lifted', // a block was lifted by a person or expired
+  'soc.request_refused', // the control plane refused a request from a blocked address
 ] as const;
 export type EventCode = (typeof EventCodes)[number];
 
@@ -96,6 +110,8 @@ export const Event = Type.Object(
     severity: Type.Union(Severities.map((s) => Type.Literal(s))),
     /** The event's code (one of EventCodes, e.g. login.failed, token.created); stored as `action`. */
     action: Type.String(),
+    /** The same stable code as `action` (the SOC's name for it). */
+    code: Type.String(),
     message: Type.String(),
     timestamp: Timestamp,
     user_id: Type.Union([Type.Integer(), Type.Null()]),

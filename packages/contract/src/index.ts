@@ -13,3 +13,4 @@ export * from './metrics.js';
 export * from './alerts.js';
 export * from './notifications.js';
 export * from './metric-values.js';
+export * from './soc.js';

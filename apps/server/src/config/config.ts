@@ -84,6 +84,20 @@ export const ConfigSchema = Type.Object(
     bootWatchdogSeconds: Type.Number({ minimum: 1, maximum: 86400 }),
     /** VM health: how often every running VM is judged (and SSH banners probed). */
     healthCheckSeconds: Type.Number({ minimum: 0.5, maximum: 3600 }),
+    /** SOC: the address remote clients reach VMs' SSH on, through the SSH gateway (which sees their real address and enforces blocks); unset: VMs' SSH is on loopback only. */
+    sshPublicAddress: Type.Optional(Type.String({ minLength: 2, maxLength: 64 })),
+    /** SOC: a syslog receiver (UDP and TCP, RFC 3164/5424) at host:port for guests on bridged networks; empty: off (QEMU guests use their own channel). */
+    syslogListen: Type.String({ pattern: '^$|^[0-9A-Fa-f.:\\[\\]]+:[0-9]{1,5}$' }),
+    /** SOC: longer syslog lines are cut to this many bytes. */
+    syslogMaxLineBytes: Type.Integer({ minimum: 256, maximum: 65536 }),
+    /** SOC: lines per second one VM may send before its lines are dropped (and counted). */
+    syslogLinesPerSecondPerVm: Type.Integer({ minimum: 1, maximum: 100000 }),
+    /** SOC: events older than this are deleted (0: kept forever). */
+    eventRetentionDays: Type.Number({ minimum: 0, maximum: 36500 }),
+    /** SOC: a repeat offender's block doubles each time, up to this. */
+    blockMaxSeconds: Type.Integer({ minimum: 60, maximum: 365 * 86400 }),
+    /** SOC: earlier blocks of an address within this many days make it a repeat offender. */
+    blockLookbackDays: Type.Number({ minimum: 0, maximum: 3650 }),
   },
   { additionalProperties: false },
 );
@@ -153,6 +167,13 @@ export const ENV_VARS: EnvSpec[] = [
   { key: 'healthUnresponsiveSeconds', env: 'TWARGA_HEALTH_UNRESPONSIVE_SECONDS', kind: 'number' },
   { key: 'bootWatchdogSeconds', env: 'TWARGA_BOOT_WATCHDOG_SECONDS', kind: 'number' },
   { key: 'healthCheckSeconds', env: 'TWARGA_HEALTH_CHECK_SECONDS', kind: 'number' },
+  { key: 'sshPublicAddress', env: 'TWARGA_SSH_PUBLIC_ADDRESS', kind: 'string' },
+  { key: 'syslogListen', env: 'TWARGA_SYSLOG_LISTEN', kind: 'string' },
+  { key: 'syslogMaxLineBytes', env: 'TWARGA_SYSLOG_MAX_LINE_BYTES', kind: 'int' },
+  { key: 'syslogLinesPerSecondPerVm', env: 'TWARGA_SYSLOG_LINES_PER_SECOND', kind: 'int' },
+  { key: 'eventRetentionDays', env: 'TWARGA_EVENT_RETENTION_DAYS', kind: 'number' },
+  { key: 'blockMaxSeconds', env: 'TWARGA_BLOCK_MAX_SECONDS', kind: 'int' },
+  { key: 'blockLookbackDays', env: 'TWARGA_BLOCK_LOOKBACK_DAYS', kind: 'number' },
 ];
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -220,6 +241,12 @@ export function defaultConfig(cwd = process.cwd()): Config {
     // Software emulation (no KVM) boots a cloud image in one to two minutes.
     bootWatchdogSeconds: 180,
     healthCheckSeconds: 5,
+    syslogListen: '',
+    syslogMaxLineBytes: 8192,
+    syslogLinesPerSecondPerVm: 200,
+    eventRetentionDays: 365,
+    blockMaxSeconds: 7 * 86400,
+    blockLookbackDays: 30,
   };
 }
 

@@ -41,7 +41,7 @@ function columnsOf(e: NewEvent) {
 function storedEvent(e: NewEvent, row: { id: number; timestamp: string; count: number; last_seen: string }): Event {
   const c = columnsOf(e);
   // details as stored (JSON): what a later read returns, not the caller's object.
-  return { ...c, ...row, details: JSON.parse(c.details) as Record<string, unknown> };
+  return { ...c, ...row, code: c.action, details: JSON.parse(c.details) as Record<string, unknown> };
 }
 
 export class EventsRepository {
@@ -101,6 +101,7 @@ export class EventsRepository {
     const rows = await query.execute();
     return rows.map((r) => ({
       ...r,
+      code: r.action,
       type: r.type as EventType,
       severity: r.severity as Severity,
       details: JSON.parse(r.details) as Record<string, unknown>,
