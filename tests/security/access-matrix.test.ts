@@ -22,6 +22,11 @@ interface Fixtures {
   hostId: number;
   channelId: number;
   policyId: number;
+  /** An event of the owner's (the SOC's event detail). */
+  eventId: number;
+  /** An incident about the owner's VM, and a block the owner made on it. */
+  incidentId: number;
+  blockId: number;
 }
 
 type Method = 'GET' | 'HEAD' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
@@ -58,6 +63,12 @@ const FIXTURES: Record<string, { params: (f: Fixtures) => string[]; body?: Parti
   '/api/notifications/channels/:id/test': { params: (f) => [String(f.channelId)] },
   '/api/notifications/channels/:id/rotate-secret': { params: (f) => [String(f.channelId)] },
   '/api/alerts/policies/:id': { params: (f) => [String(f.policyId)], body: { PATCH: { value: 1, enabled: false } } },
+  '/api/soc/events/:id': { params: (f) => [String(f.eventId)] },
+  '/api/soc/incidents/:id': { params: (f) => [String(f.incidentId)] },
+  '/api/soc/incidents/:id/actions': { params: (f) => [String(f.incidentId)], body: { POST: { status: 'resolved', comment: 'taken over' } } },
+  '/api/soc/incidents/:id/block': { params: (f) => [String(f.incidentId)], body: { POST: { scope: 'vm', duration_seconds: 600 } } },
+  '/api/soc/rules/:id': { params: () => ['ssh_brute_force'], body: { PATCH: { enabled: false } } },
+  '/api/soc/blocks/:id': { params: (f) => [String(f.blockId)] },
   // Pages: the same app shell for everyone; the data comes from the API routes above.
   '/vms/*': { params: (f) => [String(f.vmId), `${f.vmId}/terminal`] },
   '/admin/*': { params: (f) => [`users/${f.ownerId}`] },
@@ -127,10 +138,19 @@ for (const kind of testDatabaseKinds()) {
       liveTerminal = live.t;
       const hosts = (await h.request({ method: 'GET', url: '/api/admin/hosts', token: await h.adminToken() })).json();
       const channel = await call('POST', '/api/notifications/channels', { kind: 'email', name: `chan-${tag}`, email: `notify-${tag}@example.com` }, 201);
-      f = { ownerId: owner.id, vmId: vm.id, keyId: key.id, tokenId: token.id, actionId: actions[0].id, liveSessionId: live.ready.session_id, recordedSessionId: recorded.ready.session_id, hostId: hosts[0].id, channelId: channel.id, policyId: 0 };
+      f = { ownerId: owner.id, vmId: vm.id, keyId: key.id, tokenId: token.id, actionId: actions[0].id, liveSessionId: live.ready.session_id, recordedSessionId: recorded.ready.session_id, hostId: hosts[0].id, channelId: channel.id, policyId: 0, eventId: 0, incidentId: 0, blockId: 0 };
       f.policyId = (await call('POST', '/api/alerts/policies', { entity: 'vm', metric: 'cpu_percent', compare: 'GreaterThan', value: 90, vm_ids: [vm.id], channel_ids: [channel.id], description: `policy-${tag}` }, 201)).id;
+      // The owner's newest SOC event (their VM's creation, their sign-in...).
+      f.eventId = ((await call('GET', '/api/soc/events?limit=1')) as { id: number }[])[0]!.id;
+      // An SSH brute force on the owner's VM (as the syslog ingest records it): an incident of theirs; and a block they made.
+      for (let i = 0; i < 5; i++) {
+        await h.services.events.record({ type: 'security', severity: 'warning', action: 'ssh.login_failed', message: 'Failed password for root', userId: owner.id, vmId: vm.id, sourceIp: '198.51.100.77', details: { user: 'root', client_port: 50000 + i } });
+      }
+      await h.services.soc.detection.engine.idle();
+      f.incidentId = ((await call('GET', '/api/soc/incidents')) as { id: number; rule_id: string }[]).find((i) => i.rule_id === 'ssh_brute_force')!.id;
+      f.blockId = (await call('POST', '/api/soc/blocks', { address: '198.51.100.78', scope: 'vm', vm_id: vm.id, reason: `block-${tag}` }, 201)).id;
       // Anything of these in an answer to the other user is a leak.
-      markers = [ownerName, `${ownerName}@example.com`, `vm-${tag}`, `key-${tag}`, `laptop-${tag}`, key.fingerprint, `token-${tag}`, `secret-output-${tag}`, `chan-${tag}`, `notify-${tag}`, `policy-${tag}`].filter(Boolean);
+      markers = [ownerName, `${ownerName}@example.com`, `vm-${tag}`, `key-${tag}`, `laptop-${tag}`, key.fingerprint, `token-${tag}`, `secret-output-${tag}`, `chan-${tag}`, `notify-${tag}`, `policy-${tag}`, '198.51.100.77', `block-${tag}`].filter(Boolean);
 
       const other = await h.user(`other${tag}`);
       const mk = async (scope: string) => (await h.request({ method: 'POST', url: '/api/account/tokens', token: other.token, body: { name: scope, scope } })).json().token as string;
@@ -198,6 +218,19 @@ for (const kind of testDatabaseKinds()) {
       assert.ok(asAdmin.body.includes(`vm="vm-${tag}"`), 'the admin sees the VM: the check above is not vacuous');
     });
 
+    test("the SOC's event list, search, statistics and export: none of the owner's events for another user", async () => {
+      const urls = ['/api/soc/events?limit=500', `/api/soc/events?limit=500&user_id=${f.ownerId}`, `/api/soc/events?vm_id=${f.vmId}`, `/api/soc/events?q=vm-${tag}`, '/api/soc/events/export?format=csv', '/api/soc/events/export?format=json', '/api/soc/statistics'];
+      for (const url of urls) {
+        for (const c of callers) {
+          const res = await h.app.inject({ method: 'GET', url, headers: c.token ? { authorization: `Bearer ${c.token}` } : {}, cookies: c.cookies });
+          assert.equal(res.statusCode, 200, `${c.label}: ${url} ${res.body.slice(0, 200)}`);
+          for (const m of markers) assert.ok(!res.body.includes(m), `leaks "${m}" to ${c.label}: ${url}`);
+        }
+      }
+      const asAdmin = await h.request({ method: 'GET', url: `/api/soc/events?limit=500&q=vm-${tag}`, token: await h.adminToken() });
+      assert.ok(asAdmin.body.includes(`vm-${tag}`), 'the admin sees the owner’s events: the check above is not vacuous');
+    });
+
     test("nothing of the owner's changed: VM, key, token, live terminal, recording, account", async () => {
       const as = (url: string) => h.request({ method: 'GET', url, token: owner.token });
       const vm = (await as(`/api/vms/${f.vmId}`)).json();
@@ -219,6 +252,12 @@ for (const kind of testDatabaseKinds()) {
       assert.equal(me.is_active, true);
       assert.equal(me.credits, (await h.request({ method: 'GET', url: '/api/account/ledger', token: owner.token })).json().reduce((s: number, e: { amount: number }) => s + e.amount, 0));
       assert.equal(h.services.terminal.tickets.pending(owner.id), 0);
+      const incident = (await as(`/api/soc/incidents/${f.incidentId}`)).json();
+      assert.deepEqual([incident.status, incident.history.map((e: { action: string }) => e.action)], ['open', ['opened', 'blocked']], 'nobody else acted on it or blocked from it');
+      const rules = (await as('/api/soc/rules')).json() as { id: string; enabled: boolean }[];
+      assert.equal(rules.find((r) => r.id === 'ssh_brute_force')!.enabled, true);
+      const blocks = (await as('/api/soc/blocks?active=true')).json() as { id: number }[];
+      assert.ok(blocks.some((b) => b.id === f.blockId), 'the block is still active');
     });
   });
 }

@@ -14,6 +14,7 @@ import type { DatabaseHandle } from './db/database.js';
 import { DOCS_CONTENT_SECURITY_POLICY } from './http/content-security.js';
 import { AppError, registerErrorHandling } from './http/errors.js';
 import { DOCS_PREFIX, registerGuard } from './http/guard.js';
+import { registerBlockedAddresses } from './http/blocked-addresses.js';
 import type { Access, App } from './http/types.js';
 import { systemClock, type Clock } from './lib/time.js';
 import { adminRoutes } from './modules/admin/admin.routes.js';
@@ -85,6 +86,7 @@ import { AlertsService } from './modules/alerts/alerts.service.js';
 import { HealthRepository } from './modules/health-watch/health.repository.js';
 import { HealthWatch } from './modules/health-watch/health-watch.js';
 import { createSoc } from './modules/soc/wiring.js';
+import { PeerRegistry } from './modules/soc/gateway/peer-registry.js';
 
 export const VERSION = '0.1.0';
 
@@ -180,14 +182,18 @@ export async function buildApp(deps: AppDeps) {
       maxVcpusPerUser: config.maxVcpusPerUser,
       sshPortRange: config.sshPortRange,
       sshHost: config.sshHost,
+      sshBindAddresses: ['127.0.0.1', ...(config.sshPublicAddress ? [config.sshPublicAddress] : [])],
       maxDiskGbPerUser: config.maxDiskGbPerUser,
       minFreeDiskMb: config.minFreeDiskMb,
       dataDir: config.dataDir,
     },
   });
+  // Who is behind each connection to a VM's SSH forward: the SSH gateway's clients and our own
+  // connections (terminal, banner probes), so the SOC tells an attacker from us.
+  const sshPeers = new PeerRegistry(clock);
   const metering = new Metering({ vms: vmsRepo, ledger: ledgerService, events, clock, log: app.log });
   const terminal = new TerminalService({
-    sessions: new TerminalSessionsRepository(db), vms: vmsRepo, consoleKeys, drivers, events, bus, clock, log: app.log, access: liveAccess,
+    sessions: new TerminalSessionsRepository(db), vms: vmsRepo, consoleKeys, drivers, events, bus, clock, log: app.log, access: liveAccess, ownConnections: sshPeers,
     policy: {
       idleSeconds: config.terminalIdleSeconds,
       maxSeconds: config.terminalMaxSeconds,
@@ -233,17 +239,20 @@ export async function buildApp(deps: AppDeps) {
   // VM health (booting/responsive/unresponsive) and the boot watchdog: agent proofs come from the
   // collector's samples on the bus; the periodic pass is started by server.ts.
   const healthWatch = new HealthWatch({
-    repo: new HealthRepository(db), vms: vmsRepo, drivers, bus, events, alerts, clock, log: app.log, sshHost: config.sshHost,
+    repo: new HealthRepository(db), vms: vmsRepo, drivers, bus, events, alerts, clock, log: app.log, sshHost: config.sshHost, ownConnections: sshPeers,
     policy: { unresponsiveSeconds: config.healthUnresponsiveSeconds, bootWatchdogSeconds: config.bootWatchdogSeconds, sshProbeTimeoutMs: 3000 },
   });
   healthWatch.listen();
   // The SOC: detection rules, incidents, blocks, the events API, syslog ingest and the SSH gateway.
-  const soc = createSoc({ db, dbKind: database.kind, config, events, bus, vms: vmsRepo, notifications, clock, log: app.log });
+  const soc = createSoc({ db, dbKind: database.kind, config, events, bus, vms: vmsRepo, notifications, clock, log: app.log, sshPeers, drivers });
 
   const storageAlarm = new StorageAlarm();
   registerErrorHandling(app, { storageAlarm });
   await app.register(fastifyCookie, { hook: false });
   await app.register(fastifyFormbody);
+  // Before the guard: an address the SOC blocked on the control plane gets 403 address_blocked for
+  // everything (API, pages, websockets, /health), before authentication runs.
+  registerBlockedAddresses(app, { blocklist: soc.blocklist, events });
   registerGuard(app, { auth, events, csrfKey: secrets.csrfKey });
   // GET /metrics (Prometheus); its request counters see every route from here on.
   const prometheus = config.prometheusAccess === 'off' ? undefined : new PrometheusExporter({ collector, repo: new PrometheusRepository(db) });

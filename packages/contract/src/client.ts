@@ -22,6 +22,8 @@ import type { Alert, AlertPolicy, AlertsQuery, CreateAlertPolicyRequest, UpdateA
 import type { HostMetrics, MetricsCleanupResult, MetricsCollectResult, MetricsHistory, VmMetrics } from './metrics.js';
 import type { CreateChannelRequest, CreatedChannel, DeliveriesQuery, NotificationChannel, NotificationDelivery, UpdateChannelRequest } from './notifications.js';
 import type { EndedSessions, StartTerminalRequest, TerminalSession, TerminalTicket, VmTerminalSessions } from './terminal.js';
+import type { Event } from './events.js';
+import type { BlockQuery, CreateSocBlock, IncidentAction, IncidentBlockRequest, IncidentQuery, SocBlock, SocEventDetail, SocEventQuery, SocExportFormat, SocIncident, SocIncidentDetail, SocRule, SocStatistics, UpdateSocRule } from './soc.js';
 import type { Action, ActionLog, CreateVmRequest, CreatedVm, Image, RegisterImageRequest, Size, Vm, VmActionRequest, VmStats, VmStatusResponse } from './vms.js';
 
 /** Thrown for every non-2xx answer; carries the server's error body. */
@@ -80,6 +82,11 @@ export class ApiClient {
   }
 
   async request<T>(method: Method, path: string, body?: unknown): Promise<T> {
+    return (await this.exchange<T>(method, path, body)).body;
+  }
+
+  /** Like request, with the answer's headers too (a page's X-Next-Cursor). */
+  async exchange<T>(method: Method, path: string, body?: unknown): Promise<{ body: T; headers: Headers }> {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (body !== undefined) headers['content-type'] = 'application/json';
     if (this.options.token) headers.authorization = `Bearer ${this.options.token}`;
@@ -91,7 +98,7 @@ export class ApiClient {
       body: body === undefined ? undefined : JSON.stringify(body),
       credentials: 'same-origin',
     });
-    if (res.status === 204) return undefined as T;
+    if (res.status === 204) return { body: undefined as T, headers: res.headers };
     const text = await res.text();
     const parsed: unknown = text ? JSON.parse(text) : undefined;
     if (!res.ok) {
@@ -103,7 +110,7 @@ export class ApiClient {
         details: err.details,
       });
     }
-    return parsed as T;
+    return { body: parsed as T, headers: res.headers };
   }
 
   /** GET for a non-JSON body (recordings); errors still carry the JSON error body. */
@@ -222,6 +229,33 @@ export class ApiClient {
       rotateSecret: (id: number) => this.request<CreatedChannel>('POST', `/api/notifications/channels/${id}/rotate-secret`),
     },
     deliveries: (q: DeliveriesQuery = {}) => this.request<NotificationDelivery[]>('GET', `/api/notifications/deliveries${query(q)}`),
+  };
+
+  soc = {
+    /** One page of events, newest first; nextCursor (X-Next-Cursor) fetches the page after it, null at the end. */
+    events: async (q: SocEventQuery = {}): Promise<{ events: Event[]; nextCursor: string | null }> => {
+      const { body, headers } = await this.exchange<Event[]>('GET', `/api/soc/events${query(q)}`);
+      return { events: body, nextCursor: headers.get('x-next-cursor') || null };
+    },
+    event: (id: number) => this.request<SocEventDetail>('GET', `/api/soc/events/${id}`),
+    /** The export's URL (a download: the web UI links to it, scripts fetch it with their token). */
+    exportUrl: (format: SocExportFormat, q: Omit<SocEventQuery, 'limit' | 'cursor'> = {}) => `${this.baseUrl}/api/soc/events/export${query({ format, ...q })}`,
+    statistics: () => this.request<SocStatistics>('GET', '/api/soc/statistics'),
+    incidents: {
+      list: (q: IncidentQuery = {}) => this.request<SocIncident[]>('GET', `/api/soc/incidents${query(q)}`),
+      get: (id: number) => this.request<SocIncidentDetail>('GET', `/api/soc/incidents/${id}`),
+      act: (id: number, body: IncidentAction) => this.request<SocIncidentDetail>('POST', `/api/soc/incidents/${id}/actions`, body),
+      block: (id: number, body: IncidentBlockRequest) => this.request<SocBlock>('POST', `/api/soc/incidents/${id}/block`, body),
+    },
+    rules: {
+      list: () => this.request<SocRule[]>('GET', '/api/soc/rules'),
+      update: (id: string, body: UpdateSocRule) => this.request<SocRule>('PATCH', `/api/soc/rules/${id}`, body),
+    },
+    blocks: {
+      list: (q: BlockQuery = {}) => this.request<SocBlock[]>('GET', `/api/soc/blocks${query(q)}`),
+      create: (body: CreateSocBlock) => this.request<SocBlock>('POST', '/api/soc/blocks', body),
+      lift: (id: number) => this.request<void>('DELETE', `/api/soc/blocks/${id}`),
+    },
   };
 
   admin = {

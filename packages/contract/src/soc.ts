@@ -1,13 +1,14 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Timestamp } from './common.js';
-import { EventTypes, Severities } from './events.js';
+import { Event, EventTypes, Severities } from './events.js';
 
 /**
  * The SOC: security events (the event log, read through /api/soc/events), detection rules as data,
  * the incidents they open, and address blocks. Users see what concerns their account and VMs;
  * admins see everything.
  */
-const Literals = <T extends readonly string[]>(values: T) => Type.Union(values.map((v) => Type.Literal(v)));
+// T is the element type (not the array), so Static<> keeps the literal union instead of widening to string.
+const Literals = <T extends string>(values: readonly T[]) => Type.Union(values.map((v) => Type.Literal(v)));
 const Nullable = <T extends ReturnType<typeof Type.String> | ReturnType<typeof Type.Integer>>(t: T) => Type.Union([t, Type.Null()]);
 
 // ---------------------------------------------------------------------------------------------
@@ -36,6 +37,23 @@ export const SocEventQuery = Type.Object(
 );
 export type SocEventQuery = Static<typeof SocEventQuery>;
 
+/** GET /api/soc/events/{id}: the event and recent events related to it (each list newest first, limited). */
+export const SocEventDetail = Type.Object(
+  {
+    event: Event,
+    related: Type.Object({
+      /** Other events from the same source address. */
+      same_source: Type.Array(Event),
+      /** Other events about the same VM. */
+      same_vm: Type.Array(Event),
+      /** Other events of the incidents this event belongs to. */
+      same_incident: Type.Array(Event),
+    }),
+  },
+  { title: 'SocEventDetail' },
+);
+export type SocEventDetail = Static<typeof SocEventDetail>;
+
 export const SocExportFormats = ['csv', 'json'] as const;
 export type SocExportFormat = (typeof SocExportFormats)[number];
 
@@ -61,7 +79,12 @@ export type SocStatistics = Static<typeof SocStatistics>;
 // ---------------------------------------------------------------------------------------------
 // Rules as data, modelled on Sigma's correlation rules.
 
-export const RuleKinds = ['event_count', 'value_count', 'temporal_ordered'] as const;
+/**
+ * Sigma's correlation types, plus new_value: fires when value_field takes a value never seen before
+ * in the group (e.g. an admin's sign-in from a new address); the group's first value is learned
+ * without firing. It needs state that outlives the window, so it is its own kind.
+ */
+export const RuleKinds = ['event_count', 'value_count', 'temporal_ordered', 'new_value'] as const;
 export type RuleKind = (typeof RuleKinds)[number];
 /** Fields an event can be grouped by or counted on. `details.<key>` names a key of its details. */
 export const RuleFieldPattern = '^(source_ip|vm_id|user_id|username|code|details\\.[a-z_]{1,32})$';
@@ -101,14 +124,14 @@ export const SocRule = Type.Object(
     kind: Literals(RuleKinds),
     /** event_count and value_count: the events counted. */
     match: Type.Optional(RuleMatch),
-    /** value_count: the field whose distinct values are counted (e.g. details.user). */
+    /** value_count: the field whose distinct values are counted (e.g. details.user); new_value: the field watched for new values. */
     value_field: Type.Optional(Type.String({ pattern: RuleFieldPattern })),
     /** temporal_ordered: the steps, in order; each needs `min_count` matches (default 1) before the next. */
     sequence: Type.Optional(Type.Array(Type.Object({ match: RuleMatch, min_count: Type.Optional(Type.Integer({ minimum: 1 })) }), { minItems: 2, maxItems: 5 })),
     /** The events of one group share these fields' values (e.g. source_ip, vm_id). */
     group_by: Type.Array(Type.String({ pattern: RuleFieldPattern }), { maxItems: 4 }),
     window_seconds: Type.Integer({ minimum: 1, maximum: 7 * 86400 }),
-    /** event_count: events; value_count: distinct values; temporal_ordered: unused (1). */
+    /** event_count: events; value_count: distinct values; temporal_ordered and new_value: unused (1). */
     threshold: Type.Integer({ minimum: 1, maximum: 1_000_000 }),
     response: RuleResponse,
     enabled: Type.Boolean(),
@@ -198,6 +221,18 @@ export const IncidentAction = Type.Object(
   { additionalProperties: false, minProperties: 1 },
 );
 export type IncidentAction = Static<typeof IncidentAction>;
+
+/** POST /api/soc/incidents/{id}/block: block the incident's source address (scope vm: on the incident's VM). */
+export const IncidentBlockRequest = Type.Object(
+  {
+    scope: Literals(BlockScopes),
+    /** Omitted: until lifted. */
+    duration_seconds: Type.Optional(Type.Integer({ minimum: 60, maximum: 365 * 86400 })),
+    reason: Type.Optional(Type.String({ maxLength: 500 })),
+  },
+  { additionalProperties: false },
+);
+export type IncidentBlockRequest = Static<typeof IncidentBlockRequest>;
 
 // ---------------------------------------------------------------------------------------------
 // Blocks: a source address refused for a while on one VM's SSH, every VM's SSH, or the control plane.

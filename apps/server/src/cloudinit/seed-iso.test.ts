@@ -129,4 +129,19 @@ describe('cloud-init seed', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  test('writeSeedIso adds vendor-data when given (the QEMU driver gives the syslog forward)', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'twarga-seed-test-'));
+    try {
+      const seed = seedFiles({ instanceId: 'vm-1', hostname: 'web-1', sshAuthorizedKeys: [KEY] });
+      const iso = path.join(dir, 'seed.iso');
+      const vendorData = '#cloud-config\nrsyslog: {}\n';
+      await writeSeedIso(iso, { ...seed, vendorData });
+      const isoinfo = (...args: string[]) => execFileSync('isoinfo', ['-i', iso, ...args], { encoding: 'utf8', timeout: 30_000 });
+      assert.deepEqual(isoinfo('-R', '-f').split('\n').filter(Boolean).sort(), ['/meta-data', '/user-data', '/vendor-data']);
+      assert.equal(isoinfo('-R', '-x', '/vendor-data'), vendorData);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

@@ -75,13 +75,15 @@ export function seedFiles(input: SeedInput): { metaData: string; userData: strin
   return { metaData, userData };
 }
 
-/** Writes a NoCloud seed ISO (volume label cidata) with genisoimage. */
-export async function writeSeedIso(target: string, files: { metaData: string; userData: string }): Promise<void> {
+/** Writes a NoCloud seed ISO (volume label cidata) with genisoimage; vendor-data when given. */
+export async function writeSeedIso(target: string, files: { metaData: string; userData: string; vendorData?: string }): Promise<void> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'twarga-seed-'));
   try {
     await writeFile(path.join(dir, 'meta-data'), files.metaData);
     await writeFile(path.join(dir, 'user-data'), files.userData);
-    await run('genisoimage', ['-quiet', '-output', target, '-volid', 'cidata', '-joliet', '-rock', path.join(dir, 'user-data'), path.join(dir, 'meta-data')], {
+    const vendor = files.vendorData === undefined ? [] : [path.join(dir, 'vendor-data')];
+    if (files.vendorData !== undefined) await writeFile(vendor[0]!, files.vendorData);
+    await run('genisoimage', ['-quiet', '-output', target, '-volid', 'cidata', '-joliet', '-rock', path.join(dir, 'user-data'), path.join(dir, 'meta-data'), ...vendor], {
       timeoutMs: 30_000,
     });
   } finally {

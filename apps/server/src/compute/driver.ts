@@ -162,6 +162,20 @@ export interface GuestAgentSource {
   guestReport(id: string): Promise<GuestReport | undefined>;
 }
 
+/**
+ * Optional ability: the guest's syslog channel, a stream of the lines the guest's syslog forwards
+ * (QEMU: guestfwd into a socket of the instance's own). Whatever arrives on it is that instance's:
+ * the SOC attributes lines by the channel, never by their content.
+ */
+export interface SyslogChannelSource {
+  /** Connects to the channel; rejects when the instance is not running (or its channel not up yet). */
+  openSyslogChannel(id: string): Promise<import('node:stream').Duplex>;
+}
+
+export function hasSyslogChannel(d: ComputeDriver): d is ComputeDriver & SyslogChannelSource {
+  return typeof (d as Partial<SyslogChannelSource>).openSyslogChannel === 'function';
+}
+
 export function hasGuestAgent(d: ComputeDriver): d is ComputeDriver & GuestAgentSource {
   return typeof (d as Partial<GuestAgentSource>).guestReport === 'function';
 }

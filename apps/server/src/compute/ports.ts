@@ -15,11 +15,14 @@ export function portIsFree(host: string, port: number): Promise<boolean> {
   });
 }
 
-/** The first port of the range that no VM holds and nothing else is bound to. */
-export async function pickFreePort(range: string, host: string, taken: Set<number>): Promise<number | undefined> {
+/** The first port of the range that no VM holds and nothing else is bound to on any of `hosts`. */
+export async function pickFreePort(range: string, hosts: string[], taken: Set<number>): Promise<number | undefined> {
   const { first, last } = parsePortRange(range);
   for (let port = first; port <= last; port++) {
-    if (!taken.has(port) && (await portIsFree(host, port))) return port;
+    if (taken.has(port)) continue;
+    let free = true;
+    for (const host of hosts) free &&= await portIsFree(host, port);
+    if (free) return port;
   }
   return undefined;
 }

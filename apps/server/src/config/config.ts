@@ -98,6 +98,8 @@ export const ConfigSchema = Type.Object(
     blockMaxSeconds: Type.Integer({ minimum: 60, maximum: 365 * 86400 }),
     /** SOC: earlier blocks of an address within this many days make it a repeat offender. */
     blockLookbackDays: Type.Number({ minimum: 0, maximum: 3650 }),
+    /** SOC: a critical incident notifies admins (and the VM's owner) at most once per rule per this many seconds; held-back ones are counted in the next. */
+    socNotifyMinIntervalSeconds: Type.Number({ minimum: 0, maximum: 7 * 86400 }),
   },
   { additionalProperties: false },
 );
@@ -174,6 +176,7 @@ export const ENV_VARS: EnvSpec[] = [
   { key: 'eventRetentionDays', env: 'TWARGA_EVENT_RETENTION_DAYS', kind: 'number' },
   { key: 'blockMaxSeconds', env: 'TWARGA_BLOCK_MAX_SECONDS', kind: 'int' },
   { key: 'blockLookbackDays', env: 'TWARGA_BLOCK_LOOKBACK_DAYS', kind: 'number' },
+  { key: 'socNotifyMinIntervalSeconds', env: 'TWARGA_SOC_NOTIFY_MIN_INTERVAL_SECONDS', kind: 'number' },
 ];
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -247,6 +250,7 @@ export function defaultConfig(cwd = process.cwd()): Config {
     eventRetentionDays: 365,
     blockMaxSeconds: 7 * 86400,
     blockLookbackDays: 30,
+    socNotifyMinIntervalSeconds: 300,
   };
 }
 

@@ -12,6 +12,8 @@ import * as m010 from './migrations/010_metrics.js';
 import * as m011 from './migrations/011_alerts.js';
 import * as m012 from './migrations/012_notifications.js';
 import * as m013 from './migrations/013_vm_health.js';
+import * as m014 from './migrations/014_soc.js';
+import * as m015 from './migrations/015_event_search.js';
 
 export interface MigrationContext {
   /** Auto-increment integer primary key that never reuses ids (events refer to deleted rows). */
@@ -42,6 +44,8 @@ const MIGRATIONS: Migration[] = [
   { name: '011_alerts', ...m011 },
   { name: '012_notifications', ...m012 },
   { name: '013_vm_health', ...m013 },
+  { name: '014_soc', ...m014 },
+  { name: '015_event_search', ...m015 },
 ];
 
 /**

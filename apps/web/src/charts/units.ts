@@ -27,13 +27,17 @@ export function formatPercent(n: number | null | undefined): string {
 /** Plain numbers such as load averages: "0.42". */
 export const formatPlain = (n: number | null | undefined) => (n === null || n === undefined || !Number.isFinite(n) ? '—' : n.toFixed(2));
 
-export type Unit = 'percent' | 'bytes' | 'rate' | 'plain';
+/** Counts (events per hour): whole numbers as they are, fractions (axis ticks) with one decimal. */
+export const formatCount = (n: number | null | undefined) => (n === null || n === undefined || !Number.isFinite(n) ? '—' : Number.isInteger(n) ? n.toLocaleString() : n.toFixed(1));
+
+export type Unit = 'percent' | 'bytes' | 'rate' | 'plain' | 'count';
 
 export const formatUnit: Record<Unit, (n: number | null | undefined) => string> = {
   percent: formatPercent,
   bytes: formatBytes,
   rate: formatRate,
   plain: formatPlain,
+  count: formatCount,
 };
 
 /** used / total as a percentage, or null when either is unknown (never a made-up 0). */

@@ -3,6 +3,7 @@ import type { ActionLog, Alert, MetricsHistory, StreamEvent, Vm } from '@twarga/
 import { keys } from '../api';
 import { hostValues, vmValues } from '@twarga/contract/browser';
 import { appendSample, LIVE_RANGE, upsertAlert } from '../pages/monitor/liveMetrics';
+import { publishRecordedEvent } from './recordedEvents';
 
 /** The message's data as a StreamEvent, or undefined when it is not one (ignored). */
 export function parseStreamEvent(data: unknown): StreamEvent | undefined {
@@ -104,8 +105,9 @@ export function applyStreamEvent(queryClient: QueryClient, event: StreamEvent): 
     case 'hello':
       return;
     case 'event':
-      // A recorded event (login, 403, VM lifecycle...). Nothing cached shows the event log yet (the
-      // SOC feed will): ignored, and deliberately no refetch, since every request may record one.
+      // A recorded event (login, 403, VM lifecycle...): handed to the open SOC feed, if any.
+      // Deliberately no refetch here, since every request may record one.
+      publishRecordedEvent(event.event);
       return;
     case 'revoked':
       // The login or the admin rights behind the stream went: nothing cached may be trusted.
@@ -117,5 +119,5 @@ export function applyStreamEvent(queryClient: QueryClient, event: StreamEvent): 
 
 /** After a gap in the stream, anything may have changed: refetch what the events keep fresh. */
 export function resyncAfterGap(queryClient: QueryClient): void {
-  for (const key of [keys.vms, ['vm'], ['vm-actions'], keys.me, ['metrics'], ['metrics-history'], ['alerts']]) void queryClient.invalidateQueries({ queryKey: key });
+  for (const key of [keys.vms, ['vm'], ['vm-actions'], keys.me, ['metrics'], ['metrics-history'], ['alerts'], ['soc']]) void queryClient.invalidateQueries({ queryKey: key });
 }

@@ -23,7 +23,7 @@ const values = (args: string[], flag: string) => args.flatMap((a, i) => (a === f
 test('user networking is restricted: the guest reaches nothing but its own SSH forward', () => {
   const args = qemuArgs(spec, paths, 'tcg');
   // One NIC, one netdev: nothing else (no second netdev, no -nic/-net shortcut) gives the guest a way out.
-  assert.deepEqual(values(args, '-netdev'), ['user,id=net0,restrict=on,hostname=web-1,hostfwd=tcp:127.0.0.1:24567-:22']);
+  assert.deepEqual(values(args, '-netdev'), ['user,id=net0,restrict=on,hostname=web-1,hostfwd=tcp:127.0.0.1:24567-:22,guestfwd=tcp:10.0.2.100:514-chardev:syslog0']);
   assert.deepEqual(values(args, '-device').filter((d) => d.startsWith('virtio-net')), ['virtio-net-pci,netdev=net0']);
   assert.ok(!args.includes('-nic') && !args.includes('-net'));
   assert.ok(args.includes('-nodefaults'), 'no default NIC either');
@@ -51,4 +51,13 @@ test('the guest agent channel and the balloon are wired', () => {
   assert.ok(devices.includes('virtio-serial-pci,id=vser0'));
   assert.ok(devices.includes('virtserialport,bus=vser0.0,chardev=qga0,name=org.qemu.guest_agent.0'));
   assert.ok(devices.includes('virtio-balloon-pci,id=balloon0'));
+});
+
+test("the syslog channel: the guest's TCP to 10.0.2.100:514 lands in this VM's own socket, QEMU never waits for a reader", () => {
+  const args = qemuArgs(spec, paths, 'tcg');
+  assert.ok(values(args, '-chardev').includes('socket,id=syslog0,path=/data/vms/vm-7/syslog.sock,server=on,wait=off'));
+  assert.match(values(args, '-netdev')[0]!, /,guestfwd=tcp:10\.0\.2\.100:514-chardev:syslog0$/);
+  // Another VM's argv points at its own socket: the channel is what tells VMs apart.
+  const other = qemuArgs({ ...spec, id: 'vm-8' }, instancePaths('/data/vms', 'vm-8'), 'tcg');
+  assert.ok(values(other, '-chardev').includes('socket,id=syslog0,path=/data/vms/vm-8/syslog.sock,server=on,wait=off'));
 });

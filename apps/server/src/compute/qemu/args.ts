@@ -3,6 +3,10 @@ import type { InstancePaths } from './paths.js';
 
 export type Accel = 'kvm' | 'tcg';
 
+/** Where a QEMU guest sends its syslog (TCP): an address of the user network that only the guestfwd answers. */
+export const SYSLOG_GUEST_ADDRESS = '10.0.2.100';
+export const SYSLOG_GUEST_PORT = 514;
+
 /**
  * The qemu-system-x86_64 argv for an instance. Pure: same spec, same argv (unit-tested).
  * QEMU daemonizes itself with a pidfile so the VM outlives the control plane.
@@ -33,10 +37,15 @@ export function qemuArgs(spec: InstanceSpec, paths: InstancePaths, accel: Accel)
     '-serial', 'chardev:serial0',
     '-drive', `file=${paths.disk},if=virtio,format=qcow2,cache=writeback,discard=unmap`,
     '-drive', `file=${paths.seed},if=virtio,format=raw,readonly=on`,
+    // The syslog channel: the guest's TCP connections to 10.0.2.100:514 go into this VM's own
+    // socket (guestfwd also works under restrict=on), so whatever arrives there is this VM's: the
+    // SOC attributes lines by the socket, never by what they say. QEMU is the server (wait=off,
+    // like QMP and the agent): the VM never waits for the ingest, which connects when it can.
+    '-chardev', `socket,id=syslog0,path=${paths.syslog},server=on,wait=off`,
     // restrict=on: the guest reaches nothing through slirp (without it, its 10.0.2.2 is the host's
     // 127.0.0.1: the API, other VMs' SSH forwards, any loopback service). Only the hostfwd (its own
     // SSH from the host) and guestfwd rules still work; the price is no outbound network.
-    '-netdev', `user,id=net0,restrict=on,hostname=${spec.hostname},hostfwd=tcp:127.0.0.1:${spec.sshPort}-:22`,
+    '-netdev', `user,id=net0,restrict=on,hostname=${spec.hostname},hostfwd=tcp:127.0.0.1:${spec.sshPort}-:22,guestfwd=tcp:${SYSLOG_GUEST_ADDRESS}:${SYSLOG_GUEST_PORT}-chardev:syslog0`,
     '-device', 'virtio-net-pci,netdev=net0',
     '-device', 'virtio-rng-pci',
     // The QEMU guest agent's channel: a virtio-serial port the image's qemu-ga opens, a socket here.

@@ -12,6 +12,8 @@ export function instancePaths(vmsDir: string, id: string) {
     qmp: path.join(dir, 'qmp.sock'),
     /** The guest agent's channel (virtio-serial port org.qemu.guest_agent.0). */
     qga: path.join(dir, 'qga.sock'),
+    /** The guest's syslog channel: guest TCP 10.0.2.100:514 (guestfwd) lands here; the SOC's ingest reads it. */
+    syslog: path.join(dir, 'syslog.sock'),
     serial: path.join(dir, 'serial.sock'),
     serialLog: path.join(dir, 'serial.log'),
     pidfile: path.join(dir, 'qemu.pid'),

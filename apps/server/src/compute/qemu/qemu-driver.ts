@@ -3,10 +3,11 @@ import { copyFile, mkdir, readFile, readdir, rename, rm, stat, truncate } from '
 import { writeFileAtomic } from '../../infra/fs.js';
 import { CommandError, run } from '../../infra/process.js';
 import { writeSeedIso } from '../../cloudinit/seed-iso.js';
-import { INSTANCE_ID_PATTERN, type ComputeDriver, type ConsoleLogRotation, type SerialConsole, type DriverInfo, type InstanceInspection, type GuestAgentSource, type GuestReport, type InstanceSpec, type InstanceStats, type StatsSource, type StopOptions } from '../driver.js';
+import { syslogVendorData } from '../../cloudinit/syslog-forward.js';
+import { INSTANCE_ID_PATTERN, type ComputeDriver, type ConsoleLogRotation, type SerialConsole, type DriverInfo, type InstanceInspection, type GuestAgentSource, type GuestReport, type SyslogChannelSource, type InstanceSpec, type InstanceStats, type StatsSource, type StopOptions } from '../driver.js';
 import { parseBalloonStats, parseFsInfo, parseInterfaces } from '../guest-parse.js';
 import { QgaClient } from './qga-client.js';
-import { qemuArgs, type Accel } from './args.js';
+import { qemuArgs, SYSLOG_GUEST_ADDRESS, SYSLOG_GUEST_PORT, type Accel } from './args.js';
 import { instancePaths } from './paths.js';
 import { diskBytesOf, processCounters } from './proc-stats.js';
 import { QmpClient, QmpTurns } from './qmp-client.js';
@@ -23,7 +24,7 @@ export interface QemuDriverOptions {
 }
 
 /** QEMU run directly: one detached qemu-system-x86_64 per VM, driven over QMP. */
-export class QemuDriver implements ComputeDriver, ConsoleLogRotation, SerialConsole, StatsSource, GuestAgentSource {
+export class QemuDriver implements ComputeDriver, ConsoleLogRotation, SerialConsole, StatsSource, GuestAgentSource, SyslogChannelSource {
   private readonly qemu: string;
   private readonly stopTimeoutMs: number;
   private accelUsed?: Accel;
@@ -54,7 +55,8 @@ export class QemuDriver implements ComputeDriver, ConsoleLogRotation, SerialCons
       await run('qemu-img', ['create', '-q', '-f', 'qcow2', ...backing, tmp, `${spec.diskGb}G`], { timeoutMs: 60_000 });
       await rename(tmp, p.disk);
     }
-    await writeSeedIso(`${p.seed}.tmp`, spec.seed);
+    // Cloud images forward their auth log over the VM's syslog channel (the tiny image has its own relay).
+    await writeSeedIso(`${p.seed}.tmp`, { ...spec.seed, vendorData: syslogVendorData({ address: SYSLOG_GUEST_ADDRESS, port: SYSLOG_GUEST_PORT }) });
     await rename(`${p.seed}.tmp`, p.seed);
     await writeFileAtomic(p.spec, JSON.stringify(spec, null, 2));
     await this.writeInfo(spec.id, spec.info);
@@ -70,6 +72,7 @@ export class QemuDriver implements ComputeDriver, ConsoleLogRotation, SerialCons
     await rm(p.qmp, { force: true });
     await rm(p.serial, { force: true });
     await rm(p.qga, { force: true });
+    await rm(p.syslog, { force: true });
     const accel = await this.opts.accel();
     this.accelUsed = accel;
     // With -D, QEMU writes its error messages to that log rather than to stderr: note where this launch starts in it.
@@ -273,6 +276,11 @@ export class QemuDriver implements ComputeDriver, ConsoleLogRotation, SerialCons
     return connectSerial(this.paths(id).serial);
   }
 
+  /** The guest's syslog channel (QEMU's chardev server socket; it takes one reader at a time). */
+  openSyslogChannel(id: string) {
+    return connectSerial(this.paths(id).syslog, SYSLOG_CONNECT_TIMEOUT_MS);
+  }
+
   serialScrollback(id: string, maxBytes: number): Promise<Buffer> {
     const { serialLog } = this.paths(id);
     return tailOfFiles([`${serialLog}.1`, serialLog], maxBytes);
@@ -311,6 +319,9 @@ const BALLOON_POLL_SECONDS = 2;
 
 /** The balloon of VMs this driver starts (-device virtio-balloon-pci,id=balloon0); the PCI device aliases the stats properties. */
 const BALLOON_QOM_PATH = '/machine/peripheral/balloon0';
+
+/** A local socket connects at once or not at all: a short wait, the ingest retries. */
+const SYSLOG_CONNECT_TIMEOUT_MS = 2000;
 
 /** How long inspect() waits for QMP's answer about a paused guest. */
 const QUERY_STATUS_TIMEOUT_MS = 1500;

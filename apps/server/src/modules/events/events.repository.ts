@@ -61,6 +61,22 @@ export class EventsRepository {
   }
 
   /**
+   * Many new rows in one multi-row INSERT (the syslog ingest's batches). Returns the stored events
+   * in the order given. Ids come in VALUES order within one statement on both databases, so the
+   * returned ids, sorted, line up with the rows.
+   */
+  async insertMany(rows: { event: NewEvent; timestamp: string; count: number; lastSeen: string }[]): Promise<Event[]> {
+    if (rows.length === 0) return [];
+    const ids = await this.db
+      .insertInto('events')
+      .values(rows.map((r) => ({ ...columnsOf(r.event), timestamp: r.timestamp, count: r.count, last_seen: r.lastSeen })))
+      .returning('id')
+      .execute();
+    const sorted = ids.map((r) => Number(r.id)).sort((x, y) => x - y);
+    return rows.map((r, i) => storedEvent(r.event, { id: sorted[i]!, timestamp: r.timestamp, count: r.count, last_seen: r.lastSeen }));
+  }
+
+  /**
    * Folds `times` repeats into the newest identical event (every field alike) that started at or
    * after `since`: count + times, last_seen = lastSeen. Returns the event as now stored, or
    * undefined when there is none. One statement, so the find and the increment cannot be split by

@@ -6,9 +6,10 @@ import { Periodic } from '../../lib/periodic.js';
 import type { Clock } from '../../lib/time.js';
 import type { BusMessage, LiveBus } from '../../operations/live-bus.js';
 import type { EventLog } from '../events/event-log.js';
-import { currentHealth, sshEndpointOf, toVm } from '../vms/vm-view.js';
+import { currentHealth, internalSshEndpointOf, toVm } from '../vms/vm-view.js';
 import type { VmRow, VmsRepository } from '../vms/vms.repository.js';
 import type { HealthPatch, HealthRepository } from './health.repository.js';
+import type { OwnConnectionRegistry } from '../../lib/own-connection.js';
 import { sshBannerAnswers } from './ssh-banner.js';
 
 /**
@@ -48,7 +49,9 @@ export interface HealthWatchDeps {
   sshHost: string;
   policy: HealthPolicy;
   /** The SSH banner check; tests may count its calls. */
-  probeSsh?: (host: string, port: number, timeoutMs: number) => Promise<boolean>;
+  probeSsh?: (host: string, port: number, timeoutMs: number, vmId: number) => Promise<boolean>;
+  /** The SOC's register of our own SSH connections: banner probes are never an attack. */
+  ownConnections?: OwnConnectionRegistry;
 }
 
 interface Proof {
@@ -83,7 +86,8 @@ export class HealthWatch {
   constructor(private readonly d: HealthWatchDeps) {
     this.periodic = new Periodic('health watch', () => this.passOnce(), d.log);
     this.startedAt = d.clock.now().getTime();
-    this.probe = d.probeSsh ?? sshBannerAnswers;
+    const own = d.ownConnections;
+    this.probe = d.probeSsh ?? ((host, port, timeoutMs, vmId) => sshBannerAnswers(host, port, timeoutMs, own && { vmId, registry: own }));
   }
 
   /** Listens to the collector's samples (agent proofs); the periodic pass is started separately. */
@@ -196,8 +200,9 @@ export class HealthWatch {
     // is asked now and then, not every pass.
     const probeDue = health !== 'responsive' ? !fresh(proof) : !proof || now - proof.at >= (policy.unresponsiveSeconds * 1000) / 3;
     if (mayProbe && !agentMode && probeDue && !(proof?.source === 'guest-agent' && fresh(proof))) {
-      const ssh = sshEndpointOf(row, this.d.sshHost);
-      if (ssh.port !== null && (await this.probe(ssh.host, ssh.port, policy.sshProbeTimeoutMs))) {
+      // Straight to the VM's forward on loopback, never through the SSH gateway.
+      const ssh = internalSshEndpointOf(row);
+      if (ssh.port !== null && (await this.probe(ssh.host, ssh.port, policy.sshProbeTimeoutMs, row.id))) {
         proof = { at: this.d.clock.now().getTime(), source: 'ssh' };
         // An agent's answer that came meanwhile stays: it is the stronger proof.
         if (this.proofs.get(row.id)?.source !== 'guest-agent') this.proofs.set(row.id, proof);

@@ -1,4 +1,4 @@
-import { connect } from 'node:net';
+import { connectOwned, type OwnConnectionTag } from '../../lib/own-connection.js';
 
 /** Bytes read before giving up on a banner (RFC 4253 lets a server print lines before it). */
 const MAX_BYTES = 1024;
@@ -6,13 +6,14 @@ const MAX_BYTES = 1024;
 /**
  * True when host:port answers with an SSH identification line ("SSH-…") within timeoutMs. A TCP
  * connect alone proves nothing: QEMU's user-mode port forward accepts connections even when
- * nothing listens in the guest, then closes them.
+ * nothing listens in the guest, then closes them. With `own`, the probe is registered as the
+ * control plane's own connection (the guest logs it; the SOC must not count it as an attack).
  */
-export function sshBannerAnswers(host: string, port: number, timeoutMs: number): Promise<boolean> {
+export function sshBannerAnswers(host: string, port: number, timeoutMs: number, own?: OwnConnectionTag): Promise<boolean> {
   return new Promise((resolve) => {
     let seen = '';
     let settled = false;
-    const socket = connect({ host, port });
+    const socket = connectOwned(host, port, own);
     const done = (ok: boolean) => {
       if (settled) return;
       settled = true;

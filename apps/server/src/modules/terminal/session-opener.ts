@@ -3,7 +3,7 @@ import type { WebSocket } from 'ws';
 import { TERMINAL_CLOSE_CODES, type TerminalServerMessage } from '@twarga/contract';
 import { hasSerialConsole } from '../../compute/driver.js';
 import { instanceId } from '../../compute/driver.js';
-import { sshEndpointOf } from '../vms/vm-view.js';
+import { internalSshEndpointOf } from '../vms/vm-view.js';
 import type { TerminalBackend } from './backend.js';
 import { LiveSession, type SessionOutcome } from './live-session.js';
 import { AsciicastRecorder } from './recorder.js';
@@ -81,7 +81,8 @@ export class SessionOpener {
         const scrollback = await driver.serialScrollback(instanceId(vm.id), SCROLLBACK_BYTES);
         session.connect(backend, ready(scrollback.length), scrollback);
       } else {
-        const { host, port } = sshEndpointOf(vm, d.policy.sshHost);
+        // Straight to the VM (never through the SSH gateway), labelled as ours for the SOC.
+        const { host, port } = internalSshEndpointOf(vm);
         session.connect(await this.openSsh(vm.id, host, port!, vm.ssh_user, grant, session, sourceIp), ready(0));
       }
     } catch (err) {
@@ -94,7 +95,10 @@ export class SessionOpener {
     if (!key) throw new Error('the VM has no console key');
     try {
       const { backend, hostKey } = await openSshShell(
-        { host, port, username, privateKey: key.privateKey, expectedHostKey: key.hostKeySha256, cols: grant.cols, rows: grant.rows, timeoutMs: SSH_TIMEOUT_MS },
+        {
+          host, port, username, privateKey: key.privateKey, expectedHostKey: key.hostKeySha256, cols: grant.cols, rows: grant.rows, timeoutMs: SSH_TIMEOUT_MS,
+          own: this.d.ownConnections && { vmId, registry: this.d.ownConnections },
+        },
         session,
       );
       if (!key.hostKeySha256) await this.d.consoleKeys.pinHostKey(vmId, hostKey);

@@ -1,4 +1,5 @@
 import { Client } from 'ssh2';
+import { connectOwned, type OwnConnectionTag } from '../../lib/own-connection.js';
 import type { BackendSink, TerminalBackend } from './backend.js';
 import { hostKeyFingerprint } from './console-keys.js';
 
@@ -12,6 +13,8 @@ export interface SshShellOptions {
   cols: number;
   rows: number;
   timeoutMs: number;
+  /** Registers the connection as the control plane's own (the SOC never counts it as an attack). */
+  own?: OwnConnectionTag;
 }
 
 export class HostKeyMismatch extends Error {
@@ -70,8 +73,8 @@ export function openSshShell(opts: SshShellOptions, sink: BackendSink): Promise<
       });
     });
     client.connect({
-      host: opts.host,
-      port: opts.port,
+      // Our socket, so its local port is registered as ours before the guest logs the connection.
+      sock: connectOwned(opts.host, opts.port, opts.own),
       username: opts.username,
       privateKey: opts.privateKey,
       readyTimeout: opts.timeoutMs,

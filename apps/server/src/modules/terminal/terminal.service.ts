@@ -25,6 +25,7 @@ import type { ConsoleKeys } from './console-keys.js';
 import { LiveSession, type SessionOutcome } from './live-session.js';
 import { SessionOpener } from './session-opener.js';
 import type { TerminalSessionRow, TerminalSessionsRepository } from './terminal-sessions.repository.js';
+import type { OwnConnectionRegistry } from '../../lib/own-connection.js';
 import { toTerminalSession } from './terminal-view.js';
 import { TicketBook, type TicketGrant } from './tickets.js';
 
@@ -51,6 +52,8 @@ export interface TerminalDeps {
   policy: TerminalPolicy;
   /** Ends tickets and sessions whose login or right to the VM goes away. */
   access: LiveAccess;
+  /** The SOC's register of our own SSH connections (the SSH terminal is never an attack). */
+  ownConnections?: OwnConnectionRegistry;
 }
 
 /** Statuses during which a terminal stays open (a reboot keeps the serial line). */

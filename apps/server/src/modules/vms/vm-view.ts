@@ -7,6 +7,15 @@ export function sshEndpointOf(row: VmRow, sshHost: string): { host: string; port
 }
 
 /**
+ * Where the control plane ITSELF reaches the VM's SSH (terminal, banner probes): QEMU's forward
+ * always listens on 127.0.0.1 (qemu/args.ts), whatever address users are shown (sshHost may be
+ * the SSH gateway's public address, and our own connections must not pass the gateway).
+ */
+export function internalSshEndpointOf(row: VmRow): { host: string; port: number | null } {
+  return sshEndpointOf(row, '127.0.0.1');
+}
+
+/**
  * The VM's health as of now: null unless running; a health stored for another boot (the VM was
  * started, stopped or rebooted since: booted_at moved) is stale, and the new boot is booting from
  * its start. The health watcher stores the transitions (modules/health-watch).

@@ -31,6 +31,8 @@ export interface VmPolicy {
   maxVcpusPerUser: number;
   sshPortRange: string;
   sshHost: string;
+  /** Where a VM's SSH port must be free: QEMU's loopback forward, and the SSH gateway's address when it is on. */
+  sshBindAddresses: string[];
   /** Total virtual disk size one user's live VMs may have (0: no disk at all). */
   maxDiskGbPerUser: number;
   /** Space the data dir's filesystem keeps free after every VM disk there could fill up. */
@@ -242,7 +244,7 @@ export class VmsService {
    */
   private async insertWithPort(forwardsSsh: boolean, row: Omit<VmRow, 'id'>) {
     for (let attempt = 0; attempt < 5; attempt++) {
-      const port = forwardsSsh ? await pickFreePort(this.d.policy.sshPortRange, this.d.policy.sshHost, await this.d.vms.usedPorts()) : null;
+      const port = forwardsSsh ? await pickFreePort(this.d.policy.sshPortRange, this.d.policy.sshBindAddresses, await this.d.vms.usedPorts()) : null;
       if (port === undefined) throw new AppError(503, 'service_unavailable', 'No free SSH port left in the configured range');
       try {
         return await this.d.db.transaction().execute(async (trx) => {

@@ -26,7 +26,7 @@ const INFO: Record<string, { label: string; unit: Unit }> = {
 export const metricLabel = (m: string) => INFO[m]?.label ?? m;
 export const metricUnit = (m: string): Unit => INFO[m]?.unit ?? 'plain';
 /** The unit a policy's value is typed in. */
-export const valueUnitText = (m: string) => ({ percent: '%', rate: 'bytes/s', bytes: 'bytes', plain: '' })[metricUnit(m)];
+export const valueUnitText = (m: string) => ({ percent: '%', rate: 'bytes/s', bytes: 'bytes', plain: '', count: '' })[metricUnit(m)];
 export const formatMetricValue = (m: string, v: number | null) => formatUnit[metricUnit(m)](v);
 export const compareText = (c: string | null) => (c === 'GreaterThan' ? '>' : c === 'LessThan' ? '<' : '');
 
