@@ -231,10 +231,10 @@ describe('browser: the SOC page', () => {
 
   test("an admin sees only events about them by default, and everyone's with All tenants", async () => {
     await openFeed(adminPage);
-    assert.equal(await adminPage.getByText('feed-probe').count(), 0, "alice's events are not about the admin");
+    assert.equal(await adminPage.getByText('alice-secret-probe').count(), 0, "alice's events are not about the admin");
     await adminPage.getByRole('switch', { name: 'All tenants' }).click();
     await adminPage.waitForURL(/[?&]all=1/);
-    await feedRow(adminPage, 'feed-probe').waitFor({ timeout: 10_000 });
+    await feedRow(adminPage, 'alice-secret-probe').waitFor({ timeout: 10_000 });
     // Live for everyone's events too.
     const started = Date.now();
     await bob.account.tokens.create({ name: 'seen-by-admin', scope: 'read' });
@@ -293,6 +293,7 @@ describe('browser: the SOC page', () => {
     await adminPage.getByRole('button', { name: 'Block', exact: true }).click();
     const row = adminPage.getByTestId('soc-block').filter({ hasText: '203.0.113.77' });
     await row.getByText(/^in (59|60) min|^in 1 h/).waitFor({ timeout: 5_000 });
+    await adminPage.screenshot({ path: path.join(shots, 'soc-blocks-dark.png'), fullPage: true });
     await row.getByRole('button', { name: 'Lift the block on 203.0.113.77' }).click();
     const confirm = adminPage.getByRole('dialog');
     await confirm.getByRole('button', { name: 'Lift block' }).click();

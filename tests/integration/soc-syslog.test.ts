@@ -80,6 +80,7 @@ describe('SSH login events from inside real VMs, attributed by channel', () => {
   let server: Awaited<ReturnType<typeof startServer>>;
   let vmA: Vm;
   let vmB: Vm;
+  let alice: ApiClient;
 
   before(async () => {
     dataDir = mkdtempSync(path.join(os.tmpdir(), 'twarga-syslog-'));
@@ -87,7 +88,7 @@ describe('SSH login events from inside real VMs, attributed by channel', () => {
     execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'syslog', '-f', path.join(keyDir, 'id')]);
     privateKey = readFileSync(path.join(keyDir, 'id'), 'utf8');
     server = await startServer({ TWARGA_DATA_DIR: dataDir, TWARGA_ADMIN_PASSWORD: 'syslog-admin-pw', TWARGA_ACCEL: 'tcg', TWARGA_SSH_PORTS: '23900-23949', TWARGA_BOOT_WATCHDOG_SECONDS: '900' });
-    const alice = await session(server.base, 'alice');
+    alice = await session(server.base, 'alice');
     const bob = await session(server.base, 'bob');
     const key = await alice.account.keys.create({ name: 'k', public_key: readFileSync(path.join(keyDir, 'id.pub'), 'utf8') });
     const a = await alice.vms.create({ name: 'vm-a', image: 'tiny', size: 's-1vcpu-256mb', ssh_keys: [key.id] });
@@ -149,5 +150,19 @@ describe('SSH login events from inside real VMs, attributed by channel', () => {
     assert.equal(forged.find((r) => r.details.user === 'spoofed-raw')!.details.hostname, 'vm-b', 'even though it says it is vm-b');
     // The key login that ran the command is recorded too, as a success on A.
     assert.ok(sshEvents(dataDir).some((e) => e.vm_id === vmA.id && e.action === 'ssh.login_succeeded' && e.details.method === 'publickey'));
+  });
+
+  test("after a stop and start (a new QEMU, a new channel socket) A's lines arrive again, still on A", async () => {
+    await alice.vms.action(vmA.id, { action: 'stop' });
+    await until('VM A stopped', async () => {
+      const v = await alice.vms.get(vmA.id);
+      return v.status === 'stopped' && !v.locked ? v : undefined;
+    }, 180_000);
+    await alice.vms.action(vmA.id, { action: 'start' });
+    vmA = await running(alice, vmA.id);
+    const before = sshEvents(dataDir).length;
+    const again = await failUntilRecorded(vmA, 'wrong-after-restart');
+    assert.equal(again.row.vm_id, vmA.id);
+    assert.ok(sshEvents(dataDir).length > before);
   });
 });

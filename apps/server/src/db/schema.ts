@@ -96,6 +96,8 @@ export interface EventsTable {
   count: Generated<number>;
   /** When the last of them happened (equals timestamp for a single occurrence). */
   last_seen: Timestamp | null;
+  /** Security events: hash of the fields that make two events identical (migration 016; folding's lookup). Null otherwise. */
+  fold_key: string | null;
 }
 
 export interface VmsTable {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { sql } from 'kysely';
 import type { Event, EventCode, EventType, Severity } from '@twarga/contract';
 import type { Db } from '../../db/database.js';
@@ -37,6 +38,27 @@ function columnsOf(e: NewEvent) {
   };
 }
 
+/**
+ * Security events only (the ones that fold): a hash of every stored field that makes two events
+ * identical (migration 016), so finding "the identical event of the last minute" is one probe of
+ * the (fold_key, timestamp) index. 128 bits: a collision between two different events of the
+ * same minute is not a practical concern.
+ */
+function foldKeyOf(c: ReturnType<typeof columnsOf>): string | null {
+  if (c.type !== 'security') return null;
+  const fields = [c.type, c.severity, c.action, c.message, c.user_id, c.username, c.vm_id, c.source_ip, c.details];
+  return createHash('sha256').update(JSON.stringify(fields)).digest('hex').slice(0, 32);
+}
+
+/** The columns written for a new event. */
+function rowOf(e: NewEvent) {
+  const c = columnsOf(e);
+  return { ...c, fold_key: foldKeyOf(c) };
+}
+
+/** What a read returns: every column but fold_key (internal to folding). */
+const READ_COLUMNS = ['id', 'type', 'severity', 'action', 'message', 'timestamp', 'user_id', 'username', 'vm_id', 'source_ip', 'details', 'count', 'last_seen'] as const;
+
 /** The API's form of an event just written: its fields plus what the database assigned. */
 function storedEvent(e: NewEvent, row: { id: number; timestamp: string; count: number; last_seen: string }): Event {
   const c = columnsOf(e);
@@ -54,7 +76,7 @@ export class EventsRepository {
   async insert(e: NewEvent, timestamp: string, count = 1, lastSeen = timestamp): Promise<Event> {
     const row = await this.db
       .insertInto('events')
-      .values({ ...columnsOf(e), timestamp, count, last_seen: lastSeen })
+      .values({ ...rowOf(e), timestamp, count, last_seen: lastSeen })
       .returning('id')
       .executeTakeFirstOrThrow();
     return storedEvent(e, { id: row.id, timestamp, count, last_seen: lastSeen });
@@ -69,7 +91,7 @@ export class EventsRepository {
     if (rows.length === 0) return [];
     const ids = await this.db
       .insertInto('events')
-      .values(rows.map((r) => ({ ...columnsOf(r.event), timestamp: r.timestamp, count: r.count, last_seen: r.lastSeen })))
+      .values(rows.map((r) => ({ ...rowOf(r.event), timestamp: r.timestamp, count: r.count, last_seen: r.lastSeen })))
       .returning('id')
       .execute();
     const sorted = ids.map((r) => Number(r.id)).sort((x, y) => x - y);
@@ -77,40 +99,26 @@ export class EventsRepository {
   }
 
   /**
-   * Folds `times` repeats into the newest identical event (every field alike) that started at or
-   * after `since`: count + times, last_seen = lastSeen. Returns the event as now stored, or
-   * undefined when there is none. One statement, so the find and the increment cannot be split by
-   * another writer.
+   * Folds `times` repeats into the newest identical event (every field alike: same fold_key)
+   * that started at or after `since`: count + times, last_seen = lastSeen. Returns the event as
+   * now stored, or undefined when there is none. One statement, so the find and the increment
+   * cannot be split by another writer; the find is one probe of idx_events_fold, however many
+   * other events of the same action the minute holds.
    */
   async addRepeats(e: NewEvent, times: number, since: string, lastSeen: string): Promise<Event | undefined> {
-    const c = columnsOf(e);
+    const key = foldKeyOf(columnsOf(e));
+    if (key === null) return undefined;
     const row = await this.db
       .updateTable('events')
       .set({ count: sql<number>`count + ${times}`, last_seen: lastSeen })
-      .where('id', '=', () => {
-        let q = this.db
-          .selectFrom('events')
-          .select('id')
-          .where('action', '=', c.action)
-          .where('timestamp', '>=', since)
-          .where('type', '=', c.type)
-          .where('severity', '=', c.severity)
-          .where('message', '=', c.message)
-          .where('details', '=', c.details);
-        // NULL never equals NULL in SQL: absent fields must match with IS NULL.
-        for (const col of ['user_id', 'username', 'vm_id', 'source_ip'] as const) {
-          const v = c[col];
-          q = v === null ? q.where(col, 'is', null) : q.where(col, '=', v);
-        }
-        return q.orderBy('id', 'desc').limit(1);
-      })
+      .where('id', '=', () => this.db.selectFrom('events').select('id').where('fold_key', '=', key).where('timestamp', '>=', since).orderBy('id', 'desc').limit(1))
       .returning(['id', 'timestamp', 'count', 'last_seen'])
       .executeTakeFirst();
     return row && storedEvent(e, { id: row.id, timestamp: row.timestamp, count: Number(row.count), last_seen: row.last_seen ?? lastSeen });
   }
 
   async list(q: EventQuery = {}): Promise<Event[]> {
-    let query = this.db.selectFrom('events').selectAll().orderBy('id', 'desc').limit(q.limit ?? 100);
+    let query = this.db.selectFrom('events').select(READ_COLUMNS).orderBy('id', 'desc').limit(q.limit ?? 100);
     if (q.userId !== undefined) query = query.where('user_id', '=', q.userId);
     if (q.type) query = query.where('type', '=', q.type);
     if (q.action) query = query.where('action', '=', q.action);

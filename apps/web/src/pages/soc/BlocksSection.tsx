@@ -132,6 +132,12 @@ export function BlocksSection({ me }: { me: User }) {
   const vms = useVms();
   const now = useNow();
   const lift = useConfirmedRemove<SocBlock>(socKeys.blocks, client.soc.blocks.lift);
+  const queryClient = useQueryClient();
+  // A countdown that reached zero: ask the server once, which drops the block from the active list.
+  const expired = (blocks.data ?? []).filter((b) => b.expires_at && Date.parse(b.expires_at) <= now).length;
+  useEffect(() => {
+    if (expired > 0) void queryClient.invalidateQueries({ queryKey: socKeys.blocks });
+  }, [expired, queryClient]);
   const myVmIds = new Set((vms.data ?? []).filter((v) => v.user_id === me.id).map((v) => v.id));
   const mayLift = (b: SocBlock) => me.is_admin || (b.scope === 'vm' && b.vm_id !== null && myVmIds.has(b.vm_id));
   return (

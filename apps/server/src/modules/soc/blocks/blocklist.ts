@@ -49,6 +49,11 @@ export class MemoryBlocklist implements Blocklist {
     return this.find(address, (e) => e.scope === 'control_plane');
   }
 
+  /** An active block of the address in exactly this place (a rule firing again need not ask the database). */
+  holds(address: string, scope: BlockScope, vmId: number | null): boolean {
+    return this.find(address, (e) => e.scope === scope && e.vmId === (scope === 'vm' ? vmId : null));
+  }
+
   private find(address: string, applies: (e: Entry) => boolean): boolean {
     if (this.byAddress.size === 0) return false;
     const entries = this.byAddress.get(canonicalAddress(address) ?? address);

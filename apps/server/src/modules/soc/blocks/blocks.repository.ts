@@ -51,20 +51,6 @@ export class BlocksRepository {
     return rows.map(toBlock);
   }
 
-  /** The active block of an address in one place (scope and VM), if any. */
-  async findActive(address: string, scope: BlockScope, vmId: number | null, now: string): Promise<StoredBlock | undefined> {
-    let q = this.db
-      .selectFrom('soc_blocks')
-      .selectAll()
-      .where('address', '=', address)
-      .where('scope', '=', scope)
-      .where('lifted_at', 'is', null)
-      .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]));
-    q = vmId === null ? q.where('vm_id', 'is', null) : q.where('vm_id', '=', vmId);
-    const row = await q.executeTakeFirst();
-    return row && toBlock(row);
-  }
-
   async list(q: { userId?: number; active?: boolean; now: string; limit: number }): Promise<StoredBlock[]> {
     let query = this.db.selectFrom('soc_blocks').selectAll().orderBy('id', 'desc').limit(q.limit);
     if (q.userId !== undefined) query = query.where('user_id', '=', q.userId).where('scope', '=', 'vm');
@@ -83,15 +69,21 @@ export class BlocksRepository {
     return Number((await query.executeTakeFirstOrThrow()).n);
   }
 
-  /** Earlier blocks of the address created at or after `since` (repeat offenders). */
-  async countSince(address: string, since: string): Promise<number> {
-    const row = await this.db
+  /**
+   * What a new block of the address must know, in one query on (address, created_at): its blocks
+   * created at or after `since` (earlier offences in the look-back) and those still active at
+   * `now` (one in the same place refuses the new one), whenever they were made.
+   */
+  async ofAddress(address: string, since: string, now: string): Promise<StoredBlock[]> {
+    const rows = await this.db
       .selectFrom('soc_blocks')
-      .select((eb) => eb.fn.countAll<string>().as('n'))
+      .selectAll()
       .where('address', '=', address)
-      .where('created_at', '>=', since)
-      .executeTakeFirstOrThrow();
-    return Number(row.n);
+      .where((eb) =>
+        eb.or([eb('created_at', '>=', since), eb.and([eb('lifted_at', 'is', null), eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)])])]),
+      )
+      .execute();
+    return rows.map(toBlock);
   }
 
   /** Lifts an active block; undefined when it was lifted or had expired already. */

@@ -161,6 +161,11 @@ for (const kind of testDatabaseKinds()) {
       res = await call('POST', '/api/soc/blocks', bob.token, { address: ip, scope: 'vm', vm_id: bobVm });
       assert.equal(res.statusCode, 201);
       const bobs = res.json() as SocBlock;
+      for (const loopback of ['127.0.0.1', '::1', '::ffff:127.0.0.5']) {
+        res = await call('POST', '/api/soc/blocks', admin, { address: loopback, scope: 'control_plane' });
+        assert.equal(res.statusCode, 400, `${loopback} would lock the host out of the control plane`);
+        assert.equal((res.json() as { details: { field: string }[] }).details[0]!.field, 'address');
+      }
       const admins = (await call('POST', '/api/soc/blocks', admin, { address: ip, scope: 'all_vms', duration_seconds: 600 })).json() as SocBlock;
 
       const aliceSees = ((await call('GET', '/api/soc/blocks', alice.token)).json() as SocBlock[]).map((b) => b.id);

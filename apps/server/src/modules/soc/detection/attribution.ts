@@ -24,6 +24,14 @@ export interface Target {
   username?: string | null;
 }
 
+/** Where an incident happens: its one address and its one VM (null when the events differ). No database. */
+export function placeOf(group: Group, occs: Occurrence[]): { sourceIp: string | null; vmId: number | null } {
+  const g = group.values;
+  const sourceIp = typeof g.source_ip === 'string' ? g.source_ip : common(occs.map((o) => o.sourceIp));
+  const vmId = typeof g.vm_id === 'number' ? g.vm_id : common(occs.map((o) => o.vmId));
+  return { sourceIp, vmId };
+}
+
 /** What an incident is about: its address, its VM and whose it is. */
 export async function targetOf(
   rule: SocRule,
@@ -32,8 +40,7 @@ export async function targetOf(
   vms: { find(id: number): Promise<{ user_id: number; name: string } | undefined> },
 ): Promise<Target> {
   const g = group.values;
-  const sourceIp = typeof g.source_ip === 'string' ? g.source_ip : common(occs.map((o) => o.sourceIp));
-  const vmId = typeof g.vm_id === 'number' ? g.vm_id : common(occs.map((o) => o.vmId));
+  const { sourceIp, vmId } = placeOf(group, occs);
   const vm = vmId === null ? undefined : await vms.find(vmId);
   let userId: number | null = null;
   if (vm) userId = vm.user_id;

@@ -6,10 +6,10 @@ import type { EventLog } from '../../events/event-log.js';
 import { isLoopback } from '../blocks/address.js';
 import type { BlocksService } from '../blocks/blocks.service.js';
 import type { IncidentsService } from '../incidents/incidents.service.js';
-import { targetOf, titleOf } from './attribution.js';
+import { placeOf, targetOf, titleOf } from './attribution.js';
 import { fieldValue, groupOf, matches, type Group } from './rule-fields.js';
 import type { RulesRepository } from './rules.repository.js';
-import { eventCountFires, RuleWindows, temporalSequence, valueCountFires, type Occurrence } from './windows.js';
+import { eventCountFires, RuleWindows, valueCountFires, type Occurrence } from './windows.js';
 
 /** Events waiting for the engine; beyond this a flood is dropped (and counted) rather than exhausting memory. */
 const MAX_INBOX = 100_000;
@@ -17,6 +17,13 @@ const MAX_INBOX = 100_000;
 const BATCH = 500;
 /** Security events whose folded count the engine remembers (a fold arrives within a minute of its row). */
 const MAX_COUNTS = 20_000;
+/**
+ * A rule that keeps firing on its active incident (a campaign that goes on) writes "fired again"
+ * into the incident's history at most this often; the entry says how many firings it stands for.
+ */
+export const REFIRE_NOTE_MS = 60_000;
+/** Incidents whose last "fired again" note the engine remembers. */
+const MAX_NOTES = 10_000;
 
 export interface EngineDeps {
   rules: RulesRepository;
@@ -51,6 +58,8 @@ export class DetectionEngine {
   private readonly windows = new Map<string, RuleWindows>();
   private readonly counts = new Map<number, number>();
   private readonly additions = new Map<number, Addition>();
+  /** Per active incident: when "fired again" was last written, and the firings since (not written yet). */
+  private readonly notes = new Map<number, { at: number; held: number }>();
   private readonly lock = new Mutex();
   private inbox: Event[] = [];
   private draining?: Promise<void>;
@@ -182,13 +191,14 @@ export class DetectionEngine {
       if (value === null) return;
     }
     const group = groupOf(rule, e);
-    const list = this.windowsOf(rule).add(group.key, this.occurrence(e, n, { value }), rule.window_seconds);
+    // The window keeps its sum and distinct values as arrivals come and go: O(1) per event, however long the attack.
+    const w = this.windowsOf(rule).add(group.key, this.occurrence(e, n, { value }), rule.window_seconds);
     const active = this.addToActive(rule, group, e, n);
-    const fires = rule.kind === 'event_count' ? eventCountFires(rule, list) : valueCountFires(rule, list);
+    const fires = rule.kind === 'event_count' ? eventCountFires(rule, w) : valueCountFires(rule, w);
     if (!fires) return;
     this.windowsOf(rule).clear(group.key);
-    const what = rule.kind === 'event_count' ? `${list.reduce((s, o) => s + o.n, 0)} matching events` : `${new Set(list.map((o) => o.value)).size} different ${rule.value_field}`;
-    await this.fire(rule, group, list, active, `${what} (${rule.match.codes.join(', ')}) within ${rule.window_seconds} s (threshold ${rule.threshold})`);
+    const what = rule.kind === 'event_count' ? `${w.sum} matching events` : `${w.distinct} different ${rule.value_field}`;
+    await this.fire(rule, group, w.occurrences(), active, `${what} (${rule.match.codes.join(', ')}) within ${rule.window_seconds} s (threshold ${rule.threshold})`);
   }
 
   private async temporal(rule: SocRule, e: Event, n: number): Promise<void> {
@@ -196,10 +206,10 @@ export class DetectionEngine {
     const steps = sequence.flatMap((s, i) => (matches(s.match, e) ? [i] : []));
     if (steps.length === 0) return;
     const group = groupOf(rule, e);
-    const list = this.windowsOf(rule).add(group.key, this.occurrence(e, n, { steps }), rule.window_seconds);
+    const w = this.windowsOf(rule).add(group.key, this.occurrence(e, n, { steps }), rule.window_seconds);
     // An active incident of this rule gets the events that complete it again (another success), not every step.
     const active = steps.includes(sequence.length - 1) ? this.addToActive(rule, group, e, n) : undefined;
-    const used = temporalSequence(rule, list);
+    const used = w.sequence(rule);
     if (!used) return;
     this.windowsOf(rule).clear(group.key);
     const described = sequence.map((s) => `${s.min_count ?? 1}× ${s.match.codes.join('/')}`).join(', then ');
@@ -243,22 +253,48 @@ export class DetectionEngine {
 
   /** The rule's condition holds for the group: open an incident (or note it on the active one) and respond. */
   private async fire(rule: SocRule, group: Group, occs: Occurrence[], activeId: number | undefined, description: string): Promise<void> {
+    if (activeId !== undefined) {
+      // Fired again on its active incident: no VM lookup (only opening needs the owner and the title).
+      await this.noteRefired(activeId, description);
+      await this.respond(rule, placeOf(group, occs), activeId);
+      return;
+    }
     const target = await targetOf(rule, group, occs, this.d.vms);
-    let incidentId = activeId;
-    if (incidentId === undefined) {
-      const times = occs.map((o) => o.t);
-      const { incident } = await this.d.incidents.open(
-        {
-          rule_id: rule.id, title: titleOf(rule, target), severity: rule.severity, mitre: rule.mitre, group_key: group.key, group: group.values,
-          source_ip: target.sourceIp, vm_id: target.vmId, user_id: target.userId, event_count: occs.reduce((s, o) => s + o.n, 0),
-          first_seen: new Date(Math.min(...times)).toISOString(), last_seen: new Date(Math.max(...times)).toISOString(),
-        },
-        occs.map((o) => o.eventId),
-        description,
-      );
-      incidentId = incident.id;
-    } else await this.d.incidents.refired(incidentId, `The rule fired again: ${description}`);
-    await this.respond(rule, target, incidentId);
+    let first = Infinity;
+    let last = -Infinity;
+    for (const o of occs) {
+      if (o.t < first) first = o.t;
+      if (o.t > last) last = o.t;
+    }
+    const { incident } = await this.d.incidents.open(
+      {
+        rule_id: rule.id, title: titleOf(rule, target), severity: rule.severity, mitre: rule.mitre, group_key: group.key, group: group.values,
+        source_ip: target.sourceIp, vm_id: target.vmId, user_id: target.userId, event_count: occs.reduce((s, o) => s + o.n, 0),
+        first_seen: new Date(first).toISOString(), last_seen: new Date(last).toISOString(),
+      },
+      occs.map((o) => o.eventId),
+      description,
+    );
+    await this.respond(rule, target, incident.id);
+  }
+
+  /**
+   * "The rule fired again" in the incident's history, at most once per REFIRE_NOTE_MS: a brute
+   * force of thousands of attempts re-fires every few events, and a history of hundreds of
+   * identical lines (one write each) helps nobody. The next note counts the firings it stands for.
+   */
+  private async noteRefired(incidentId: number, description: string): Promise<void> {
+    const now = this.d.clock.now().getTime();
+    const note = this.notes.get(incidentId);
+    if (note && now - note.at < REFIRE_NOTE_MS) {
+      note.held++;
+      return;
+    }
+    const more = note && note.held > 0 ? ` (and ${note.held} more time${note.held === 1 ? '' : 's'} since the last note)` : '';
+    this.notes.delete(incidentId);
+    this.notes.set(incidentId, { at: now, held: 0 });
+    if (this.notes.size > MAX_NOTES) this.notes.delete(this.notes.keys().next().value!);
+    await this.d.incidents.refired(incidentId, `The rule fired again: ${description}${more}`);
   }
 
   private async respond(rule: SocRule, target: { sourceIp: string | null; vmId: number | null }, incidentId: number): Promise<void> {

@@ -62,6 +62,9 @@ function toEvent(r: EventRow): Event {
   };
 }
 
+/** The owner tokens of a user's events: their id and their VMs' ids ('~u7', '~v12'). */
+const ownerLexemes = (scope: { userId: number; vmIds: number[] }) => [`~u${Math.trunc(scope.userId)}`, ...scope.vmIds.map((id) => `~v${Math.trunc(id)}`)];
+
 const and = (parts: RawBuilder<unknown>[]) => (parts.length ? sql`WHERE ${sql.join(parts, sql` AND `)}` : sql``);
 
 /**
@@ -79,13 +82,17 @@ export class SocEventsRepository {
    * Events about this user (their account: user_id) or about one of their VMs (any VM they own
    * or owned: another user's terminal attempt on it, an SSH attack on it).
    */
-  private visibility(viewer: Viewer): RawBuilder<unknown>[] {
+  private async visibility(viewer: Viewer): Promise<RawBuilder<unknown>[]> {
     if (viewer.admin) return [];
-    return [sql`(e.user_id = ${viewer.userId} OR e.vm_id IN (SELECT v.id FROM vms v WHERE v.user_id = ${viewer.userId}))`];
+    // The VM ids as a list rather than a subquery: the planner then sees two index lookups
+    // (user_id, vm_id) instead of guessing that half the table matches and walking it.
+    const scope = await this.ownerScope(viewer);
+    if (!scope) return [sql`(e.user_id = ${viewer.userId} OR e.vm_id IN (SELECT v.id FROM vms v WHERE v.user_id = ${viewer.userId}))`];
+    return [scope.vmIds.length ? sql`(e.user_id = ${scope.userId} OR e.vm_id IN (${sql.join(scope.vmIds)}))` : sql`e.user_id = ${scope.userId}`];
   }
 
-  private conditions(f: EventFilter, viewer: Viewer): RawBuilder<unknown>[] {
-    const c = this.visibility(viewer);
+  private async conditions(f: EventFilter, viewer: Viewer): Promise<RawBuilder<unknown>[]> {
+    const c = await this.visibility(viewer);
     if (f.type) c.push(sql`e.type = ${f.type}`);
     if (f.severity) c.push(sql`e.severity = ${f.severity}`);
     if (f.code) c.push(sql`e.action = ${f.code}`);
@@ -104,7 +111,7 @@ export class SocEventsRepository {
    * tsvector with its GIN index) and the planner picks between walking the newest and the index.
    */
   async page(f: EventFilter, viewer: Viewer, opts: { before?: number; limit: number }): Promise<Event[]> {
-    const c = this.conditions(f, viewer);
+    const c = await this.conditions(f, viewer);
     const search = Boolean(f.words?.length);
     let key = sql.raw('e.id');
     let from = sql`events e`;
@@ -119,9 +126,10 @@ export class SocEventsRepository {
       // inject tsquery operators. The word is split like the indexed text (non-alphanumerics to
       // spaces); a word split into parts (an address, a code, a path) is a phrase of them.
       const queries = f.words!.map((w) => sql`phraseto_tsquery('simple'::regconfig, regexp_replace(${w}, '[^[:alnum:]]+', ' ', 'g'))`);
-      c.push(sql`s.doc @@ (${sql.join(queries, sql` && `)})`);
       const scope = await this.ownerScope(viewer);
-      if (scope) c.push(scope.vmIds.length ? sql`(s.user_id = ${scope.userId} OR s.vm_id IN (${sql.join(scope.vmIds)}))` : sql`s.user_id = ${scope.userId}`);
+      // A user's owner lexemes, built from ids only (never user input): '~u7' | '~v12'.
+      if (scope) queries.unshift(sql`${ownerLexemes(scope).map((t) => `'${t}'`).join(' | ')}::tsquery`);
+      c.push(sql`s.doc @@ (${sql.join(queries, sql` && `)})`);
     }
     if (opts.before !== undefined) c.push(sql`${key} < ${opts.before}`);
     const { rows } = await sql<EventRow>`SELECT ${COLUMNS} FROM ${from} ${and(c)} ORDER BY ${key} DESC LIMIT ${opts.limit}`.execute(this.db);
@@ -147,7 +155,7 @@ export class SocEventsRepository {
   /** The visible ones of these events, newest first. */
   async byIds(ids: number[], viewer: Viewer): Promise<Event[]> {
     if (!ids.length) return [];
-    const c = [...this.visibility(viewer), sql`e.id IN (${sql.join(ids)})`];
+    const c = [...(await this.visibility(viewer)), sql`e.id IN (${sql.join(ids)})`];
     const { rows } = await sql<EventRow>`SELECT ${COLUMNS} FROM events e ${and(c)} ORDER BY e.id DESC`.execute(this.db);
     return rows.map(toEvent);
   }
@@ -155,7 +163,7 @@ export class SocEventsRepository {
   /** Occurrences (a folded repeat counts as its `count`) per severity and type. */
   async totals(f: EventFilter, viewer: Viewer): Promise<{ severity: string; type: string; n: number }[]> {
     const { rows } = await sql<{ severity: string; type: string; n: number | string }>`
-      SELECT e.severity, e.type, SUM(e.count) AS n FROM events e ${and(this.conditions(f, viewer))} GROUP BY e.severity, e.type`.execute(this.db);
+      SELECT e.severity, e.type, SUM(e.count) AS n FROM events e ${and(await this.conditions(f, viewer))} GROUP BY e.severity, e.type`.execute(this.db);
     return rows.map((r) => ({ severity: r.severity, type: r.type, n: Number(r.n) }));
   }
 
@@ -163,13 +171,13 @@ export class SocEventsRepository {
   async perHour(f: EventFilter, viewer: Viewer): Promise<{ hour: string; severity: string; n: number }[]> {
     const hour = this.kind === 'sqlite' ? sql`substr(e.timestamp, 1, 13)` : sql`to_char(e.timestamp AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24')`;
     const { rows } = await sql<{ hour: string; severity: string; n: number | string }>`
-      SELECT ${hour} AS hour, e.severity, SUM(e.count) AS n FROM events e ${and(this.conditions(f, viewer))} GROUP BY 1, 2`.execute(this.db);
+      SELECT ${hour} AS hour, e.severity, SUM(e.count) AS n FROM events e ${and(await this.conditions(f, viewer))} GROUP BY 1, 2`.execute(this.db);
     return rows.map((r) => ({ hour: r.hour, severity: r.severity, n: Number(r.n) }));
   }
 
   /** The source addresses with the most warning and critical occurrences. */
   async topSources(f: EventFilter, viewer: Viewer, limit: number): Promise<{ source_ip: string; count: number }[]> {
-    const c = [...this.conditions(f, viewer), sql`e.source_ip IS NOT NULL`, sql`e.severity IN ('warning', 'critical')`];
+    const c = [...(await this.conditions(f, viewer)), sql`e.source_ip IS NOT NULL`, sql`e.severity IN ('warning', 'critical')`];
     const { rows } = await sql<{ source_ip: string; n: number | string }>`
       SELECT e.source_ip, SUM(e.count) AS n FROM events e ${and(c)} GROUP BY e.source_ip ORDER BY n DESC, e.source_ip LIMIT ${limit}`.execute(this.db);
     return rows.map((r) => ({ source_ip: r.source_ip, count: Number(r.n) }));

@@ -12,7 +12,7 @@ import type { NewEvent } from '../../events/events.repository.js';
 import type { VmRow } from '../../vms/vms.repository.js';
 import { checkedPublicAddress, publicAddressProblem } from './addresses.js';
 import { PEER_RETENTION_MS, PeerRegistry } from './peer-registry.js';
-import { SshGateway } from './ssh-gateway.js';
+import { MAX_CONNECTIONS_PER_ADDRESS, SshGateway } from './ssh-gateway.js';
 
 /**
  * The SSH gateway with real sockets, all on loopback (the network rule): the "public" address is
@@ -115,6 +115,26 @@ describe('SSH gateway', () => {
     await gateway.start();
   });
   afterEach(() => gateway.close());
+
+  test('one address holds at most MAX_CONNECTIONS_PER_ADDRESS connections to a VM; another address still gets in', async () => {
+    const held = Array.from({ length: MAX_CONNECTIONS_PER_ADDRESS }, () => client(up.port, BAD));
+    for (const h of held) await until('banner', () => h.received().startsWith(BANNER));
+    const extra = client(up.port, BAD);
+    await extra.closed;
+    assert.equal(extra.received(), '', 'closed before the banner');
+    const other = client(up.port, GOOD);
+    await until('the other address gets the banner', () => other.received().startsWith(BANNER));
+    // A slot freed is a slot again.
+    held[0]!.socket.destroy();
+    await held[0]!.closed;
+    await until('the gateway saw it close', () => up.closed >= 1);
+    const again = client(up.port, BAD);
+    await until('banner again', () => again.received().startsWith(BANNER));
+    const open = [...held.slice(1), other, again];
+    for (const c of open) c.socket.destroy();
+    // Every connection the VM saw has closed before the next test counts them.
+    await until('all closed at the VM', () => up.closed === 1 + open.length);
+  });
 
   test('forwards a client to the VM and records its real address under the upstream port the guest sees', async () => {
     const c = client(up.port, GOOD);

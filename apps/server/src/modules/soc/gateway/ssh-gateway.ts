@@ -15,6 +15,12 @@ const UPSTREAM_HOST = '127.0.0.1';
 const FORWARDING = new Set(['running', 'rebooting', 'paused', 'stopping']);
 /** Open connections per VM: bounds the file descriptors one flood can take (the guest's SSH limits its own). */
 export const MAX_CONNECTIONS_PER_VM = 256;
+/**
+ * Open connections per VM from one client address. Behind user-mode networking every client is
+ * 10.0.2.2 to the guest, and dropbear admits 5 unauthenticated connections per source address:
+ * one client holding 5 slow ones would keep everybody out. With at most 4, one slot stays free.
+ */
+export const MAX_CONNECTIONS_PER_ADDRESS = 4;
 /** Refusals of one address on one VM recorded as their own rows per minute; the rest fold into one row. */
 const REFUSALS_AS_ROWS_PER_MINUTE = 20;
 
@@ -183,6 +189,10 @@ export class SshGateway {
       // Closed before a single byte either way: the client never sees the SSH banner.
       client.destroy();
       if (current) this.recordRefusal(f, address, clientPort, false);
+      return;
+    }
+    if ([...f.connections].filter((c) => c.address === address).length >= MAX_CONNECTIONS_PER_ADDRESS) {
+      client.destroy();
       return;
     }
     const upstream = connect({ host: UPSTREAM_HOST, port: f.port, noDelay: true });
