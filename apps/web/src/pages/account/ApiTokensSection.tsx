@@ -3,10 +3,10 @@ import type { ApiToken, CreatedApiToken } from '@twarga/contract';
 import { useState } from 'react';
 import { client, errorMessage, keys } from '../../api';
 import { Alert } from '../../components/Alert';
-import { Dialog } from '../../components/Dialog';
+import { ConfirmDialog } from '../../components/ConfirmDialog';
 import { EmptyList } from '../../components/EmptyState';
 import { Section } from '../../components/Section';
-import { SkeletonRows, Spinner } from '../../components/Spinner';
+import { SkeletonRows } from '../../components/Spinner';
 import { button, table } from '../../components/ui';
 import { formatDate, formatDateTime } from '../../format';
 import { NewTokenBox } from './NewTokenBox';
@@ -139,22 +139,18 @@ export function ApiTokensSection() {
         />
       </div>
 
-      <Dialog open={target !== undefined} onClose={close} title="Revoke API token?">
-        <p className="text-sm text-slate-700 dark:text-slate-300">
-          Anything using the token <strong className="font-semibold text-slate-900 dark:text-white">{target?.name}</strong> will stop working at once. This
-          cannot be undone.
-        </p>
-        {revoke.isError && <Alert className="mt-4">{errorMessage(revoke.error)}</Alert>}
-        <div className="mt-6 flex flex-wrap justify-end gap-3">
-          <button type="button" className={button.secondary} onClick={close} autoFocus>
-            Cancel
-          </button>
-          <button type="button" className={button.danger} disabled={revoke.isPending} onClick={() => target && revoke.mutate(target.id)}>
-            {revoke.isPending && <Spinner />}
-            {revoke.isPending ? 'Revoking…' : 'Revoke token'}
-          </button>
-        </div>
-      </Dialog>
+      <ConfirmDialog
+        open={target !== undefined}
+        onClose={close}
+        title="Revoke API token?"
+        confirmLabel="Revoke token"
+        onConfirm={() => target && revoke.mutate(target.id)}
+        pending={revoke.isPending}
+        error={revoke.error}
+      >
+        Anything using the token <strong className="font-semibold text-slate-900 dark:text-white">{target?.name}</strong> will stop working at once. This
+        cannot be undone.
+      </ConfirmDialog>
     </Section>
   );
 }

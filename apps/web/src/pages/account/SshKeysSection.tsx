@@ -1,12 +1,12 @@
-import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useQuery } from '@tanstack/react-query';
 import type { SshKey } from '@twarga/contract';
-import { useState } from 'react';
 import { client, errorMessage, keys } from '../../api';
 import { Alert } from '../../components/Alert';
-import { Dialog } from '../../components/Dialog';
+import { ConfirmDialog } from '../../components/ConfirmDialog';
 import { EmptyList } from '../../components/EmptyState';
 import { Section } from '../../components/Section';
-import { SkeletonRows, Spinner } from '../../components/Spinner';
+import { SkeletonRows } from '../../components/Spinner';
+import { useConfirmedRemove } from '../../components/useConfirmedRemove';
 import { button, table } from '../../components/ui';
 import { formatDate } from '../../format';
 import { SshKeyForm } from './SshKeyForm';
@@ -56,49 +56,31 @@ function KeysTable({ list, onDelete }: { list: SshKey[]; onDelete: (k: SshKey) =
 }
 
 export function SshKeysSection() {
-  const queryClient = useQueryClient();
   const list = useQuery({ queryKey: keys.sshKeys, queryFn: client.account.keys.list });
-  const [target, setTarget] = useState<SshKey>();
-
-  const remove = useMutation({
-    mutationFn: (id: number) => client.account.keys.remove(id),
-    onSuccess: async () => {
-      setTarget(undefined);
-      await queryClient.invalidateQueries({ queryKey: keys.sshKeys });
-    },
-  });
-
-  const close = () => {
-    setTarget(undefined);
-    remove.reset();
-  };
+  const remove = useConfirmedRemove<SshKey>(keys.sshKeys, (id) => client.account.keys.remove(id));
 
   return (
     <Section title="SSH keys" description="Public keys that will be installed on the VMs you create.">
       {list.isPending && <SkeletonRows label="Loading SSH keys…" rows={2} />}
       {list.isError && <Alert>Could not load your SSH keys: {errorMessage(list.error)}</Alert>}
-      {list.isSuccess && (list.data.length === 0 ? <EmptyList>No SSH keys yet</EmptyList> : <KeysTable list={list.data} onDelete={setTarget} />)}
+      {list.isSuccess && (list.data.length === 0 ? <EmptyList>No SSH keys yet</EmptyList> : <KeysTable list={list.data} onDelete={remove.ask} />)}
 
       <div className="mt-6 border-t border-slate-200 pt-6 dark:border-slate-800">
         <SshKeyForm />
       </div>
 
-      <Dialog open={target !== undefined} onClose={close} title="Delete SSH key?">
-        <p className="text-sm text-slate-700 dark:text-slate-300">
-          The key <strong className="font-semibold text-slate-900 dark:text-white">{target?.name}</strong> will be removed from your account. VMs you create
-          afterwards will not accept it.
-        </p>
-        {remove.isError && <Alert className="mt-4">{errorMessage(remove.error)}</Alert>}
-        <div className="mt-6 flex flex-wrap justify-end gap-3">
-          <button type="button" className={button.secondary} onClick={close} autoFocus>
-            Cancel
-          </button>
-          <button type="button" className={button.danger} disabled={remove.isPending} onClick={() => target && remove.mutate(target.id)}>
-            {remove.isPending && <Spinner />}
-            {remove.isPending ? 'Deleting…' : 'Delete key'}
-          </button>
-        </div>
-      </Dialog>
+      <ConfirmDialog
+        open={remove.target !== undefined}
+        onClose={remove.close}
+        title="Delete SSH key?"
+        confirmLabel="Delete key"
+        onConfirm={remove.confirm}
+        pending={remove.pending}
+        error={remove.error}
+      >
+        The key <strong className="font-semibold text-slate-900 dark:text-white">{remove.target?.name}</strong> will be removed from your account. VMs you
+        create afterwards will not accept it.
+      </ConfirmDialog>
     </Section>
   );
 }

@@ -14,7 +14,7 @@ import { DeliveriesTable, DeliveryStatus, deliveryOutcome } from './DeliveriesTa
 import { MonitorShell } from './MonitorShell';
 import { useChannels, useDeliveries } from './queries';
 import { SecretBox } from './SecretBox';
-import { useConfirmedRemove } from './useConfirmedRemove';
+import { useConfirmedRemove } from '../../components/useConfirmedRemove';
 import { useEnabledToggle } from './useEnabledToggle';
 
 const target = (c: NotificationChannel) => (c.kind === 'email' ? c.email : `${c.url}${c.format === 'slack' ? ' (Slack)' : ''}`);

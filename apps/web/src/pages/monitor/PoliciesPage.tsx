@@ -14,7 +14,7 @@ import { conditionText } from './alertMetrics';
 import { MonitorShell } from './MonitorShell';
 import { PolicyForm } from './PolicyForm';
 import { useChannels, usePolicies } from './queries';
-import { useConfirmedRemove } from './useConfirmedRemove';
+import { useConfirmedRemove } from '../../components/useConfirmedRemove';
 import { useEnabledToggle } from './useEnabledToggle';
 
 function appliesTo(p: AlertPolicy, vms: Vm[] | undefined): string {

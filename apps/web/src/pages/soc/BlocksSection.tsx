@@ -8,7 +8,7 @@ import { EmptyList } from '../../components/EmptyState';
 import { Section } from '../../components/Section';
 import { SkeletonRows, Spinner } from '../../components/Spinner';
 import { button, input, table } from '../../components/ui';
-import { useConfirmedRemove } from '../monitor/useConfirmedRemove';
+import { useConfirmedRemove } from '../../components/useConfirmedRemove';
 import { useVms } from '../vms/queries';
 import { formatEventTime } from './EventRows';
 import { allowedScopes, DURATIONS, SCOPE_LABEL } from './incidentText';
