@@ -111,10 +111,20 @@ export class EventsRepository {
     const row = await this.db
       .updateTable('events')
       .set({ count: sql<number>`count + ${times}`, last_seen: lastSeen })
-      .where('id', '=', () => this.db.selectFrom('events').select('id').where('fold_key', '=', key).where('timestamp', '>=', since).orderBy('id', 'desc').limit(1))
+      .where('id', '=', () => this.foldLookup(key, since))
       .returning(['id', 'timestamp', 'count', 'last_seen'])
       .executeTakeFirst();
     return row && storedEvent(e, { id: row.id, timestamp: row.timestamp, count: Number(row.count), last_seen: row.last_seen ?? lastSeen });
+  }
+
+  /** The newest row with this fold key that started at or after `since` (an index probe: idx_events_fold). */
+  foldLookup(key: string, since: string) {
+    return this.db.selectFrom('events').select('id').where('fold_key', '=', key).where('timestamp', '>=', since).orderBy('id', 'desc').limit(1);
+  }
+
+  /** The fold key a new event gets (null: not a security event, never folded). */
+  foldKey(e: NewEvent): string | null {
+    return foldKeyOf(columnsOf(e));
   }
 
   async list(q: EventQuery = {}): Promise<Event[]> {

@@ -192,16 +192,19 @@ export class BlocksService {
     this.d.blocklist.add(block);
     const by = actor ? `by ${actor.username}` : `by rule ${input.ruleId ?? '?'}`;
     const until = block.expires_at ? `until ${block.expires_at}` : 'until lifted';
-    await this.d.events.record({
-      type: 'security', severity: 'warning', action: 'soc.block_added',
-      message: `${address} blocked ${describeScope(block)} ${until} (offence ${block.offence}) ${by}`,
-      userId: block.user_id, vmId: block.vm_id, sourceIp: address,
-      details: {
-        block_id: block.id, scope: block.scope, offence: block.offence, expires_at: block.expires_at, rule_id: block.rule_id, incident_id: block.incident_id,
-        by_user_id: actor?.userId ?? null, by_username: actor?.username ?? null, ...(actor?.ip ? { by_ip: actor.ip } : {}),
-      },
-    });
-    if (block.incident_id !== null) await this.d.incidents.noteBlocked(block.incident_id, actor, `${address} blocked ${describeScope(block)} ${until} (block #${block.id}, offence ${block.offence})`);
+    // The audit event and the incident's note are independent writes: at once (fewer sequential round trips).
+    await Promise.all([
+      this.d.events.record({
+        type: 'security', severity: 'warning', action: 'soc.block_added',
+        message: `${address} blocked ${describeScope(block)} ${until} (offence ${block.offence}) ${by}`,
+        userId: block.user_id, vmId: block.vm_id, sourceIp: address,
+        details: {
+          block_id: block.id, scope: block.scope, offence: block.offence, expires_at: block.expires_at, rule_id: block.rule_id, incident_id: block.incident_id,
+          by_user_id: actor?.userId ?? null, by_username: actor?.username ?? null, ...(actor?.ip ? { by_ip: actor.ip } : {}),
+        },
+      }),
+      block.incident_id !== null && this.d.incidents.noteBlocked(block.incident_id, actor, `${address} blocked ${describeScope(block)} ${until} (block #${block.id}, offence ${block.offence})`),
+    ]);
     return block;
   }
 

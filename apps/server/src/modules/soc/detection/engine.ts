@@ -24,6 +24,8 @@ const MAX_COUNTS = 20_000;
 export const REFIRE_NOTE_MS = 60_000;
 /** Incidents whose last "fired again" note the engine remembers. */
 const MAX_NOTES = 10_000;
+/** A VM's owner and name, remembered this long for the incidents opened on it (a campaign opens many at once). */
+const VM_CACHE_MS = 10_000;
 
 export interface EngineDeps {
   rules: RulesRepository;
@@ -60,6 +62,21 @@ export class DetectionEngine {
   private readonly additions = new Map<number, Addition>();
   /** Per active incident: when "fired again" was last written, and the firings since (not written yet). */
   private readonly notes = new Map<number, { at: number; held: number }>();
+  private readonly vmCache = new Map<number, { at: number; vm: Promise<{ user_id: number; name: string } | undefined> }>();
+  /** The VMs lookup for incidents' owners and titles, with a short memory (one query per VM, not per incident). */
+  private readonly vms = {
+    find: (id: number) => {
+      const now = this.d.clock.now().getTime();
+      const hit = this.vmCache.get(id);
+      if (hit && now - hit.at < VM_CACHE_MS) return hit.vm;
+      const vm = this.d.vms.find(id).then((v) => v && { user_id: v.user_id, name: v.name });
+      this.vmCache.delete(id);
+      this.vmCache.set(id, { at: now, vm });
+      vm.catch(() => this.vmCache.delete(id));
+      if (this.vmCache.size > 1000) this.vmCache.delete(this.vmCache.keys().next().value!);
+      return vm;
+    },
+  };
   private readonly lock = new Mutex();
   private inbox: Event[] = [];
   private draining?: Promise<void>;
@@ -245,10 +262,10 @@ export class DetectionEngine {
   }
 
   private async flushAdditions(): Promise<void> {
-    for (const [id, a] of this.additions) {
-      this.additions.delete(id);
-      await this.d.incidents.addEvents(id, a.n, a.lastSeen, a.ids);
-    }
+    if (this.additions.size === 0) return;
+    const list = [...this.additions].map(([id, a]) => ({ id, n: a.n, lastSeen: a.lastSeen, eventIds: a.ids }));
+    this.additions.clear();
+    await this.d.incidents.addEventsMany(list);
   }
 
   /** The rule's condition holds for the group: open an incident (or note it on the active one) and respond. */
@@ -259,7 +276,7 @@ export class DetectionEngine {
       await this.respond(rule, placeOf(group, occs), activeId);
       return;
     }
-    const target = await targetOf(rule, group, occs, this.d.vms);
+    const target = await targetOf(rule, group, occs, this.vms);
     let first = Infinity;
     let last = -Infinity;
     for (const o of occs) {

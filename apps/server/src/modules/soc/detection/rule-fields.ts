@@ -7,11 +7,21 @@ export type FieldValue = string | number | null;
 /** Longest value kept for a group or a counted value (details come from guests' logs). */
 const MAX_VALUE = 200;
 
+/** Each event's canonical source address, worked out once for all the rules that group by it. */
+const canonical = new WeakMap<Event, string>();
+
+function sourceOf(e: Event): string | null {
+  if (e.source_ip === null) return null;
+  let c = canonical.get(e);
+  if (c === undefined) canonical.set(e, (c = canonicalAddress(e.source_ip) ?? e.source_ip.slice(0, 64)));
+  return c;
+}
+
 /** The value of a rule field (RuleFieldPattern) in an event; null when the event has none. */
 export function fieldValue(e: Event, field: string): FieldValue {
   switch (field) {
     case 'source_ip':
-      return e.source_ip === null ? null : (canonicalAddress(e.source_ip) ?? e.source_ip.slice(0, 64));
+      return sourceOf(e);
     case 'vm_id':
       return e.vm_id;
     case 'user_id':

@@ -77,7 +77,7 @@ describe('sliding windows', () => {
       [{ match: { codes: ['a'] }, min_count: 5 }, { match: { codes: ['b'] } }],
       [{ match: { codes: ['a'] }, min_count: 2 }, { match: { codes: ['b'] }, min_count: 3 }, { match: { codes: ['c'] }, min_count: 2 }],
     ];
-    const outcomes = [0, 0];
+    const outcomes = { complete: 0, not: 0 };
     for (const sequence of sequences) {
       const r = rule({ sequence } as Partial<SocRule>);
       for (let round = 0; round < 20; round++) {
@@ -96,13 +96,13 @@ describe('sliding windows', () => {
           assert.equal(w.distinct, new Set(inside.map((x) => x.value)).size);
           const used = w.sequence(r);
           assert.deepEqual(used?.map((x) => x.eventId), temporalSequence(r, inside)?.map((x) => x.eventId), `round ${round}, arrival ${i}`);
-          outcomes[used ? 1 : 0]++;
+          outcomes[used ? 'complete' : 'not']++;
           // As the engine does: a complete sequence fires and the group starts afresh.
           if (used) [w, all] = [new GroupWindow(), []];
         }
       }
     }
-    assert.ok(outcomes[0] > 1000 && outcomes[1] > 200, `both outcomes are exercised: ${outcomes}`);
+    assert.ok(outcomes.not > 1000 && outcomes.complete > 200, `both outcomes are exercised: ${JSON.stringify(outcomes)}`);
   });
 
   test('a repeat offender: doubled per earlier block, capped, never shorter than asked', () => {

@@ -87,9 +87,10 @@ interface StepEntry {
  */
 export class GroupWindow {
   private readonly arrivals = new Queue<Occurrence>();
-  private readonly values = new Map<FieldValue | undefined, number>();
-  private readonly steps: Queue<StepEntry>[] = [];
-  private readonly stepTotals: number[] = [];
+  /** Made on first use (most groups of a flood of addresses are one or two arrivals of one kind of rule). */
+  private values?: Map<FieldValue | undefined, number>;
+  private steps?: Queue<StepEntry>[];
+  private stepTotals?: number[];
   private seq = 0;
   sum = 0;
 
@@ -98,7 +99,7 @@ export class GroupWindow {
   }
 
   get distinct(): number {
-    return this.values.size;
+    return this.values?.size ?? 0;
   }
 
   /** The newest arrival's time (the sweep). */
@@ -109,12 +110,18 @@ export class GroupWindow {
   add(o: Occurrence, windowSeconds: number): void {
     this.arrivals.push(o);
     this.sum += o.n;
-    if (o.value !== undefined) this.values.set(o.value, (this.values.get(o.value) ?? 0) + 1);
+    if (o.value !== undefined) {
+      this.values ??= new Map();
+      this.values.set(o.value, (this.values.get(o.value) ?? 0) + 1);
+    }
     const seq = this.seq++;
-    for (const s of o.steps ?? []) {
-      const q = (this.steps[s] ??= new Queue<StepEntry>());
-      this.stepTotals[s] = (this.stepTotals[s] ?? 0) + o.n;
-      q.push({ o, seq, total: this.stepTotals[s] });
+    if (o.steps && o.steps.length > 0) {
+      const steps = (this.steps ??= []);
+      const totals = (this.stepTotals ??= []);
+      for (const s of o.steps) {
+        totals[s] = (totals[s] ?? 0) + o.n;
+        (steps[s] ??= new Queue<StepEntry>()).push({ o, seq, total: totals[s] });
+      }
     }
     // Like a list scanned from the front: arrivals leave in arrival order, up to the first one inside the window.
     const from = o.t - windowSeconds * 1000;
@@ -138,7 +145,7 @@ export class GroupWindow {
     let after = -1;
     const spans: [Queue<StepEntry>, number, number][] = [];
     for (let s = 0; s < steps.length; s++) {
-      const q = this.steps[s];
+      const q = this.steps?.[s];
       if (!q) return undefined;
       const i = q.firstWhere(0, (x) => x.seq > after);
       if (i === q.length) return undefined;
@@ -157,13 +164,13 @@ export class GroupWindow {
   private dropFirst(): void {
     const o = this.arrivals.shift()!;
     this.sum -= o.n;
-    if (o.value !== undefined) {
+    if (o.value !== undefined && this.values) {
       const left = this.values.get(o.value)! - 1;
       if (left > 0) this.values.set(o.value, left);
       else this.values.delete(o.value);
     }
     // The oldest arrival is at the front of every step queue it is in.
-    for (const s of o.steps ?? []) this.steps[s]!.shift();
+    for (const s of o.steps ?? []) this.steps![s]!.shift();
   }
 }
 

@@ -117,6 +117,28 @@ export class IncidentsRepository {
     return row && Number(row.event_count);
   }
 
+  /**
+   * addEvents for many incidents in one UPDATE (the engine's additions of a batch): the new
+   * event_count of each incident that is still active; those missing are no longer active.
+   */
+  async addEventsMany(list: { id: number; n: number; lastSeen: string }[], now: string): Promise<Map<number, number>> {
+    const counts = new Map<number, number>();
+    for (let i = 0; i < list.length; i += 200) {
+      const part = list.slice(i, i + 200);
+      const n = sql.join(part.map((a) => sql`WHEN ${a.id} THEN CAST(${a.n} AS integer)`), sql` `);
+      const last = sql.join(part.map((a) => sql`WHEN ${a.id} THEN (CASE WHEN last_seen < ${a.lastSeen} THEN ${a.lastSeen} ELSE last_seen END)`), sql` `);
+      const rows = await this.db
+        .updateTable('soc_incidents')
+        .set({ event_count: sql<number>`event_count + CASE id ${n} ELSE 0 END`, last_seen: sql<string>`CASE id ${last} ELSE last_seen END`, updated_at: now })
+        .where('id', 'in', part.map((a) => a.id))
+        .where('status', 'in', ACTIVE_STATUSES)
+        .returning(['id', 'event_count'])
+        .execute();
+      for (const r of rows) counts.set(Number(r.id), Number(r.event_count));
+    }
+    return counts;
+  }
+
   /** Moves an incident from `from` to `to`; false when its status was no longer `from`. Throws 'conflict' on the unique index. */
   async setStatus(id: number, from: IncidentStatus, to: IncidentStatus, now: string): Promise<'ok' | 'changed' | 'conflict'> {
     try {
@@ -140,6 +162,22 @@ export class IncidentsRepository {
       .values(unique.map((event_id) => ({ incident_id: id, event_id })))
       .onConflict((oc) => oc.columns(['incident_id', 'event_id']).doNothing())
       .execute();
+  }
+
+  /** Links of several incidents, a few hundred rows per INSERT. */
+  async linkMany(links: { incident_id: number; event_id: number }[]): Promise<void> {
+    const seen = new Set<string>();
+    const unique = links.filter((l) => {
+      const k = `${l.incident_id}:${l.event_id}`;
+      return seen.has(k) ? false : (seen.add(k), true);
+    });
+    for (let i = 0; i < unique.length; i += 500) {
+      await this.db
+        .insertInto('soc_incident_events')
+        .values(unique.slice(i, i + 500))
+        .onConflict((oc) => oc.columns(['incident_id', 'event_id']).doNothing())
+        .execute();
+    }
   }
 
   async eventIds(id: number, limit: number): Promise<number[]> {
