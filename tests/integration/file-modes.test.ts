@@ -108,9 +108,9 @@ describe('file modes of the data dir (built server)', () => {
       const vmDir = path.join(dir, 'vms', `vm-${vm.id}`);
       assert.equal(mode(vmDir), 0o700);
       for (const f of ['disk.qcow2', 'seed.iso', 'spec.json', 'qemu.pid']) assert.equal(mode(path.join(vmDir, f)), 0o600, f);
-      // QEMU's -daemonize sets its own umask (027) for the sockets (QMP, guest agent, serial) and the console log it opens
-      // after forking; they sit in the VM's 0700 directory, which no other user can enter.
-      const qemuOwn = /^vms\/vm-\d+\/(qmp\.sock|qga\.sock|serial\.sock|serial\.log) /;
+      // QEMU's -daemonize sets its own umask (027) for the sockets (QMP, guest agent, serial, syslog channel) and the
+      // console log it opens after forking; they sit in the VM's 0700 directory, which no other user can enter.
+      const qemuOwn = /^vms\/vm-\d+\/(qmp\.sock|qga\.sock|serial\.sock|syslog\.sock|serial\.log) /;
       assert.deepEqual(openToOthers(dir).filter((f) => !qemuOwn.test(f)), [], 'nothing else in the data dir (no directory either) is open to other users');
       await api.vms.action(vm.id, { action: 'destroy', force: true });
       await until(`VM ${vm.id} destroyed`, async () => ((await api.vms.get(vm.id).catch(() => undefined))?.status !== 'running' && !existsSync(vmDir) ? true : undefined));

@@ -127,8 +127,11 @@ for (const kind of testDatabaseKinds()) {
       await h.services.terminal.settled();
       const ended = await h.services.events.list({ action: 'terminal.session_revoked', limit: 1000 });
       assert.ok(ended.some((e) => (e.details as { session_id: number }).session_id === live.sessionId && e.user_id === who.id && e.type === 'security'), `terminal.session_revoked event for #${live.sessionId}`);
-      const streams = await h.services.events.list({ action: 'stream.revoked', limit: 1000 });
-      assert.ok(streams.some((e) => e.user_id === who.id && (e.details as { cause: string }).cause === expect.cause), 'stream.revoked event');
+      // The stream's end is written after its last byte went out: give the write a moment under load.
+      const streamEnd = async () => (await h.services.events.list({ action: 'stream.revoked', limit: 1000 })).some((e) => e.user_id === who.id && (e.details as { cause: string }).cause === expect.cause);
+      const recordedBy = Date.now() + 2000;
+      while (!(await streamEnd()) && Date.now() < recordedBy) await new Promise((r) => setTimeout(r, 20));
+      assert.ok(await streamEnd(), 'stream.revoked event');
       const row = await h.db.handle.db.selectFrom('terminal_sessions').select(['end_reason', 'ended_at']).where('id', '=', live.sessionId).executeTakeFirstOrThrow();
       assert.equal(row.end_reason, 'access_revoked');
       assert.ok(row.ended_at, 'the session row is closed');

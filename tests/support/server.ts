@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,8 +16,56 @@ export async function freePort(): Promise<number> {
   });
 }
 
-/** Runs the built server (what `npm start` runs) until /health answers; returns its output so far. */
+/**
+ * True when process `pid` holds the listening TCP socket on `port` (from /proc: its socket inodes
+ * against the listening sockets of /proc/net/tcp and tcp6).
+ */
+function listensOn(pid: number, port: number): boolean {
+  const inodes = new Set<string>();
+  try {
+    for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+      const m = /^socket:\[(\d+)\]$/.exec(readlinkOrEmpty(`/proc/${pid}/fd/${fd}`));
+      if (m) inodes.add(m[1]!);
+    }
+  } catch {
+    return false;
+  }
+  const hexPort = port.toString(16).toUpperCase().padStart(4, '0');
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    const lines = existsSync(table) ? readFileSync(table, 'utf8').split('\n').slice(1) : [];
+    for (const line of lines) {
+      const f = line.trim().split(/\s+/);
+      // local_address is "ADDR:PORT" (hex), st 0A is LISTEN, the inode is the 10th field.
+      if (f[1]?.endsWith(`:${hexPort}`) && f[3] === '0A' && inodes.has(f[9]!)) return true;
+    }
+  }
+  return false;
+}
+
+function readlinkOrEmpty(p: string): string {
+  try {
+    return readlinkSync(p);
+  } catch {
+    return '';
+  }
+}
+
+/**
+ * Runs the built server (what `npm start` runs) until /health answers; returns its output so far.
+ * The port is picked free just before the start, so another test's server may take it first: then
+ * /health would answer from that server, and this test would drive someone else's server (it once
+ * created VMs in the chaos test's data dir). The answer counts only when our child listens there;
+ * otherwise the start is tried again on another port.
+ */
 export async function startServer(env: Record<string, string>) {
+  for (let attempt = 1; ; attempt++) {
+    const started = await startOnce(env);
+    if (started) return started;
+    if (attempt === 3) throw new Error('the server could not get a port of its own in 3 attempts');
+  }
+}
+
+async function startOnce(env: Record<string, string>) {
   const port = await freePort();
   const child = spawn(process.execPath, [serverJs], {
     env: { PATH: process.env.PATH ?? '', ...env, TWARGA_PORT: String(port), TWARGA_HOST: '127.0.0.1', TWARGA_LOG_LEVEL: env.TWARGA_LOG_LEVEL ?? 'warn' },
@@ -28,9 +77,18 @@ export async function startServer(env: Record<string, string>) {
   const base = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 30_000;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`server exited: ${output}`);
+    if (child.exitCode !== null) {
+      if (/EADDRINUSE/.test(output)) return undefined;
+      throw new Error(`server exited: ${output}`);
+    }
     try {
-      if ((await fetch(`${base}/health`)).ok) break;
+      if ((await fetch(`${base}/health`)).ok) {
+        if (listensOn(child.pid!, port)) break;
+        // Another server answers on our port: ours cannot bind it.
+        child.kill('SIGKILL');
+        await new Promise((r) => (child.exitCode !== null ? r(undefined) : child.once('exit', r)));
+        return undefined;
+      }
     } catch {
       /* not listening yet */
     }

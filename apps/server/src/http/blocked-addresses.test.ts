@@ -88,26 +88,34 @@ for (const kind of testDatabaseKinds()) {
     });
 
     test('the terminal websocket from a blocked address is refused at the upgrade', async () => {
-      // A real listener on loopback; the blocked client is 127.0.0.5 (a connection's source is chosen by binding).
-      const id = await block('127.0.0.5');
-      await h.app.listen({ host: '127.0.0.1', port: 0 });
-      const port = (h.app.server.address() as AddressInfo).port;
-      const attempt = (localAddress: string) =>
-        new Promise<{ status?: number; opened: boolean }>((resolve) => {
-          const ws = new WebSocket(`ws://127.0.0.1:${port}${TERMINAL_WEBSOCKET_PATH}`, { localAddress, headers: { origin: `http://127.0.0.1:${port}` } });
-          ws.on('unexpected-response', (_req, res) => {
-            resolve({ status: res.statusCode, opened: false });
-            ws.terminate();
+      // A real listener on loopback behind a trusted proxy: the client's address is the
+      // X-Forwarded-For one (loopback itself may not be blocked on the control plane).
+      const proxied = await createHarness(kind, { trustProxy: true }, new FakeDriver());
+      try {
+        const token = await proxied.adminToken();
+        const res = await proxied.request({ method: 'POST', url: '/api/soc/blocks', token, body: { address: BLOCKED, scope: 'control_plane' } });
+        assert.equal(res.statusCode, 201, res.body);
+        await proxied.app.listen({ host: '127.0.0.1', port: 0 });
+        const port = (proxied.app.server.address() as AddressInfo).port;
+        const attempt = (client: string) =>
+          new Promise<{ status?: number; opened: boolean }>((resolve) => {
+            const ws = new WebSocket(`ws://127.0.0.1:${port}${TERMINAL_WEBSOCKET_PATH}`, { headers: { origin: `http://127.0.0.1:${port}`, 'x-forwarded-for': client } });
+            ws.on('unexpected-response', (_req, r) => {
+              resolve({ status: r.statusCode, opened: false });
+              ws.terminate();
+            });
+            ws.on('open', () => {
+              resolve({ opened: true });
+              ws.close();
+            });
+            ws.on('error', () => resolve({ opened: false }));
           });
-          ws.on('open', () => {
-            resolve({ opened: true });
-            ws.close();
-          });
-          ws.on('error', () => resolve({ opened: false }));
-        });
-      assert.deepEqual(await attempt('127.0.0.5'), { status: 403, opened: false });
-      assert.deepEqual(await attempt('127.0.0.6'), { opened: true }, 'another address gets the websocket (and then asks for a ticket)');
-      await h.request({ method: 'DELETE', url: `/api/soc/blocks/${id}`, token: admin });
+        assert.deepEqual(await attempt(BLOCKED), { status: 403, opened: false });
+        assert.deepEqual(await attempt(OTHER), { opened: true }, 'another address gets the websocket (and then asks for a ticket)');
+      } finally {
+        // A refused upgrade whose socket stayed open made this close hang.
+        await proxied.close();
+      }
     });
   });
 }
