@@ -110,7 +110,7 @@ export function IncidentDialog({ id, me, onClose, onOpenEvent }: { id: number | 
   });
   const i = incident.data;
   const mayAct = i ? canActOn(me, i) : false;
-  const scopes = i ? allowedScopes(me, i.vm_id).filter(() => mayAct) : [];
+  const scopes = i ? allowedScopes(me, i.vm_id, i.source_ip).filter(() => mayAct) : [];
 
   return (
     <Dialog open={id !== undefined} onClose={() => { act.reset(); onClose(); }} title={i ? `Incident #${i.id}: ${i.title}` : 'Incident'} wide>

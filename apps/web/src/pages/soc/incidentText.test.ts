@@ -18,3 +18,8 @@ test('an owner may block on the attacked VM only; every VM and the control plane
   assert.deepEqual(allowedScopes(user(1, true), 12), ['vm', 'all_vms', 'control_plane']);
   assert.deepEqual(allowedScopes(user(1, true), null), ['all_vms', 'control_plane']);
 });
+
+test('a loopback address is never offered for a control-plane block (the server refuses it: it would lock this host out)', () => {
+  for (const address of ['127.0.0.1', '127.3.2.1', '::1', '::ffff:127.0.0.1']) assert.deepEqual(allowedScopes(user(1, true), 12, address), ['vm', 'all_vms'], address);
+  assert.deepEqual(allowedScopes(user(1, true), 12, '198.51.100.7'), ['vm', 'all_vms', 'control_plane']);
+});

@@ -30,8 +30,13 @@ export const canActOn = (me: User, item: { user_id: number | null }) => me.is_ad
  * Scopes a person may block with: one VM's SSH for that VM's owner, the wider scopes (every VM,
  * the control plane) for admins only.
  */
-export function allowedScopes(me: User, vmId: number | null): BlockScope[] {
+export function allowedScopes(me: User, vmId: number | null, address?: string | null): BlockScope[] {
   const scopes: BlockScope[] = vmId !== null ? ['vm'] : [];
-  if (me.is_admin) scopes.push('all_vms', 'control_plane');
+  if (me.is_admin) scopes.push('all_vms');
+  // The server refuses a loopback address on the control plane (it would lock this host out).
+  if (me.is_admin && !(address && isLoopback(address))) scopes.push('control_plane');
   return scopes;
 }
+
+/** 127.0.0.0/8, ::1 and their IPv4-mapped form: the host itself. */
+export const isLoopback = (address: string) => /^(::ffff:)?127\.\d+\.\d+\.\d+$/i.test(address) || address === '::1';
