@@ -31,6 +31,8 @@ export interface Harness {
   /** Registers a user and returns a bearer session token for it. */
   user(username: string): Promise<{ id: number; token: string }>;
   adminToken(): Promise<string>;
+  /** Gives the user credits and creates a running tiny VM of theirs (through the API); returns its id. */
+  vm(owner: { id: number; token: string }, name: string): Promise<number>;
   request(opts: {
     method: 'GET' | 'POST' | 'PATCH' | 'DELETE' | 'PUT' | 'HEAD' | 'OPTIONS';
     url: string;
@@ -97,6 +99,15 @@ export async function createHarness(kind: DbKind, overrides: Partial<Config> = {
       return { id: res.json().id, token: await login(username, PASSWORD) };
     },
     adminToken: () => login('admin', ADMIN_PASSWORD),
+    async vm(owner, name) {
+      const admin = await login('admin', ADMIN_PASSWORD);
+      const credit = await request({ method: 'POST', url: `/api/admin/users/${owner.id}/credits`, token: admin, body: { amount: 100_000, reason: 'test' } });
+      if (credit.statusCode !== 200) throw new Error(`crediting user ${owner.id} failed: ${credit.body}`);
+      const res = await request({ method: 'POST', url: '/api/vms', token: owner.token, body: { name, image: 'tiny', size: 's-1vcpu-1gb' } });
+      if (res.statusCode !== 201) throw new Error(`creating VM ${name} failed: ${res.body}`);
+      await services.ops.idle();
+      return res.json().id as number;
+    },
     async close() {
       await app.close();
       await db.cleanup();

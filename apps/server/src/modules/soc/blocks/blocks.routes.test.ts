@@ -25,15 +25,8 @@ for (const kind of testDatabaseKinds()) {
       admin = await h.adminToken();
       alice = await h.user('alice');
       bob = await h.user('bob');
-      const vm = async (u: { id: number; token: string }, name: string) => {
-        await h.request({ method: 'POST', url: `/api/admin/users/${u.id}/credits`, token: admin, body: { amount: 100_000, reason: 'test' } });
-        const res = await h.request({ method: 'POST', url: '/api/vms', token: u.token, body: { name, image: 'tiny', size: 's-1vcpu-1gb' } });
-        assert.equal(res.statusCode, 201, res.body);
-        return res.json().id as number;
-      };
-      aliceVm = await vm(alice, 'web');
-      bobVm = await vm(bob, 'db');
-      await h.services.ops.idle();
+      aliceVm = await h.vm(alice, 'web');
+      bobVm = await h.vm(bob, 'db');
     });
     after(() => h.close());
 

@@ -20,11 +20,7 @@ for (const kind of testDatabaseKinds()) {
       admin = await h.adminToken();
       alice = await h.user('alice');
       bob = await h.user('bob');
-      await h.request({ method: 'POST', url: `/api/admin/users/${alice.id}/credits`, token: admin, body: { amount: 100_000, reason: 'test' } });
-      const res = await h.request({ method: 'POST', url: '/api/vms', token: alice.token, body: { name: 'web', image: 'tiny', size: 's-1vcpu-1gb' } });
-      assert.equal(res.statusCode, 201, res.body);
-      vm = res.json().id;
-      await h.services.ops.idle();
+      vm = await h.vm(alice, 'web');
     });
     after(() => h.close());
 
