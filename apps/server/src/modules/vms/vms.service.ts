@@ -216,6 +216,10 @@ export class VmsService {
     const { current, action } = await (async () => {
       const current = (await vms.find(id))!;
       if (!ALLOWED[type].includes(current.status as VmStatus)) throw conflict(`Cannot ${req.action} a VM that is ${current.status}`);
+      // A destroy is written down before it is answered: were the server killed right after the
+      // 202, the reconciler finds the VM `destroying` and finishes it (it would keep a VM whose
+      // destroy was only in memory, and the user was told it is going away).
+      if (type === 'destroy') await ops.setStatus(id, 'destroying');
       return { current, action: await actions.insert({ vmId: id, userId: row.user_id, type, now }) };
     })().catch(async (err: unknown) => {
       await vms.update(id, { locked: 0 });
