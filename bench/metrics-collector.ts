@@ -112,7 +112,7 @@ async function main(): Promise<number> {
   await services.reconciler.recoverAfterRestart();
   services.reconciler.start(config.reconcileSeconds * 1000);
   await services.metering.pass();
-  services.metering.start();
+  services.metering.start(60_000);
   await services.terminal.start();
   await app.listen({ host: '127.0.0.1', port: 0 });
   const base = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;

@@ -17,20 +17,19 @@ import { DOCS_PREFIX, registerGuard } from './http/guard.js';
 import { registerBlockedAddresses } from './http/blocked-addresses.js';
 import type { Access, App } from './http/types.js';
 import { systemClock, type Clock } from './lib/time.js';
-import { adminRoutes } from './modules/admin/admin.routes.js';
-import { AdminService } from './modules/admin/admin.service.js';
+import { createAdmin } from './modules/admin/wiring.js';
+import { createAdminSystem } from './modules/admin/system/wiring.js';
+import { createAudit } from './modules/audit/wiring.js';
+import { createBilling } from './modules/billing/wiring.js';
 import { authRoutes } from './modules/auth/auth.routes.js';
 import { AuthService } from './modules/auth/auth.service.js';
 import { SessionsRepository } from './modules/auth/sessions.repository.js';
 import { LoginFailuresRepository } from './modules/auth/login-failures.repository.js';
 import { OriginPolicy, portOf } from './http/origin.js';
-import { LedgerRepository } from './modules/billing/ledger.repository.js';
 import { LedgerService } from './modules/billing/ledger.service.js';
-import { Metering } from './modules/billing/metering.js';
 import { IdentityCache } from './modules/auth/identity-cache.js';
 import { LiveAccess } from './modules/auth/live-access.js';
 import { UserChanges } from './lib/user-changes.js';
-import { ledgerRoutes } from './modules/billing/ledger.routes.js';
 import { EventsRepository } from './modules/events/events.repository.js';
 import { EventLog } from './modules/events/event-log.js';
 import { healthRoutes } from './modules/health/health.routes.js';
@@ -138,7 +137,6 @@ export async function buildApp(deps: AppDeps) {
   const users = new UsersRepository(db, changes);
   const sessions = new SessionsRepository(db, changes);
   const tokensRepo = new TokensRepository(db, changes);
-  const ledger = new LedgerRepository(db);
   const ledgerService = new LedgerService(db, changes);
   const auth = new AuthService({
     db,
@@ -162,7 +160,6 @@ export async function buildApp(deps: AppDeps) {
   const keys = new KeysService(new KeysRepository(db), events, clock, { maxKeysPerUser: config.maxKeysPerUser });
   // Terminals and event streams re-check their login and rights whenever their user changes.
   const liveAccess = new LiveAccess((hash, via) => auth.reverify(hash, via), changes, clock, app.log);
-  const admin = new AdminService({ ledger: ledgerService, users, sessions, events, clock });
 
   const imagesRepo = new ImagesRepository(db);
   const images = new ImagesService(imagesRepo, config.tinyImageDir, path.join(config.dataDir, 'images'), clock, app.log, { mirrorHosts: parseMirrorHosts(config.imageMirrorHosts) });
@@ -191,7 +188,6 @@ export async function buildApp(deps: AppDeps) {
   // Who is behind each connection to a VM's SSH forward: the SSH gateway's clients and our own
   // connections (terminal, banner probes), so the SOC tells an attacker from us.
   const sshPeers = new PeerRegistry(clock);
-  const metering = new Metering({ vms: vmsRepo, ledger: ledgerService, events, clock, log: app.log });
   const terminal = new TerminalService({
     sessions: new TerminalSessionsRepository(db), vms: vmsRepo, consoleKeys, drivers, events, bus, clock, log: app.log, access: liveAccess, ownConnections: sshPeers,
     policy: {
@@ -245,6 +241,14 @@ export async function buildApp(deps: AppDeps) {
   healthWatch.listen();
   // The SOC: detection rules, incidents, blocks, the events API, syslog ingest and the SSH gateway.
   const soc = createSoc({ db, dbKind: database.kind, config, events, bus, vms: vmsRepo, notifications, clock, log: app.log, sshPeers, drivers });
+  // Billing (metering, the low-balance watch, the user's billing API) and the admin panel.
+  const billing = createBilling({ db, config, ledger: ledgerService, users, vmsRepo, vms, events, notifier: notifications, clock, log: app.log });
+  const admin = createAdmin({ db, config, users, sessions, ledger: ledgerService, billing, vms, vmsRepo, hostsRepo, events, clock, log: app.log });
+  const audit = createAudit({ db, clock, log: app.log });
+  const system = createAdminSystem({
+    database, config, version: VERSION, hostsRepo, drivers, soc, clock, log: app.log,
+    jobs: () => [billing.metering, reconciler, collector, healthWatch].map((job) => job.job),
+  });
 
   const storageAlarm = new StorageAlarm();
   registerErrorHandling(app, { storageAlarm });
@@ -254,6 +258,8 @@ export async function buildApp(deps: AppDeps) {
   // everything (API, pages, websockets, /health), before authentication runs.
   registerBlockedAddresses(app, { blocklist: soc.blocklist, events });
   registerGuard(app, { auth, events, csrfKey: secrets.csrfKey });
+  // After the guard (it knows the caller), before the routes: one audit entry per admin action.
+  audit.registerHook(app);
   // GET /metrics (Prometheus); its request counters see every route from here on.
   const prometheus = config.prometheusAccess === 'off' ? undefined : new PrometheusExporter({ collector, repo: new PrometheusRepository(db) });
   if (prometheus) registerHttpMetrics(app, prometheus);
@@ -310,8 +316,10 @@ export async function buildApp(deps: AppDeps) {
   });
   await app.register(tokensRoutes, { tokens });
   await app.register(keysRoutes, { keys });
-  await app.register(ledgerRoutes, { ledger });
-  await app.register(adminRoutes, { admin });
+  await billing.register(app);
+  await admin.register(app);
+  await system.register(app);
+  await audit.register(app);
   await app.register(vmsRoutes, { vms });
   await app.register(imagesRoutes, { images, vms: vmsRepo });
   await app.register(streamRoutes, { bus, access: liveAccess, events });
@@ -334,7 +342,7 @@ export async function buildApp(deps: AppDeps) {
   });
   app.addHook('onClose', async () => {
     reconciler.stop();
-    metering.stop();
+    billing.close();
     await soc.close();
     collector.stop();
     // Before the alert engine: a last health transition may still raise or clear an alert.
@@ -347,5 +355,5 @@ export async function buildApp(deps: AppDeps) {
     await images.close();
   });
 
-  return { app, routes, services: { soc, healthWatch, notifications, alerts, alertEngine, auth, events, tokens, keys, admin, ledger, vms, ops, images, reconciler, metering, drivers, hosts, bus, terminal, liveAccess, collector, metrics } };
+  return { app, routes, services: { soc, healthWatch, notifications, alerts, alertEngine, auth, events, tokens, keys, admin: admin.admin, billing, ledger: billing.ledgerRepo, vms, ops, images, reconciler, metering: billing.metering, drivers, hosts, bus, terminal, liveAccess, collector, metrics } };
 }

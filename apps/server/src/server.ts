@@ -32,8 +32,7 @@ async function main() {
   // VMs that kept running while we were down are re-adopted; then the periodic pass starts.
   await services.reconciler.recoverAfterRestart();
   services.reconciler.start(config.reconcileSeconds * 1000);
-  await services.metering.pass();
-  services.metering.start();
+  await services.billing.start();
   services.collector.start(config.metricsIntervalSeconds * 1000);
   services.healthWatch.start(config.healthCheckSeconds * 1000);
   await services.terminal.start();

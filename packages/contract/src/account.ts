@@ -71,6 +71,13 @@ export const LedgerEntry = Type.Object(
     reason: Type.String(),
     actor_id: Type.Union([Type.Integer(), Type.Null()]),
     created_at: Timestamp,
+    /** The VM a charge or refund is about; null for grants and adjustments. */
+    vm_id: Type.Union([Type.Integer(), Type.Null()]),
+    /** usage (hourly metering), first_hour, first_hour_refund, or null for grants and adjustments. */
+    kind: Type.Union([Type.String(), Type.Null()]),
+    /** usage rows: how many hours the row pays for, from `period` on. */
+    hours: Type.Union([Type.Integer(), Type.Null()]),
+    period: Type.Union([Timestamp, Type.Null()]),
   },
   { title: 'LedgerEntry' },
 );

@@ -77,8 +77,19 @@ export const EventCodes = [
   'admin.host_created', // an admin added a compute host
   'admin.host_updated', // an admin changed a compute host
   'admin.host_deleted', // an admin removed a compute host
+  'user.deleted', // an admin deleted a user (their VMs are destroyed, their history stays)
+  'user.quota_changed', // an admin changed a user's quota overrides
+  'users.bulk_updated', // an admin activated, deactivated or credited many users at once
+  'admin.vm_action', // an admin stopped or destroyed someone's VM from the admin panel
+  'admin.emergency_stop', // an admin stopped every VM of a user, or of the whole service
   // Billing, monitoring and notifications
   'billing.negative_balance', // a user's balance went below zero after billing a VM
+  'billing.low_balance', // a user's balance fell below a low-balance threshold
+  'billing.grace_started', // a user's balance reached zero: the grace period began
+  'billing.suspended', // the grace period ended: the user's VMs were stopped, new VMs and starts refused
+  'billing.vms_destroyed', // a suspended user's VMs were destroyed after the longer grace (opt-in)
+  'billing.restored', // a top-up ended a user's grace period or suspension
+  'billing.monthly_cap', // a VM reached the monthly cap: it bills nothing more this month
   'alert.opened', // a monitoring alert opened
   'alert.resolved', // a monitoring alert resolved
   'notification_channel.created', // a user created a notification channel

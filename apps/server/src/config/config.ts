@@ -100,6 +100,16 @@ export const ConfigSchema = Type.Object(
     blockLookbackDays: Type.Number({ minimum: 0, maximum: 3650 }),
     /** SOC: a critical incident notifies admins (and the VM's owner) at most once per rule per this many seconds; held-back ones are counted in the next. */
     socNotifyMinIntervalSeconds: Type.Number({ minimum: 0, maximum: 7 * 86400 }),
+    /** Billing: how often metering charges the hours that began (seconds). */
+    meteringIntervalSeconds: Type.Number({ minimum: 1, maximum: 3600 }),
+    /** Billing: a VM is charged at most this many hours per calendar month (DigitalOcean: 672, i.e. 28 days). */
+    monthlyCapHours: Type.Integer({ minimum: 1, maximum: 744 }),
+    /** Billing: balances (credits, comma-separated) whose crossing warns the user once, e.g. "500,100". */
+    lowBalanceThresholds: Type.String({ pattern: '^$|^[0-9]{1,12}(,[0-9]{1,12})*$' }),
+    /** Billing: hours between the balance reaching zero and the user's VMs being stopped. */
+    billingGraceHours: Type.Number({ minimum: 0, maximum: 24 * 90 }),
+    /** Billing: hours after suspension when a user's VMs are destroyed (0: never, the default). */
+    billingDestroyAfterHours: Type.Number({ minimum: 0, maximum: 24 * 365 }),
   },
   { additionalProperties: false },
 );
@@ -177,6 +187,11 @@ export const ENV_VARS: EnvSpec[] = [
   { key: 'blockMaxSeconds', env: 'TWARGA_BLOCK_MAX_SECONDS', kind: 'int' },
   { key: 'blockLookbackDays', env: 'TWARGA_BLOCK_LOOKBACK_DAYS', kind: 'number' },
   { key: 'socNotifyMinIntervalSeconds', env: 'TWARGA_SOC_NOTIFY_MIN_INTERVAL_SECONDS', kind: 'number' },
+  { key: 'meteringIntervalSeconds', env: 'TWARGA_METERING_INTERVAL_SECONDS', kind: 'number' },
+  { key: 'monthlyCapHours', env: 'TWARGA_MONTHLY_CAP_HOURS', kind: 'int' },
+  { key: 'lowBalanceThresholds', env: 'TWARGA_LOW_BALANCE_THRESHOLDS', kind: 'string' },
+  { key: 'billingGraceHours', env: 'TWARGA_BILLING_GRACE_HOURS', kind: 'number' },
+  { key: 'billingDestroyAfterHours', env: 'TWARGA_BILLING_DESTROY_AFTER_HOURS', kind: 'number' },
 ];
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -251,6 +266,11 @@ export function defaultConfig(cwd = process.cwd()): Config {
     blockMaxSeconds: 7 * 86400,
     blockLookbackDays: 30,
     socNotifyMinIntervalSeconds: 300,
+    meteringIntervalSeconds: 60,
+    monthlyCapHours: 672,
+    lowBalanceThresholds: '500,100',
+    billingGraceHours: 24,
+    billingDestroyAfterHours: 0,
   };
 }
 

@@ -20,6 +20,21 @@ export interface UsersTable {
   // lockout moved to login_failures (005): left out here so no code reads or writes them again.
   created_at: Timestamp;
   updated_at: Timestamp;
+  /** Last successful sign-in (017). */
+  last_login_at: Timestamp | null;
+  /** Set when an admin deleted the account: it can no longer sign in, its history stays. */
+  deleted_at: Timestamp | null;
+  /** Per-user limits set by an admin; NULL means the server-wide limit applies. */
+  quota_max_vms: number | null;
+  quota_max_ram_mb: number | null;
+  quota_max_vcpus: number | null;
+  quota_max_disk_gb: number | null;
+  /** The lowest low-balance threshold already announced (re-armed by a top-up above it). */
+  billing_warned_below: number | null;
+  /** When the balance reached zero and the grace period began; NULL while the balance is positive. */
+  grace_started_at: Timestamp | null;
+  /** When the grace period ended and the user's VMs were stopped; cleared by a top-up. */
+  suspended_at: Timestamp | null;
 }
 
 export interface SessionsTable {
@@ -69,8 +84,38 @@ export interface CreditLedgerTable {
   created_at: Timestamp;
   /** The VM a one-off charge belongs to (first hour, its refund); NULL for other rows. */
   vm_id: number | null;
-  /** 'first_hour' | 'first_hour_refund'; unique per VM. NULL for other rows. */
+  /** 'first_hour' | 'first_hour_refund' | 'usage'; NULL for other rows. Unique with (vm_id, period). */
   kind: string | null;
+  /** ISO start of the first hour a usage row pays for; '' for every other row. */
+  period: Generated<string>;
+  /** How many hours a usage row pays for; NULL for other rows. */
+  hours: number | null;
+}
+
+/** One row per admin action (017): who, what, on what, before/after, from where. */
+export interface AuditLogTable {
+  id: Generated<number>;
+  created_at: Timestamp;
+  actor_id: number | null;
+  actor_username: string | null;
+  /** A stable code, e.g. user.credits_adjusted, vm.emergency_stop. */
+  action: string;
+  method: string;
+  path: string;
+  target_type: string | null;
+  target_id: string | null;
+  target_label: string | null;
+  /** JSON */
+  before: string | null;
+  /** JSON */
+  after: string | null;
+  /** JSON */
+  details: string | null;
+  /** 'succeeded' | 'failed' */
+  outcome: string;
+  status_code: number;
+  source_ip: string | null;
+  request_id: string | null;
 }
 
 /** One row (id 1) that GET /health updates: a real committed write. */
@@ -434,6 +479,7 @@ export interface Database {
   api_tokens: ApiTokensTable;
   ssh_keys: SshKeysTable;
   credit_ledger: CreditLedgerTable;
+  audit_log: AuditLogTable;
   events: EventsTable;
   vms: VmsTable;
   actions: ActionsTable;

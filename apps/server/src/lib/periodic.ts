@@ -1,38 +1,66 @@
 import type { FastifyBaseLogger } from 'fastify';
 
+/** How a background job is doing, for the admin's system health. */
+export interface JobStatus {
+  name: string;
+  /** 0 until started (a job only run on demand, e.g. in tests). */
+  intervalMs: number;
+  running: boolean;
+  lastRunAt: Date | null;
+  lastDurationMs: number | null;
+  /** The last pass's error message; null when it succeeded. */
+  lastError: string | null;
+}
+
 /**
  * A background pass run every few seconds: never two at once, a failure is logged and the next
- * pass runs anyway, and the timer does not keep the process alive.
+ * pass runs anyway, and the timer does not keep the process alive. It remembers when it last
+ * ran and how that went (JobStatus).
  */
 export class Periodic {
   private timer?: NodeJS.Timeout;
   private busy = false;
+  private intervalMs = 0;
+  private lastRunAt: Date | null = null;
+  private lastDurationMs: number | null = null;
+  private lastError: string | null = null;
 
   constructor(
-    private readonly name: string,
+    readonly name: string,
     private readonly work: () => Promise<void>,
     private readonly log: FastifyBaseLogger,
   ) {}
 
   start(intervalMs: number): void {
+    this.intervalMs = intervalMs;
     this.timer = setInterval(() => void this.run(), intervalMs);
     this.timer.unref();
   }
 
   stop(): void {
     clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  status(): JobStatus {
+    return { name: this.name, intervalMs: this.intervalMs, running: this.timer !== undefined, lastRunAt: this.lastRunAt, lastDurationMs: this.lastDurationMs, lastError: this.lastError };
   }
 
   /** One pass now (skipped if one is already running). */
   async run(): Promise<void> {
     if (this.busy) return;
     this.busy = true;
+    const started = Date.now();
     try {
       await this.work();
+      this.lastError = null;
     } catch (err) {
+      this.lastError = err instanceof Error ? err.message : String(err);
       this.log.error({ err }, `${this.name} pass failed`);
     } finally {
       this.busy = false;
+      this.lastRunAt = new Date();
+      this.lastDurationMs = Date.now() - started;
     }
   }
 }

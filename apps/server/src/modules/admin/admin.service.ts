@@ -3,6 +3,7 @@ import { badRequest, notFound } from '../../http/errors.js';
 import type { Clock } from '../../lib/time.js';
 import type { Identity, RequestContext } from '../auth/identity.js';
 import type { SessionsRepository } from '../auth/sessions.repository.js';
+import { billingStateOf } from '../billing/billing-state.js';
 import type { LedgerService } from '../billing/ledger.service.js';
 import type { EventLog } from '../events/event-log.js';
 import { toUser, type UsersRepository } from '../users/users.repository.js';
@@ -14,7 +15,7 @@ export class AdminService {
 
   async listUsers(onlyId?: number): Promise<AdminUser[]> {
     const rows = await this.deps.users.listWithVmCounts(onlyId);
-    return rows.map((r) => ({ ...toUser(r), vm_count: r.vm_count }));
+    return rows.map((r) => ({ ...toUser(r), vm_count: r.vm_count, last_login_at: r.last_login_at, deleted_at: r.deleted_at, billing_state: billingStateOf(r) }));
   }
 
   async updateUser(admin: Identity, id: number, patch: UpdateUserRequest, ctx: RequestContext): Promise<AdminUser> {

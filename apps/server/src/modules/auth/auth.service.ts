@@ -116,6 +116,7 @@ export class AuthService {
     const token = newToken('tws');
     const expiresAt = new Date(now.getTime() + policy.sessionTtlHours * 3_600_000).toISOString();
     const sessionId = await sessions.insert({ userId: user.id, tokenHash: hashToken(token), now: now.toISOString(), expiresAt, sourceIp: ctx.ip, userAgent: ctx.userAgent ?? null });
+    await this.deps.users.noteLogin(user.id, now.toISOString());
     await events.record({ ...who, type: 'auth', action: 'login.succeeded', message: `${user.username} logged in`, details: { session_id: sessionId, admin: user.is_admin === 1 } });
     return { token, expiresAt, sessionId, user: toUser(user) };
   }

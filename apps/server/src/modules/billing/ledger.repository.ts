@@ -15,18 +15,23 @@ export interface NewLedgerRow {
   kind?: VmChargeKind | null;
 }
 
+/** Amounts are bigint on PostgreSQL; period is '' on rows that are not usage. */
+export function toLedgerEntry(r: { id: number; amount: number; balance_after: number; reason: string; actor_id: number | null; created_at: string; vm_id: number | null; kind: string | null; hours: number | null; period: string }): LedgerEntry {
+  return { ...r, amount: Number(r.amount), balance_after: Number(r.balance_after), period: r.period === '' ? null : r.period };
+}
+
 export class LedgerRepository {
   constructor(private readonly db: Db) {}
 
   async listForUser(userId: number, limit = 200): Promise<LedgerEntry[]> {
     const rows = await this.db
       .selectFrom('credit_ledger')
-      .select(['id', 'amount', 'balance_after', 'reason', 'actor_id', 'created_at'])
+      .select(['id', 'amount', 'balance_after', 'reason', 'actor_id', 'created_at', 'vm_id', 'kind', 'hours', 'period'])
       .where('user_id', '=', userId)
       .orderBy('id', 'desc')
       .limit(limit)
       .execute();
-    return rows.map((r) => ({ ...r, amount: Number(r.amount), balance_after: Number(r.balance_after) }));
+    return rows.map(toLedgerEntry);
   }
 
   async sumForUser(userId: number): Promise<number> {

@@ -16,6 +16,11 @@ import type { LedgerService } from './ledger.service.js';
 export class Metering {
   private readonly periodic: Periodic;
 
+  /** The periodic pass, for the admin's system health (when it last ran). */
+  get job(): Periodic {
+    return this.periodic;
+  }
+
   constructor(private readonly d: { vms: VmsRepository; ledger: LedgerService; events: EventLog; clock: Clock; log: FastifyBaseLogger }) {
     this.periodic = new Periodic('metering', () => this.charge(), d.log);
   }

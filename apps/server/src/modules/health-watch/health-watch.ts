@@ -74,6 +74,11 @@ interface Proof {
  */
 export class HealthWatch {
   private readonly periodic: Periodic;
+
+  /** The periodic pass, for the admin's system health (when it last ran). */
+  get job(): Periodic {
+    return this.periodic;
+  }
   private readonly proofs = new Map<number, Proof>();
   /** Per VM, the time from which its clocks run again (a paused guest cannot answer). */
   private readonly grace = new Map<number, number>();

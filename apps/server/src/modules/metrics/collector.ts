@@ -45,6 +45,11 @@ export interface CollectorDeps {
  */
 export class MetricsCollector {
   private readonly periodic: Periodic;
+
+  /** The periodic pass, for the admin's system health (when it last ran). */
+  get job(): Periodic {
+    return this.periodic;
+  }
   private latestHost?: HostMetrics;
   private readonly latestVm = new Map<number, VmMetrics>();
 

@@ -86,6 +86,11 @@ export class UsersRepository {
     this.changes.notify(id);
   }
 
+  /** The admin list's "last login"; not a change anyone's access depends on, so no notify. */
+  async noteLogin(id: number, now: string): Promise<void> {
+    await this.db.updateTable('users').set({ last_login_at: now }).where('id', '=', id).execute();
+  }
+
   /** Every user (or just one) with the number of their live VMs. */
   async listWithVmCounts(onlyId?: number): Promise<(UserRow & { vm_count: number })[]> {
     let query = this.db

@@ -30,6 +30,11 @@ export const STALE_LOCK_MS = 30_000;
 export class Reconciler {
   private readonly periodic: Periodic;
 
+  /** The periodic pass, for the admin's system health (when it last ran). */
+  get job(): Periodic {
+    return this.periodic;
+  }
+
   constructor(
     private readonly d: {
       vms: VmsRepository;

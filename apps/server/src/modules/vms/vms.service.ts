@@ -1,4 +1,4 @@
-import type { Action, ActionLog, ActionType, CreateVmRequest, CreatedVm, Vm, VmActionRequest, VmStats, VmStatus } from '@twarga/contract';
+import type { Action, ActionLog, ActionType, CreateVmRequest, CreatedVm, EmergencyStopResult, Vm, VmActionRequest, VmStats, VmStatus } from '@twarga/contract';
 import { USER_DATA_MAX_BYTES } from '@twarga/contract';
 import { Mutex } from 'async-mutex';
 import { hasStats, instanceId } from '../../compute/driver.js';
@@ -24,6 +24,7 @@ import { toVm } from './vm-view.js';
 import type { VmOperations } from './vm-operations.js';
 import type { HostsService } from '../hosts/hosts.service.js';
 import type { VmRow, VmsRepository } from './vms.repository.js';
+import { effectiveLimits, type Limits } from './quota.js';
 
 export interface VmPolicy {
   maxVmsPerUser: number;
@@ -132,17 +133,21 @@ export class VmsService {
 
   /** The checks against what is in use, and the insert that adds to it (under the admission lock). */
   private async admit(userId: number, input: CreateVmRequest, image: ImageRow, spec: ResolvedSpec, sshKeys: string[]) {
-    const { vms, users, policy } = this.d;
+    const { vms, users } = this.d;
+    const user = (await users.findById(userId))!;
+    assertNotSuspended(user);
     if (await vms.nameTaken(userId, input.name)) throw duplicateName(input.name);
+    // An admin's per-user overrides where set, else the server-wide limits.
+    const limits = effectiveLimits(user, this.defaultLimits());
     const usage = await vms.usage(userId);
-    if (usage.count + 1 > policy.maxVmsPerUser) throw quota(`at most ${policy.maxVmsPerUser} VMs per user`);
-    if (usage.ram + spec.ram > policy.maxRamPerUserMb) throw quota(`at most ${policy.maxRamPerUserMb} MB of RAM in total (${usage.ram} MB in use)`);
-    if (usage.cpu + spec.cpu > policy.maxVcpusPerUser) throw quota(`at most ${policy.maxVcpusPerUser} vCPUs in total (${usage.cpu} in use)`);
+    if (usage.count + 1 > limits.maxVms) throw quota(`at most ${limits.maxVms} VMs per user`);
+    if (usage.ram + spec.ram > limits.maxRamMb) throw quota(`at most ${limits.maxRamMb} MB of RAM in total (${usage.ram} MB in use)`);
+    if (usage.cpu + spec.cpu > limits.maxVcpus) throw quota(`at most ${limits.maxVcpus} vCPUs in total (${usage.cpu} in use)`);
     const diskInUse = (await vms.listLive(userId)).reduce((sum, vm) => sum + vm.disk, 0);
-    if (diskInUse + spec.disk > policy.maxDiskGbPerUser) throw quota(`at most ${policy.maxDiskGbPerUser} GB of disk in total (${diskInUse} GB in use)`);
+    if (diskInUse + spec.disk > limits.maxDiskGb) throw quota(`at most ${limits.maxDiskGb} GB of disk in total (${diskInUse} GB in use)`);
     // An early, friendly answer; the charge in the insert's transaction is what guarantees it.
     const price = hourlyPrice(spec.ram, spec.cpu);
-    const balance = Number((await users.findById(userId))!.credits);
+    const balance = Number(user.credits);
     if (balance < price) throw new AppError(402, 'insufficient_credits', `This VM costs ${price} credits per hour and your balance is ${balance}`);
 
     const host = await this.d.hosts.place({ ramMb: spec.ram, vcpus: spec.cpu });
@@ -155,6 +160,12 @@ export class VmsService {
       booted_at: null, destroyed_at: null, billed_until: null, created_at: now, updated_at: now,
       health: null, health_since: null, health_boot: null, health_source: null, watchdog_reset: input.watchdog_reset ? 1 : 0, watchdog_reset_at: null,
     });
+  }
+
+  /** The server-wide limits (config); an admin may override them per user. */
+  defaultLimits(): Limits {
+    const p = this.d.policy;
+    return { maxVms: p.maxVmsPerUser, maxRamMb: p.maxRamPerUserMb, maxVcpus: p.maxVcpusPerUser, maxDiskGb: p.maxDiskGbPerUser };
   }
 
   /**
@@ -204,9 +215,48 @@ export class VmsService {
   }
 
   async act(identity: Identity, id: number, req: VmActionRequest, ctx: RequestContext): Promise<Action> {
-    const { vms, actions, ops, events } = this.d;
     const row = await this.findVisible(identity, id);
     const type: ActionType = req.action === 'restart' ? 'reboot' : req.action;
+    // A user suspended for lack of credits starts nothing until a top-up.
+    if (type === 'start') assertNotSuspended((await this.d.users.findById(row.user_id))!);
+    const message = `${identity.user.username} asked to ${req.action} VM ${row.name}${req.force ? ' (forced)' : ''}`;
+    return this.run(row, type, req.force === true, { userId: identity.user.id, username: identity.user.username, sourceIp: ctx.ip, message });
+  }
+
+  /**
+   * Stops or destroys any user's VM for an admin (the admin panel) or for the system (billing
+   * suspension): no ownership check, the caller already decided. Same lock and rules as act().
+   */
+  async enforce(id: number, type: 'stop' | 'destroy', force: boolean, by: ActingFor): Promise<Action> {
+    const row = await this.d.vms.find(id);
+    if (!row) throw notFound('VM');
+    return this.run(row, type, force, by);
+  }
+
+  /**
+   * Stops every running VM of the given users (every user when undefined), forced: an emergency
+   * or a suspension. A VM another action holds is skipped and reported, never waited for.
+   */
+  async stopAll(userIds: number[] | undefined, by: ActingFor): Promise<EmergencyStopResult> {
+    const result: EmergencyStopResult = { requested: [], skipped: [] };
+    const live = userIds === undefined ? await this.d.vms.listLive() : (await Promise.all(userIds.map((u) => this.d.vms.listLive(u)))).flat();
+    for (const vm of live) {
+      if (!ALLOWED.stop.includes(vm.status as VmStatus)) continue;
+      try {
+        const action = await this.enforce(vm.id, 'stop', true, by);
+        result.requested.push({ vm_id: vm.id, name: vm.name, user_id: vm.user_id, action_id: action.id });
+      } catch (err) {
+        if (!(err instanceof AppError)) throw err;
+        result.skipped.push({ vm_id: vm.id, name: vm.name, user_id: vm.user_id, reason: err.message });
+      }
+    }
+    return result;
+  }
+
+  /** Takes the VM's lock, checks the action fits its status, and dispatches it. */
+  private async run(row: VmRow, type: ActionType, force: boolean, by: ActingFor): Promise<Action> {
+    const { vms, actions, ops, events } = this.d;
+    const id = row.id;
     if (row.destroyed_at) throw conflict('This VM has been destroyed');
     const host = await this.d.hosts.hostOf(row);
     if (host && host.enabled !== 1) throw conflict(`Compute host ${host.name} is disabled (out of service): ask an administrator to enable it`);
@@ -215,7 +265,7 @@ export class VmsService {
     // Whatever fails between taking the lock and dispatching the action must release it.
     const { current, action } = await (async () => {
       const current = (await vms.find(id))!;
-      if (!ALLOWED[type].includes(current.status as VmStatus)) throw conflict(`Cannot ${req.action} a VM that is ${current.status}`);
+      if (!ALLOWED[type].includes(current.status as VmStatus)) throw conflict(`Cannot ${type} a VM that is ${current.status}`);
       // A destroy is written down before it is answered: were the server killed right after the
       // 202, the reconciler finds the VM `destroying` and finishes it (it would keep a VM whose
       // destroy was only in memory, and the user was told it is going away).
@@ -225,8 +275,7 @@ export class VmsService {
       await vms.update(id, { locked: 0 });
       throw err;
     });
-    await events.record({ type: 'vm', action: `vm.${type}_requested`, message: `${identity.user.username} asked to ${req.action} VM ${row.name}${req.force ? ' (forced)' : ''}`, userId: identity.user.id, username: identity.user.username, vmId: id, sourceIp: ctx.ip });
-    const force = req.force === true;
+    await events.record({ type: 'vm', action: `vm.${type}_requested`, message: by.message, userId: by.userId, username: by.username, vmId: id, sourceIp: by.sourceIp });
     const work = { start: () => ops.start(current), stop: () => ops.stop(current, force), reboot: () => ops.reboot(current, force), destroy: () => ops.destroy(current), create: () => ops.provision(current) }[type];
     ops.dispatch(current, action, work);
     return action;
@@ -264,6 +313,21 @@ export class VmsService {
       }
     }
     throw new AppError(503, 'service_unavailable', 'Could not reserve an SSH port, try again');
+  }
+}
+
+/** Who an action is run for, as its events name them (userId null: the system). */
+export interface ActingFor {
+  userId: number | null;
+  username: string | null;
+  sourceIp?: string | null;
+  message: string;
+}
+
+/** 402 while the user is suspended for lack of credits (billing): a top-up lifts it. */
+function assertNotSuspended(user: { suspended_at: string | null; credits: number }): void {
+  if (user.suspended_at) {
+    throw new AppError(402, 'insufficient_credits', `Your VMs were stopped for lack of credits (balance ${Number(user.credits)}): add credits to start VMs again`);
   }
 }
 

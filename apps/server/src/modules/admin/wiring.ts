@@ -1,0 +1,41 @@
+import type { FastifyBaseLogger } from 'fastify';
+import type { Config } from '../../config/config.js';
+import type { Db } from '../../db/database.js';
+import type { App } from '../../http/types.js';
+import type { Clock } from '../../lib/time.js';
+import type { SessionsRepository } from '../auth/sessions.repository.js';
+import type { Billing } from '../billing/wiring.js';
+import type { LedgerService } from '../billing/ledger.service.js';
+import type { EventLog } from '../events/event-log.js';
+import type { HostsRepository } from '../hosts/hosts.repository.js';
+import type { UsersRepository } from '../users/users.repository.js';
+import type { VmsRepository } from '../vms/vms.repository.js';
+import type { VmsService } from '../vms/vms.service.js';
+import { adminRoutes } from './admin.routes.js';
+import { AdminService } from './admin.service.js';
+
+export interface AdminDeps {
+  db: Db;
+  config: Config;
+  users: UsersRepository;
+  sessions: SessionsRepository;
+  ledger: LedgerService;
+  billing: Billing;
+  vms: VmsService;
+  vmsRepo: VmsRepository;
+  hostsRepo: HostsRepository;
+  events: EventLog;
+  clock: Clock;
+  log: FastifyBaseLogger;
+}
+
+/** The admin panel's users and VMs: lists, detail, quotas, bulk operations, emergency stops, deletion. */
+export function createAdmin(d: AdminDeps) {
+  const admin = new AdminService({ ledger: d.ledger, users: d.users, sessions: d.sessions, events: d.events, clock: d.clock });
+  return {
+    admin,
+    async register(app: App): Promise<void> {
+      await app.register(adminRoutes, { admin });
+    },
+  };
+}
