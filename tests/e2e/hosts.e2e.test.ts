@@ -68,7 +68,7 @@ describe('browser: the admin manages compute hosts', () => {
     await page.getByRole('button', { name: /log in/i }).click();
     await page.waitForURL(/\/vms$/);
     await page.goto(`${server.base}/admin`);
-    await page.getByRole('navigation', { name: 'Admin sections' }).getByRole('link', { name: 'Compute hosts' }).click();
+    await page.getByRole('navigation', { name: 'Admin sections' }).getByRole('link', { name: 'Hosts' }).click();
     await page.waitForURL(/\/admin\/hosts$/);
     await page.getByRole('heading', { name: 'Compute hosts' }).waitFor();
     const local = row('local');

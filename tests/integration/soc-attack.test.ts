@@ -109,9 +109,21 @@ if (!process.env[INSIDE]) {
     test('the terminal\'s own SSH connection (and the banner probes) are labelled ours and open no incident', async () => {
       // A terminal session over SSH, opened as soon as the VM answers: its login must be recorded
       // (the guest's relay sends what was logged before it ran: an earlier version lost it).
-      const { ticket } = await owner.terminal.start(vm.id, { kind: 'ssh' });
-      const t = await TerminalClient.connect(server.base, ticket, { origin: server.base });
-      await t.ready();
+      // "Responsive" can come from the guest agent before dropbear listens (a loaded CI machine
+      // saw ECONNRESET): retry while the terminal cannot reach the SSH server yet. Each try is
+      // the terminal's own connection, so it stays labelled ours.
+      const t = await until('the terminal reaches the VM\'s SSH server', async () => {
+        const { ticket } = await owner.terminal.start(vm.id, { kind: 'ssh' });
+        const client = await TerminalClient.connect(server.base, ticket, { origin: server.base });
+        try {
+          await client.ready();
+          return client;
+        } catch (err) {
+          if (!/could not reach/i.test(String(err))) throw err;
+          await new Promise((r) => setTimeout(r, 2000));
+          return undefined;
+        }
+      }, 120_000);
       t.type('echo own-$((40+2))\r');
       await t.until('the shell answers', () => t.output.includes('own-42'));
       t.type('exit\r');

@@ -54,6 +54,10 @@ const FIXTURES: Record<string, { params: (f: Fixtures) => string[]; body?: Parti
   '/api/terminal/recordings/:id': { params: (f) => [String(f.recordedSessionId)] },
   '/api/admin/users/:id': { params: (f) => [String(f.ownerId)], body: { PATCH: { is_active: false } } },
   '/api/admin/users/:id/credits': { params: (f) => [String(f.ownerId)], body: { POST: { amount: 1000, reason: 'matrix' } } },
+  '/api/admin/users/:id/quota': { params: (f) => [String(f.ownerId)], body: { PATCH: { max_vms: 3 } } },
+  '/api/admin/users/:id/emergency-stop': { params: (f) => [String(f.ownerId)], body: { POST: {} } },
+  '/api/admin/users/:id/ledger': { params: (f) => [String(f.ownerId)] },
+  '/api/admin/vms/:id/action': { params: (f) => [String(f.vmId)], body: { POST: { action: 'stop' } } },
   '/api/admin/hosts/:id': { params: (f) => [String(f.hostId)], body: { PATCH: { enabled: false } } },
   '/api/admin/images/:slug': { params: () => ['tiny'] },
   '/api/metrics/vm/:id': { params: (f) => [String(f.vmId)] },
@@ -73,6 +77,7 @@ const FIXTURES: Record<string, { params: (f: Fixtures) => string[]; body?: Parti
   '/vms/*': { params: (f) => [String(f.vmId), `${f.vmId}/terminal`] },
   '/admin/*': { params: (f) => [`users/${f.ownerId}`] },
   '/monitor/*': { params: () => ['policies', 'channels'] },
+  '/billing/*': { params: () => ['statement/2026-11'] },
   '/*': { params: (f) => [`vms/${f.vmId}`, `terminals/${f.liveSessionId}`] },
   '/api/docs/static/*': { exempt: 'public files of the API documentation, nobody’s objects' },
 };
@@ -205,6 +210,36 @@ for (const kind of testDatabaseKinds()) {
         }
       }
       assert.ok(checked >= 80, `checked ${checked} requests`);
+    });
+
+    test('every admin route of the route table: 403 for a plain user\'s session, cookie, read and read-write tokens, and nothing changes', async () => {
+      const adminRoutes = h.routes.filter((r) => r.access === 'admin' && r.url.startsWith('/api/') && r.method !== 'HEAD');
+      assert.ok(adminRoutes.length >= 20, `found ${adminRoutes.length} admin routes`);
+      const auditBefore = (await h.request({ method: 'GET', url: '/api/admin/audit?limit=1', token: await h.adminToken() })).json().entries[0]?.id ?? 0;
+      let checked = 0;
+      for (const route of adminRoutes) {
+        const fixture = FIXTURES[route.url];
+        const method = route.method as Method;
+        const url = fixture && 'params' in fixture ? concrete(route.url, fixture.params(f)[0]!) : route.url;
+        const body = fixture && 'params' in fixture ? fixture.body?.[method] : method === 'GET' || method === 'DELETE' ? undefined : {};
+        for (const c of callers) {
+          const csrf = (c as { csrf?: string }).csrf;
+          const res = await h.app.inject({
+            method, url,
+            headers: { ...(c.token ? { authorization: `Bearer ${c.token}` } : {}), ...(csrf ? { 'x-csrf-token': csrf } : {}) },
+            cookies: c.cookies,
+            ...(body !== undefined ? { payload: body as object } : {}),
+          });
+          const what = `${c.label}: ${method} ${url} → ${res.statusCode} ${res.body.slice(0, 200)}`;
+          assert.equal(res.statusCode, 403, what);
+          assert.equal(res.json().code, 'forbidden', what);
+          for (const m of markers) assert.ok(!res.body.includes(m), `leaks "${m}": ${what}`);
+          checked++;
+        }
+      }
+      assert.equal(checked, adminRoutes.length * callers.length);
+      const after = (await h.request({ method: 'GET', url: '/api/admin/audit?limit=50', token: await h.adminToken() })).json().entries as { id: number }[];
+      assert.deepEqual(after.filter((e) => e.id > auditBefore), [], 'a refused attempt is no admin action (it is an access.denied event)');
     });
 
     test("GET /metrics (every VM's name and owner): 403 for another user's session, cookie and tokens, and none of the owner's data", async () => {

@@ -101,6 +101,8 @@ export interface RouteInfo {
   method: string;
   url: string;
   access: Access;
+  /** Audited for admin callers although not admin-only (config.audit: an admin acting on someone's object). */
+  audit?: boolean;
 }
 
 export interface AppDeps {
@@ -243,7 +245,7 @@ export async function buildApp(deps: AppDeps) {
   const soc = createSoc({ db, dbKind: database.kind, config, events, bus, vms: vmsRepo, notifications, clock, log: app.log, sshPeers, drivers });
   // Billing (metering, the low-balance watch, the user's billing API) and the admin panel.
   const billing = createBilling({ db, config, ledger: ledgerService, users, vmsRepo, vms, events, notifier: notifications, clock, log: app.log });
-  const admin = createAdmin({ db, config, users, sessions, ledger: ledgerService, billing, vms, vmsRepo, hostsRepo, events, clock, log: app.log });
+  const admin = createAdmin({ db, config, users, sessions, tokens: tokensRepo, ledger: ledgerService, billing, vms, vmsRepo, hostsRepo, events, clock, log: app.log });
   const audit = createAudit({ db, clock, log: app.log });
   const system = createAdminSystem({
     database, config, version: VERSION, hostsRepo, drivers, soc, clock, log: app.log,
@@ -270,7 +272,8 @@ export async function buildApp(deps: AppDeps) {
   }
   const routes: RouteInfo[] = [];
   app.addHook('onRoute', (r) => {
-    for (const method of [r.method].flat()) routes.push({ method, url: r.url, access: (r.config as { access: Access }).access });
+    const config = r.config as { access: Access; audit?: boolean };
+    for (const method of [r.method].flat()) routes.push({ method, url: r.url, access: config.access, ...(config.audit ? { audit: true } : {}) });
   });
   await app.register(fastifyRateLimit, {
     global: false,

@@ -5,6 +5,12 @@ import { AccountPage } from './pages/AccountPage';
 import { AdminPage } from './pages/AdminPage';
 import { AdminHostsPage } from './pages/admin/AdminHostsPage';
 import { AdminTerminalsPage } from './pages/admin/AdminTerminalsPage';
+import { AdminAuditPage } from './pages/admin/AdminAuditPage';
+import { AdminUserPage } from './pages/admin/AdminUserPage';
+import { AdminUsersPage } from './pages/admin/AdminUsersPage';
+import { AdminVmsPage } from './pages/admin/AdminVmsPage';
+import { BillingPage } from './pages/BillingPage';
+import { StatementPage } from './pages/billing/StatementPage';
 import { LoginPage } from './pages/LoginPage';
 import { MonitorPage } from './pages/MonitorPage';
 import { ChannelsPage } from './pages/monitor/ChannelsPage';
@@ -20,8 +26,15 @@ import { VmDetailPage } from './pages/vms/VmDetailPage';
 export const router = createBrowserRouter([
   { path: '/login', element: <LoginPage /> },
   { path: '/register', element: <RegisterPage /> },
-  // The full-window console: signed in, but without the app's header and footer.
-  { element: <BareLayout />, children: [{ path: 'vms/:id/console', element: <VmConsolePage /> }] },
+  // The full-window console, and the printable statement (a sheet of paper, no app chrome to hide):
+  // signed in, but without the app's header and footer.
+  {
+    element: <BareLayout />,
+    children: [
+      { path: 'vms/:id/console', element: <VmConsolePage /> },
+      { path: 'billing/statement/:month', element: <StatementPage /> },
+    ],
+  },
   {
     element: <Layout />,
     children: [
@@ -36,6 +49,11 @@ export const router = createBrowserRouter([
       { path: 'admin', element: <AdminPage /> },
       { path: 'admin/terminals', element: <AdminTerminalsPage /> },
       { path: 'admin/hosts', element: <AdminHostsPage /> },
+      { path: 'admin/users', element: <AdminUsersPage /> },
+      { path: 'admin/users/:id', element: <AdminUserPage /> },
+      { path: 'admin/vms', element: <AdminVmsPage /> },
+      { path: 'admin/audit', element: <AdminAuditPage /> },
+      { path: 'billing', element: <BillingPage /> },
       { path: 'account', element: <AccountPage /> },
       { path: '*', element: <NotFoundPage /> },
     ],

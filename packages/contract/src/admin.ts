@@ -58,13 +58,20 @@ export const AdjustCreditsResponse = Type.Object({
 });
 export type AdjustCreditsResponse = Static<typeof AdjustCreditsResponse>;
 
+/**
+ * An overridable limit: a number, or null for "the server-wide limit". One `type: [integer, null]`
+ * rather than anyOf: the server's validator coerces types, and in an anyOf the integer branch
+ * would turn null into 0 (an override of zero) before the null branch is tried.
+ */
+const Limit = (maximum: number) => Type.Unsafe<number | null>({ type: ['integer', 'null'], minimum: 0, maximum });
+
 /** Limits an admin set for one user; null means the server-wide limit applies. */
 export const QuotaOverrides = Type.Object(
   {
-    max_vms: Type.Union([Type.Integer({ minimum: 0, maximum: 10_000 }), Type.Null()]),
-    max_ram_mb: Type.Union([Type.Integer({ minimum: 0, maximum: 16_777_216 }), Type.Null()]),
-    max_vcpus: Type.Union([Type.Integer({ minimum: 0, maximum: 100_000 }), Type.Null()]),
-    max_disk_gb: Type.Union([Type.Integer({ minimum: 0, maximum: 1_000_000 }), Type.Null()]),
+    max_vms: Limit(10_000),
+    max_ram_mb: Limit(16_777_216),
+    max_vcpus: Limit(100_000),
+    max_disk_gb: Limit(1_000_000),
   },
   { title: 'QuotaOverrides' },
 );

@@ -5,6 +5,7 @@ import { loadOrCreateSecrets } from '../config/secrets.js';
 import type { Clock } from '../lib/time.js';
 import type { ComputeDriver } from '../compute/driver.js';
 import { createTestDatabase, type DbKind, type TestDatabase } from './databases.js';
+import { FakeDriver } from './fake-driver.js';
 
 /** A clock tests can move forward to cross lockout and expiry boundaries without sleeping. */
 export class TestClock implements Clock {
@@ -43,7 +44,12 @@ export interface Harness {
   }): Promise<LightMyRequestResponse>;
 }
 
-export async function createHarness(kind: DbKind, overrides: Partial<Config> = {}, driver?: ComputeDriver): Promise<Harness> {
+/**
+ * A whole app on a fresh database, driven through inject. The driver defaults to the fake one: a
+ * medium test that creates a VM must never boot a real QEMU by accident (one did, and its QEMU
+ * outlived the test's deleted data dir). Pass a real driver on purpose.
+ */
+export async function createHarness(kind: DbKind, overrides: Partial<Config> = {}, driver: ComputeDriver = new FakeDriver()): Promise<Harness> {
   const db = await createTestDatabase(kind);
   const clock = new TestClock();
   const config: Config = {

@@ -11,6 +11,7 @@ export function navItems(isAdmin: boolean): NavItem[] {
     { to: '/vms', label: 'VMs' },
     { to: '/monitor', label: 'Monitor' },
     { to: '/soc', label: 'SOC' },
+    { to: '/billing', label: 'Billing' },
     ...(isAdmin ? [{ to: '/admin', label: 'Admin' }] : []),
     { to: '/account', label: 'Account' },
   ];

@@ -9,7 +9,7 @@ export function AccountPage() {
   useTitle('Account');
   return (
     <>
-      <PageHeader title="Account" description="Your profile, credits, password, SSH keys and API tokens." />
+      <PageHeader title="Account" description="Your profile, password, SSH keys and API tokens." />
       <div className="space-y-6">
         <ProfileSection />
         <PasswordSection />

@@ -9,6 +9,7 @@ import { SkeletonRows } from '../components/Spinner';
 import { button, link, table } from '../components/ui';
 import { formatDate } from '../format';
 import { useTitle } from '../useTitle';
+import { BillingBanner } from './billing/BillingState';
 import { CopyButton } from './vms/CopyButton';
 import { formatResources, formatUptime, imageLabel } from './vms/format';
 import { useImages, useVms } from './vms/queries';
@@ -121,6 +122,7 @@ export function VmsPage() {
   return (
     <>
       <PageHeader title="Virtual machines" description="Launch, connect to and manage your VMs." actions={<CreateVmLink />} />
+      <BillingBanner />
       {vms.isPending && <SkeletonRows label="Loading your VMs…" />}
       {vms.isError && (
         <Alert title="Could not load your VMs">

@@ -87,6 +87,39 @@ for (const kind of testDatabaseKinds()) {
       assert.equal((await h.request({ method: 'GET', url: '/api/admin/users', token: admin })).statusCode, 200);
     });
 
+    test('each admin action notes its target and the state before and after in the audit log', async () => {
+      const erin = await h.user('erin');
+      const newest = async (action: string) => {
+        const row = await h.db.handle.db.selectFrom('audit_log').selectAll().where('action', '=', action).orderBy('id', 'desc').executeTakeFirst();
+        assert.ok(row, `an audit entry ${action}`);
+        return { ...row, before: row.before && JSON.parse(row.before), after: row.after && JSON.parse(row.after) };
+      };
+      assert.equal((await credits(erin.id, { amount: 40, reason: 'audit me' })).statusCode, 200);
+      const credit = await newest('user.credits_adjusted');
+      assert.deepEqual([credit.target_type, credit.target_id, credit.target_label, credit.before, credit.after, credit.outcome], ['user', String(erin.id), 'erin', { balance: 1000 }, { balance: 1040 }, 'succeeded']);
+
+      await h.request({ method: 'PATCH', url: `/api/admin/users/${erin.id}`, token: admin, body: { is_active: false } });
+      const patch = await newest('user.updated');
+      assert.deepEqual([patch.before, patch.after], [{ is_active: true, is_admin: false }, { is_active: false, is_admin: false }]);
+
+      await h.request({ method: 'PATCH', url: `/api/admin/users/${erin.id}/quota`, token: admin, body: { max_vms: 7 } });
+      const quota = await newest('user.quota_changed');
+      assert.equal(quota.before.max_vms, null);
+      assert.equal(quota.after.max_vms, 7);
+
+      await h.request({ method: 'POST', url: '/api/admin/users/bulk', token: admin, body: { ids: [erin.id, bob.id], action: 'credit', amount: 3, reason: 'bulk audit' } });
+      const bulk = await newest('users.bulk_credit');
+      const bobNow = (await h.request({ method: 'GET', url: '/api/auth/me', token: bob.token })).json().credits;
+      assert.deepEqual(bulk.before, [{ id: bob.id, is_active: true, balance: bobNow - 3 }, { id: erin.id, is_active: false, balance: 1040 }]);
+      assert.deepEqual(bulk.after, [{ id: bob.id, is_active: true, balance: bobNow }, { id: erin.id, is_active: false, balance: 1043 }]);
+
+      // A refused action is noted too, with its target.
+      const me = (await h.request({ method: 'GET', url: '/api/auth/me', token: admin })).json();
+      assert.equal((await h.request({ method: 'DELETE', url: `/api/admin/users/${me.id}`, token: admin })).statusCode, 409);
+      const refused = await newest('user.deleted');
+      assert.deepEqual([refused.target_id, refused.outcome, refused.status_code], [String(me.id), 'failed', 409]);
+    });
+
     test('promoting a user gives them the admin routes', async () => {
       const carol = await h.user('carol');
       assert.equal((await h.request({ method: 'GET', url: '/api/admin/users', token: carol.token })).statusCode, 403);

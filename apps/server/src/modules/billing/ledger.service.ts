@@ -30,6 +30,22 @@ interface ApplyOptions {
   vm?: { id: number; kind: VmChargeKind };
 }
 
+/** One metering charge: `hours` hours of a VM from `period` on (a usage row). */
+export interface UsageCharge {
+  userId: number;
+  vmId: number;
+  amount: number;
+  hours: number;
+  period: string;
+  reason: string;
+}
+
+/** A balance before and after a metering pass. */
+export interface BalanceMove {
+  before: number;
+  after: number;
+}
+
 /** A debit refused because it would take the balance below zero. */
 class NegativeBalance extends AppError {
   constructor(readonly balance: number) {
@@ -43,6 +59,7 @@ class NegativeBalance extends AppError {
  */
 export class LedgerService {
   private readonly repo: LedgerRepository;
+  private readonly listeners: ((userId: number) => void)[] = [];
 
   constructor(
     private readonly db: Db,
@@ -71,7 +88,53 @@ export class LedgerService {
     const db = options.trx ?? this.db;
     const balance = await (db.isTransaction ? run(db) : db.transaction().execute(run));
     this.changes.notify(change.userId);
+    // The change is done: a listener's failure must not turn it into an error for the caller.
+    for (const listener of this.listeners) {
+      try {
+        listener(change.userId);
+      } catch {
+        /* the balance watch's sweep catches up on its next pass */
+      }
+    }
     return balance;
+  }
+
+  /**
+   * Called after every apply() (a grant, a top-up, an adjustment, a first hour or its refund):
+   * the balance watch re-evaluates the user. When apply() ran inside a caller's transaction this
+   * fires before that commits, so a listener must not assume it sees the change yet.
+   */
+  onCredit(listener: (userId: number) => void): void {
+    this.listeners.push(listener);
+  }
+
+  /**
+   * Metering's charges, in bulk inside the caller's transaction (which also moved the VMs'
+   * paid-up marks): one balance update per user, one usage row per charge, each with the
+   * balance after it. Returns every charged user's balance before and after.
+   * The caller calls changed() once the transaction committed.
+   */
+  async chargeUsage(charges: UsageCharge[], now: string, trx: Db): Promise<Map<number, BalanceMove>> {
+    const deltas = new Map<number, number>();
+    for (const c of charges) deltas.set(c.userId, (deltas.get(c.userId) ?? 0) + c.amount);
+    const balances = await this.repo.addToBalances(deltas, now, trx);
+    // Each user's rows in order: the last one ends at the new balance.
+    const running = new Map<number, number>();
+    for (const [userId, after] of balances) running.set(userId, after - deltas.get(userId)!);
+    const rows = charges
+      .filter((c) => running.has(c.userId))
+      .map((c) => {
+        const after = running.get(c.userId)! + c.amount;
+        running.set(c.userId, after);
+        return { user_id: c.userId, amount: c.amount, balance_after: after, reason: c.reason, actor_id: null, created_at: now, vm_id: c.vmId, kind: 'usage' as const, period: c.period, hours: c.hours };
+      });
+    await this.repo.insertUsage(rows, trx);
+    return new Map([...balances].map(([userId, after]) => [userId, { before: after - deltas.get(userId)!, after }]));
+  }
+
+  /** Tells whoever caches balances that these users' balances changed (after a commit). */
+  changed(userIds: Iterable<number>): void {
+    for (const id of userIds) this.changes.notify(id);
   }
 
   /**

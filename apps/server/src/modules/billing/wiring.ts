@@ -8,10 +8,16 @@ import type { Notifier } from '../notifications/notification.js';
 import type { UsersRepository } from '../users/users.repository.js';
 import type { VmsRepository } from '../vms/vms.repository.js';
 import type { VmsService } from '../vms/vms.service.js';
+import { balancePolicy } from './balance-rules.js';
+import { BalanceWatch } from './balance-watch.js';
+import { BillingRepository } from './billing.repository.js';
+import { billingRoutes } from './billing.routes.js';
+import { BillingService } from './billing.service.js';
 import { LedgerRepository } from './ledger.repository.js';
 import { ledgerRoutes } from './ledger.routes.js';
 import type { LedgerService } from './ledger.service.js';
 import { Metering } from './metering.js';
+import { MeteringRepository } from './metering.repository.js';
 
 export interface BillingDeps {
   db: Db;
@@ -29,12 +35,25 @@ export interface BillingDeps {
 /** Billing: hourly metering, the low-balance watch (warnings, grace, suspension), the user's billing API. */
 export function createBilling(d: BillingDeps) {
   const ledgerRepo = new LedgerRepository(d.db);
-  const metering = new Metering({ vms: d.vmsRepo, ledger: d.ledger, events: d.events, clock: d.clock, log: d.log });
+  const repo = new BillingRepository(d.db);
+  const policy = balancePolicy(d.config);
+  const service = new BillingService({ repo, clock: d.clock, policy, monthlyCapHours: d.config.monthlyCapHours });
+  const watch = new BalanceWatch({ repo, vms: d.vms, events: d.events, notifier: d.notifier, clock: d.clock, log: d.log, policy, burnRate: (userId) => service.burnRate(userId) });
+  // After every pass: the users it charged, and anyone whose grace period may have ended.
+  const metering = new Metering({ repo: new MeteringRepository(d.db), ledger: d.ledger, events: d.events, clock: d.clock, log: d.log, monthlyCapHours: d.config.monthlyCapHours, afterPass: () => watch.sweep() });
+  // A listener on the ledger rather than UserChanges: it fires for balance changes only (not
+  // for every role, session or password change) and for every one of them, top-ups included.
+  d.ledger.onCredit((userId) => watch.touch(userId));
   return {
     metering,
     ledgerRepo,
+    /** Balance, burn, runway, usage: BillingService.summary(userId) for the admin's user detail. */
+    service,
+    /** The low-balance watch (tests wait for it with idle()). */
+    watch,
     async register(app: App): Promise<void> {
-      await app.register(ledgerRoutes, { ledger: ledgerRepo });
+      await app.register(ledgerRoutes, { ledger: ledgerRepo, clock: d.clock });
+      await app.register(billingRoutes, { billing: service });
     },
     /** The first pass now (hours that began while the server was down), then every interval. */
     async start(): Promise<void> {

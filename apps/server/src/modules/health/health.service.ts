@@ -72,17 +72,21 @@ export class HealthService {
   }
 
   private async diskCheck(): Promise<HealthCheck> {
-    const { dataDir, minFreeDiskMb } = this.o;
-    let free: number;
-    try {
-      free = await freeBytes(dataDir);
-    } catch (err) {
-      this.o.log.warn({ err }, 'health: cannot measure free space in the data dir');
-      return { name: 'disk_space', status: 'failed', detail: 'the data directory cannot be measured' };
-    }
-    const freeMb = Math.floor(free / MiB);
-    if (free < FULL_BYTES) return { name: 'disk_space', status: 'failed', detail: `the data directory's filesystem is full (${freeMb} MB free)` };
-    if (freeMb < minFreeDiskMb) return { name: 'disk_space', status: 'degraded', detail: `${freeMb} MB free in the data directory, below the ${minFreeDiskMb} MB minimum` };
-    return { name: 'disk_space', status: 'ok', detail: `${freeMb} MB free in the data directory` };
+    return (await diskSpaceCheck(this.o.dataDir, this.o.minFreeDiskMb, this.o.log)).check;
   }
+}
+
+/** Free space in the data dir: failed when full, degraded below minFreeDiskMb (also the admin's system health). */
+export async function diskSpaceCheck(dataDir: string, minFreeDiskMb: number, log: FastifyBaseLogger): Promise<{ check: HealthCheck; freeMb?: number }> {
+  let free: number;
+  try {
+    free = await freeBytes(dataDir);
+  } catch (err) {
+    log.warn({ err }, 'health: cannot measure free space in the data dir');
+    return { check: { name: 'disk_space', status: 'failed', detail: 'the data directory cannot be measured' } };
+  }
+  const freeMb = Math.floor(free / MiB);
+  if (free < FULL_BYTES) return { freeMb, check: { name: 'disk_space', status: 'failed', detail: `the data directory's filesystem is full (${freeMb} MB free)` } };
+  if (freeMb < minFreeDiskMb) return { freeMb, check: { name: 'disk_space', status: 'degraded', detail: `${freeMb} MB free in the data directory, below the ${minFreeDiskMb} MB minimum` } };
+  return { freeMb, check: { name: 'disk_space', status: 'ok', detail: `${freeMb} MB free in the data directory` } };
 }

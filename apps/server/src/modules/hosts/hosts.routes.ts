@@ -2,6 +2,7 @@ import { Type } from '@sinclair/typebox';
 import { ComputeHost, CreateHostRequest, IdParam, UpdateHostRequest } from '@twarga/contract';
 import { errorResponses } from '../../http/errors.js';
 import { identityOf, type App } from '../../http/types.js';
+import { noteAudit } from '../audit/audit-note.js';
 import type { HostsService } from './hosts.service.js';
 
 export async function hostsRoutes(app: App, { hosts }: { hosts: HostsService }) {
@@ -14,19 +15,32 @@ export async function hostsRoutes(app: App, { hosts }: { hosts: HostsService }) 
   app.post('/api/admin/hosts', {
     config: { access: 'admin' },
     schema: { tags: ['admin'], summary: 'Add a compute host (libvirt by URI; qemu/vagrant on this machine)', body: CreateHostRequest, response: { 201: ComputeHost, ...errorResponses } },
-    handler: async (request, reply) => reply.status(201).send(await hosts.create(identityOf(request), request.body, request.ip)),
+    handler: async (request, reply) => {
+      noteAudit(request, { action: 'host.created', target: { type: 'host', id: request.body.name, label: request.body.name } });
+      const host = await hosts.create(identityOf(request), request.body, request.ip);
+      noteAudit(request, { target: { type: 'host', id: host.id, label: host.name }, after: host });
+      return reply.status(201).send(host);
+    },
   });
 
   app.patch('/api/admin/hosts/:id', {
     config: { access: 'admin' },
     schema: { tags: ['admin'], summary: 'Rename, resize, enable/disable or drain a host', params: IdParam, body: UpdateHostRequest, response: { 200: ComputeHost, ...errorResponses } },
-    handler: async (request) => hosts.update(identityOf(request), request.params.id, request.body, request.ip),
+    handler: async (request) => {
+      const before = await hosts.get(request.params.id).catch(() => undefined);
+      noteAudit(request, { action: 'host.updated', target: { type: 'host', id: request.params.id, label: before?.name }, before });
+      const after = await hosts.update(identityOf(request), request.params.id, request.body, request.ip);
+      noteAudit(request, { after });
+      return after;
+    },
   });
 
   app.delete('/api/admin/hosts/:id', {
     config: { access: 'admin' },
     schema: { tags: ['admin'], summary: 'Remove a host that has no VMs', params: IdParam, response: { 204: Type.Null(), ...errorResponses } },
     handler: async (request, reply) => {
+      const before = await hosts.get(request.params.id).catch(() => undefined);
+      noteAudit(request, { action: 'host.deleted', target: { type: 'host', id: request.params.id, label: before?.name }, before });
       await hosts.remove(identityOf(request), request.params.id, request.ip);
       return reply.status(204).send(null);
     },

@@ -2,6 +2,7 @@ import { Type } from '@sinclair/typebox';
 import { Image, RegisterImageRequest } from '@twarga/contract';
 import { errorResponses } from '../../http/errors.js';
 import { identityOf, type App } from '../../http/types.js';
+import { noteAudit } from '../audit/audit-note.js';
 import type { VmsRepository } from '../vms/vms.repository.js';
 import type { ImagesService } from './images.service.js';
 
@@ -17,19 +18,28 @@ export async function imagesRoutes(app: App, { images, vms }: { images: ImagesSe
   app.post('/api/admin/images', {
     config: { access: 'admin' },
     schema: { tags: ['images'], summary: 'Register a cloud image by URL (verified by sha256 or a SHA256SUMS file)', body: RegisterImageRequest, response: { 201: Image, ...errorResponses } },
-    handler: async (request, reply) => reply.status(201).send(await images.register(request.body)),
+    handler: async (request, reply) => {
+      noteAudit(request, { action: 'image.registered', target: { type: 'image', id: request.body.slug, label: request.body.name } });
+      const image = await images.register(request.body);
+      noteAudit(request, { after: image });
+      return reply.status(201).send(image);
+    },
   });
 
   app.post('/api/admin/images/:slug/download', {
     config: { access: 'admin' },
     schema: { tags: ['images'], summary: 'Download and verify an image (asynchronous; progress in GET /api/images)', params: SlugParam, response: { 202: Image, ...errorResponses } },
-    handler: async (request, reply) => reply.status(202).send(await images.startDownload(request.params.slug)),
+    handler: async (request, reply) => {
+      noteAudit(request, { action: 'image.download_started', target: { type: 'image', id: request.params.slug } });
+      return reply.status(202).send(await images.startDownload(request.params.slug));
+    },
   });
 
   app.delete('/api/admin/images/:slug', {
     config: { access: 'admin' },
     schema: { tags: ['images'], summary: 'Delete a downloaded image no live VM uses', params: SlugParam, response: { 204: Type.Null(), ...errorResponses } },
     handler: async (request, reply) => {
+      noteAudit(request, { action: 'image.deleted', target: { type: 'image', id: request.params.slug } });
       const using = (await vms.listLive()).filter((v) => v.image === request.params.slug).length;
       await images.remove(request.params.slug, using);
       return reply.status(204).send(null);

@@ -3,6 +3,7 @@ import { Type } from '@sinclair/typebox';
 import { EndedSessions, StartTerminalRequest, TERMINAL_WEBSOCKET_PATH, TerminalSession, TerminalTicket, VmTerminalSessions } from '@twarga/contract';
 import { errorResponses } from '../../http/errors.js';
 import { identityOf, type App } from '../../http/types.js';
+import { noteAudit } from '../audit/audit-note.js';
 import type { EventLog } from '../events/event-log.js';
 import { acceptTerminalSocket } from './terminal-gateway.js';
 import type { TerminalService } from './terminal.service.js';
@@ -42,9 +43,11 @@ export async function terminalRoutes(app: App, { terminal, events }: { terminal:
   });
 
   app.delete('/api/terminal/sessions/:id', {
-    config: { access: 'user' },
+    // An admin ending anyone's session goes to the audit log.
+    config: { access: 'user', audit: true },
     schema: { tags: ['terminal'], summary: 'End one live session (its user, the VM owner, or an admin)', params: SessionIdParam, response: { 204: Type.Null(), ...errorResponses } },
     handler: async (request, reply) => {
+      noteAudit(request, { action: 'terminal.session_ended', target: { type: 'terminal_session', id: request.params.id } });
       await terminal.endSession(identityOf(request), request.params.id, request.ip);
       return reply.status(204).send(null);
     },

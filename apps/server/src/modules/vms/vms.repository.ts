@@ -1,9 +1,24 @@
 import { sql, type Selectable, type Updateable } from 'kysely';
 import type { Db } from '../../db/database.js';
+import { anyContains } from '../../lib/sql-search.js';
 import type { VmsTable } from '../../db/schema.js';
 
 export type VmRow = Selectable<VmsTable>;
 export type NewVmRow = Omit<VmRow, 'id'>;
+/** A VM with its owner's and host's names, for the admin panel. */
+export type AdminVmRow = VmRow & { owner_username: string; host_name: string | null };
+
+/** The admin's VM filters (live VMs of every user). */
+export interface AdminVmFilter {
+  ownerId?: number;
+  hostId?: number;
+  status?: string;
+  /** The health as read (vm-view.ts currentHealth): only running VMs have one. */
+  health?: 'booting' | 'responsive' | 'unresponsive';
+  q?: string;
+  limit: number;
+  offset: number;
+}
 
 export class VmsRepository {
   constructor(private readonly db: Db) {}
@@ -21,6 +36,50 @@ export class VmsRepository {
     let q = this.db.selectFrom('vms').selectAll().where('destroyed_at', 'is', null).orderBy('id');
     if (userId !== undefined) q = q.where('user_id', '=', userId);
     return q.execute();
+  }
+
+  /**
+   * A page of live VMs of every user, with owner and host names, and how many match. The health
+   * filter repeats currentHealth() in SQL: a health stored for an earlier boot reads as booting.
+   */
+  async listForAdmin(f: AdminVmFilter): Promise<{ rows: AdminVmRow[]; total: number }> {
+    let base = this.db.selectFrom('vms').innerJoin('users', 'users.id', 'vms.user_id').leftJoin('compute_hosts', 'compute_hosts.id', 'vms.host_id').where('vms.destroyed_at', 'is', null);
+    if (f.ownerId !== undefined) base = base.where('vms.user_id', '=', f.ownerId);
+    if (f.hostId !== undefined) base = base.where('vms.host_id', '=', f.hostId);
+    if (f.status !== undefined) base = base.where('vms.status', '=', f.status);
+    if (f.health !== undefined) {
+      const fresh = sql<boolean>`(vms.health is not null and (vms.health_boot = vms.booted_at or (vms.health_boot is null and vms.booted_at is null)))`;
+      base = base.where('vms.status', '=', 'running');
+      base = f.health === 'booting'
+        ? base.where(sql<boolean>`not (${fresh} and vms.health <> 'booting')`)
+        : base.where(sql<boolean>`${fresh}`).where('vms.health', '=', f.health);
+    }
+    if (f.q) {
+      base = base.where(anyContains(['vms.name', 'users.username'], f.q));
+    }
+    const total = await base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    const rows = await base
+      .selectAll('vms')
+      .select(['users.username as owner_username', 'compute_hosts.name as host_name'])
+      .orderBy('vms.id')
+      .limit(f.limit)
+      .offset(f.offset)
+      .execute();
+    return { rows, total: Number(total.n) };
+  }
+
+  /** Every VM of one user, destroyed ones too (their history), newest first, with owner and host names. */
+  listAllOfUser(userId: number, limit: number): Promise<AdminVmRow[]> {
+    return this.db
+      .selectFrom('vms')
+      .innerJoin('users', 'users.id', 'vms.user_id')
+      .leftJoin('compute_hosts', 'compute_hosts.id', 'vms.host_id')
+      .selectAll('vms')
+      .select(['users.username as owner_username', 'compute_hosts.name as host_name'])
+      .where('vms.user_id', '=', userId)
+      .orderBy('vms.id', 'desc')
+      .limit(limit)
+      .execute();
   }
 
   /** What the metrics collector needs of each running VM. */
@@ -68,31 +127,6 @@ export class VmsRepository {
       .where('destroyed_at', 'is', null)
       .returning('id')
       .execute();
-    return rows.length === 1;
-  }
-
-  /**
-   * VMs with an hour begun and not paid: live ones whose paid time has run out, and destroyed
-   * ones that lived into an hour the billing pass had not charged yet (it runs once a minute).
-   */
-  dueForBilling(now: string): Promise<VmRow[]> {
-    return this.db
-      .selectFrom('vms')
-      .selectAll()
-      .where('billed_until', 'is not', null)
-      .where((eb) =>
-        eb.or([
-          eb.and([eb('destroyed_at', 'is', null), eb('billed_until', '<=', now)]),
-          eb.and([eb('destroyed_at', 'is not', null), eb('billed_until', '<', eb.ref('destroyed_at'))]),
-        ]),
-      )
-      .orderBy('id')
-      .execute();
-  }
-
-  /** Moves the paid-up mark only if nobody else did (so an hour is never charged twice). */
-  async advanceBilledUntil(id: number, from: string, to: string, db: Db = this.db): Promise<boolean> {
-    const rows = await db.updateTable('vms').set({ billed_until: to }).where('id', '=', id).where('billed_until', '=', from).returning('id').execute();
     return rows.length === 1;
   }
 

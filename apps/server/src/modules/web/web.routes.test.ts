@@ -52,8 +52,8 @@ describe('every HTML response carries a Content-Security-Policy', () => {
     }
   });
 
-  test("the monitoring sub-pages are pages of the app: signed in they load it, signed out they lead to the login", async () => {
-    for (const url of ['/monitor/policies', '/monitor/channels']) {
+  test("the monitoring and billing sub-pages are pages of the app: signed in they load it, signed out they lead to the login", async () => {
+    for (const url of ['/monitor/policies', '/monitor/channels', '/billing', '/billing/statement/2026-11']) {
       const res = await h.request({ method: 'GET', url, cookies });
       assert.equal(res.statusCode, 200, url);
       assert.match(String(res.headers['content-security-policy']), /script-src 'self'/, url);

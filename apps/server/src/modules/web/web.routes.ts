@@ -9,7 +9,7 @@ import type { EventLog } from '../events/event-log.js';
 
 /** Pages of the single-page app. Which need a session, and which need an admin. */
 const PUBLIC_PAGES = ['/login', '/register'];
-const USER_PAGES = ['/', '/vms', '/vms/*', '/monitor', '/monitor/*', '/soc', '/account'];
+const USER_PAGES = ['/', '/vms', '/vms/*', '/monitor', '/monitor/*', '/soc', '/billing', '/billing/*', '/account'];
 const ADMIN_PAGES = ['/admin', '/admin/*'];
 
 /**

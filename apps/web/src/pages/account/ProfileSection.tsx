@@ -1,8 +1,9 @@
 import type { ReactNode } from 'react';
+import { Link } from 'react-router';
 import { useMe } from '../../auth/useMe';
 import { Section } from '../../components/Section';
+import { link } from '../../components/ui';
 import { credits, formatDate } from '../../format';
-import { LedgerTable } from './LedgerTable';
 
 function Item({ term, children, wide = false }: { term: string; children: ReactNode; wide?: boolean }) {
   return (
@@ -26,8 +27,14 @@ export function ProfileSection() {
           <Item term="Member since">{formatDate(user.created_at)}</Item>
         </dl>
       )}
-      <h3 className="mb-3 mt-6 text-base font-semibold text-slate-900 dark:text-white">Credit history</h3>
-      <LedgerTable />
+      {/* The credit history moved to the billing page, next to the balance's burn and runway. */}
+      <p className="mt-4 text-sm text-slate-600 dark:text-slate-400">
+        Your burn rate, runway, usage per VM and credit history are on the{' '}
+        <Link to="/billing" className={link}>
+          Billing page
+        </Link>
+        .
+      </p>
     </Section>
   );
 }

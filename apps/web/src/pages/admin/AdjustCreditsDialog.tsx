@@ -8,6 +8,8 @@ import { TextField } from '../../components/Field';
 import { SubmitButton } from '../../components/SubmitButton';
 import { button } from '../../components/ui';
 import { formatNumber } from '../../format';
+import { checkCredit } from './creditForm';
+import { adminKeys } from './queries';
 
 const LABELS = { amount: 'Amount', reason: 'Reason' };
 
@@ -22,7 +24,8 @@ export function AdjustCreditsDialog({ user, onClose, selfId }: { user: AdminUser
     mutationFn: ({ id, amount, reason }: { id: number; amount: number; reason: string }) => client.admin.adjustCredits(id, { amount, reason }),
     onSuccess: async (_res, vars) => {
       onClose();
-      await queryClient.invalidateQueries({ queryKey: keys.adminUsers });
+      // Every admin view may show it: the user lists and page, the statistics, the audit log.
+      await queryClient.invalidateQueries({ queryKey: adminKeys.all });
       if (vars.id === selfId) {
         await queryClient.invalidateQueries({ queryKey: keys.me });
         await queryClient.invalidateQueries({ queryKey: keys.ledger });
@@ -32,15 +35,9 @@ export function AdjustCreditsDialog({ user, onClose, selfId }: { user: AdminUser
   const onSubmit = (e: FormEvent) => {
     e.preventDefault();
     if (!user) return;
-    const errs: Record<string, string | undefined> = {};
-    const n = Number(amount);
-    if (!amount.trim() || !Number.isInteger(n)) errs.amount = 'Enter a whole number, e.g. 500 or -200.';
-    else if (n === 0) errs.amount = 'The amount cannot be 0.';
-    else if (Math.abs(n) > 1_000_000_000) errs.amount = 'At most 1,000,000,000 either way.';
-    if (!reason.trim()) errs.reason = 'Say why, e.g. “Refund for outage”. It appears in their credit history.';
-    else if (reason.trim().length > 200) errs.reason = 'Use at most 200 characters.';
-    setLocal(errs);
-    if (Object.keys(errs).length === 0) adjust.mutate({ id: user.id, amount: n, reason: reason.trim() });
+    const checked = checkCredit(amount, reason);
+    setLocal(checked.errors);
+    if (Object.keys(checked.errors).length === 0) adjust.mutate({ id: user.id, amount: checked.amount, reason: checked.reason });
   };
 
   const errors = { ...fieldErrors(adjust.error, LABELS), ...local };

@@ -12,7 +12,7 @@ export function AdminShell({ title, children }: { title: string; children: (me: 
   const { data: me } = useMe();
   return (
     <>
-      <PageHeader title="Admin" description="The people who use this Twarga Cloud and their credits, the compute hosts their VMs run on, and the terminals open right now." />
+      <PageHeader title="Admin" description="Run this Twarga Cloud: its health, the people who use it and their credits, every VM, the compute hosts, open terminals, and a record of every admin action." />
       {me &&
         (me.is_admin ? (
           <>

@@ -1,9 +1,12 @@
 import { SectionTabs } from '../../components/SectionTabs';
 
 const TABS = [
-  { to: '/admin', label: 'Users', end: true },
+  { to: '/admin', label: 'Overview', end: true },
+  { to: '/admin/users', label: 'Users', end: false },
+  { to: '/admin/vms', label: 'VMs', end: false },
+  { to: '/admin/hosts', label: 'Hosts', end: false },
   { to: '/admin/terminals', label: 'Terminal sessions', end: false },
-  { to: '/admin/hosts', label: 'Compute hosts', end: false },
+  { to: '/admin/audit', label: 'Audit log', end: false },
 ];
 
 /** The admin area's sections, as links (each is its own page and URL). */

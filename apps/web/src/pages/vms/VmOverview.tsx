@@ -3,6 +3,7 @@ import type { ReactNode } from 'react';
 import { Section } from '../../components/Section';
 import { button } from '../../components/ui';
 import { formatDateTime, formatNumber } from '../../format';
+import { StoppedBillsNote } from '../billing/BillingNote';
 import { CopyButton } from './CopyButton';
 import { formatCpus, formatMemory, formatPrice, formatUptime, imageLabel, sizeLabel } from './format';
 import { useNow } from './useNow';
@@ -32,6 +33,7 @@ export function OverviewSection({ vm, images }: { vm: Vm; images: Image[] | unde
         <Item term="Driver">{vm.driver}</Item>
         <Item term="OS type">{vm.os_type}</Item>
       </dl>
+      {vm.status !== 'destroyed' && <StoppedBillsNote priceHourly={vm.price_hourly} className="mt-3" />}
     </Section>
   );
 }

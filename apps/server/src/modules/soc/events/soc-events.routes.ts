@@ -4,7 +4,8 @@ import { Event, IdParam, SocEventDetail, SocEventQuery, SocExportFormats, SocSta
 import { errorResponses } from '../../../http/errors.js';
 import { identityOf, type App } from '../../../http/types.js';
 import type { Clock } from '../../../lib/time.js';
-import { exportFileName, exportStream } from './export-format.js';
+import { exportContentType, exportFileName } from '../../../lib/table-export.js';
+import { exportStream } from './export-format.js';
 import type { SocEventsService } from './soc-events.service.js';
 
 const { limit: _limit, cursor: _cursor, ...filterFields } = SocEventQuery.properties;
@@ -45,8 +46,8 @@ export async function socEventsRoutes(app: App, { events, clock }: { events: Soc
       const { format, ...filter } = request.query;
       const pages = events.exportRows(identityOf(request), filter);
       const body = exportStream(format, pages, (err) => request.log.error({ err }, 'event export failed mid-way'));
-      reply.header('content-type', format === 'csv' ? 'text/csv; charset=utf-8' : 'application/json; charset=utf-8');
-      reply.header('content-disposition', `attachment; filename="${exportFileName(format, clock.now())}"`);
+      reply.header('content-type', exportContentType(format));
+      reply.header('content-disposition', `attachment; filename="${exportFileName('twarga-events', format, clock.now())}"`);
       reply.header('cache-control', 'no-store');
       return reply.send(body);
     },

@@ -3,6 +3,7 @@ import { IdParam, IncidentAction, IncidentBlockRequest, IncidentQuery, SocBlock,
 import { errorResponses } from '../../../http/errors.js';
 import { identityOf, type App } from '../../../http/types.js';
 import type { BlocksService } from '../blocks/blocks.service.js';
+import { noteAudit } from '../../audit/audit-note.js';
 import type { IncidentsService } from './incidents.service.js';
 
 export async function socIncidentsRoutes(app: App, { incidents, blocks }: { incidents: IncidentsService; blocks: BlocksService }) {
@@ -19,7 +20,8 @@ export async function socIncidentsRoutes(app: App, { incidents, blocks }: { inci
   });
 
   app.post('/api/soc/incidents/:id/actions', {
-    config: { access: 'user' },
+    // An admin acting on anyone's incident goes to the audit log.
+    config: { access: 'user', audit: true },
     schema: {
       tags: ['soc'],
       summary: 'Acknowledge, resolve, mark as false positive, reopen and/or comment on an incident (its owner or an admin)',
@@ -27,11 +29,16 @@ export async function socIncidentsRoutes(app: App, { incidents, blocks }: { inci
       body: IncidentAction,
       response: { 200: SocIncidentDetail, ...errorResponses },
     },
-    handler: async (request) => incidents.act(identityOf(request), request.params.id, request.body),
+    handler: async (request) => {
+      noteAudit(request, { action: 'soc.incident_updated', target: { type: 'incident', id: request.params.id } });
+      const after = await incidents.act(identityOf(request), request.params.id, request.body);
+      noteAudit(request, { target: { type: 'incident', id: request.params.id, label: after.title }, after: { status: after.status } });
+      return after;
+    },
   });
 
   app.post('/api/soc/incidents/:id/block', {
-    config: { access: 'user' },
+    config: { access: 'user', audit: true },
     schema: {
       tags: ['soc'],
       summary: "Block the incident's source address (owners: on the incident's VM, scope vm; admins: any scope)",
@@ -39,6 +46,11 @@ export async function socIncidentsRoutes(app: App, { incidents, blocks }: { inci
       body: IncidentBlockRequest,
       response: { 201: SocBlock, ...errorResponses },
     },
-    handler: async (request, reply) => reply.status(201).send(await blocks.blockIncident(identityOf(request), request.params.id, request.body, request.ip)),
+    handler: async (request, reply) => {
+      noteAudit(request, { action: 'soc.incident_blocked', target: { type: 'incident', id: request.params.id } });
+      const block = await blocks.blockIncident(identityOf(request), request.params.id, request.body, request.ip);
+      noteAudit(request, { after: block });
+      return reply.status(201).send(block);
+    },
   });
 }
