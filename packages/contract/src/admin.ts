@@ -229,7 +229,12 @@ export type AdminHealth = Static<typeof AdminHealth>;
 export const AdminStatistics = Type.Object(
   {
     users: Type.Object({ total: Type.Integer(), active: Type.Integer(), admins: Type.Integer(), deleted: Type.Integer(), in_grace: Type.Integer(), suspended: Type.Integer() }),
-    vms: Type.Object({ total: Type.Integer(), by_status: Type.Record(Type.String(), Type.Integer()), by_health: Type.Record(Type.String(), Type.Integer()) }),
+    vms: Type.Object({
+      total: Type.Integer(),
+      by_status: Type.Record(Type.String(), Type.Integer()),
+      /** Running VMs by health (booting, responsive, unresponsive), as the VM view derives it. */
+      by_health: Type.Record(Type.String(), Type.Integer()),
+    }),
     credits: Type.Object({
       /** Sum of all users' balances. */
       outstanding: Type.Integer(),

@@ -9,12 +9,19 @@ import { ago, jobLate } from './params';
 
 const KIND_LABEL: Record<HealthComponent['kind'], string> = { database: 'Database', disk: 'Disk', host: 'Compute host', job: 'Background job', syslog: 'Syslog receiver', server: 'Server' };
 
-/** facts → "driver: qemu · version: 9.2" (objects as JSON), for the few a component carries. */
+/** One fact's value in words: nested objects as "ram mb 256, vcpus 1", lists of checks as "name status". */
+function factValue(v: unknown): string {
+  if (Array.isArray(v)) return v.map((item) => (item && typeof item === 'object' && 'name' in item ? `${String(item.name)} ${String((item as { status?: unknown }).status ?? '')}`.trim() : factValue(item))).join(', ');
+  if (v && typeof v === 'object') return Object.entries(v).map(([k, x]) => `${k.replace(/_/g, ' ')} ${factValue(x)}`).join(', ');
+  return String(v);
+}
+
+/** facts → "driver: qemu · version: 9.2", for the few a component carries. */
 function factsText(facts: Record<string, unknown> | undefined): string {
   if (!facts) return '';
   return Object.entries(facts)
     .filter(([, v]) => v !== null && v !== undefined && v !== '')
-    .map(([k, v]) => `${k.replace(/_/g, ' ')}: ${typeof v === 'object' ? JSON.stringify(v) : String(v)}`)
+    .map(([k, v]) => `${k.replace(/_/g, ' ')}: ${factValue(v)}`)
     .join(' · ');
 }
 

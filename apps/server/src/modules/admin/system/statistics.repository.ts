@@ -30,7 +30,9 @@ export class StatisticsRepository {
   /** Live VMs (not destroyed) by status and by health, and their hourly price together. */
   async vms() {
     const byStatus = await this.db.selectFrom('vms').where('destroyed_at', 'is', null).select(['status', sql<number>`count(*)`.as('n'), sql<number>`coalesce(sum(price_hourly), 0)`.as('burn')]).groupBy('status').execute();
-    const byHealth = await this.db.selectFrom('vms').where('destroyed_at', 'is', null).select([sql<string>`coalesce(health, 'unknown')`.as('health'), sql<number>`count(*)`.as('n')]).groupBy(sql`coalesce(health, 'unknown')`).execute();
+    // Running VMs only, by the VM view's rule (currentHealth): a health not taken in this boot is `booting`.
+    const health = sql<string>`case when health is not null and (health_boot = booted_at or (health_boot is null and booted_at is null)) then health else 'booting' end`;
+    const byHealth = await this.db.selectFrom('vms').where('destroyed_at', 'is', null).where('status', '=', 'running').select([health.as('health'), sql<number>`count(*)`.as('n')]).groupBy(health).execute();
     return {
       total: byStatus.reduce((s, r) => s + num(r.n), 0),
       by_status: Object.fromEntries(byStatus.map((r) => [r.status, num(r.n)])),
