@@ -1,16 +1,7 @@
 import type { Event } from '@twarga/contract';
-import { useEffect, useId, useState, type FormEvent } from 'react';
 import { button, input } from '../../components/ui';
+import { filterLabel, fromLocalInput, toLocalInput, useFilterDraft } from '../../components/useFilterDraft';
 import { EVENT_TYPES, hasFilters, SEVERITIES, type SocFilters } from './filters';
-
-/** An ISO timestamp as a datetime-local value (the browser's local time, to the minute). */
-function toLocalInput(iso: string | undefined): string {
-  if (!iso) return '';
-  const d = new Date(iso);
-  const pad = (n: number) => String(n).padStart(2, '0');
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
-}
-const fromLocalInput = (v: string) => (v && !Number.isNaN(Date.parse(v)) ? new Date(v).toISOString() : undefined);
 
 const RECENT = [
   { label: 'Last hour', seconds: 3600 },
@@ -18,57 +9,37 @@ const RECENT = [
   { label: 'Last 7 days', seconds: 7 * 86400 },
 ];
 
-const label = 'mb-1 block text-xs font-medium text-slate-700 dark:text-slate-300';
-
 /**
  * The feed's filters and search. The selects apply at once; the text fields on Enter or "Apply".
  * Everything lands in the URL (see useSocParams).
  */
 export function FilterBar({ filters, onChange, events, vms }: { filters: SocFilters; onChange: (f: SocFilters) => void; events: readonly Event[]; vms: readonly { id: number; name: string }[] }) {
-  const [draft, setDraft] = useState(filters);
-  const id = useId();
-  // Back/forward or a shared link changed the filters: show them.
-  const applied = JSON.stringify(filters);
-  useEffect(() => setDraft(JSON.parse(applied) as SocFilters), [applied]);
+  const { draft, setDraft, id, text, applyNow, submit } = useFilterDraft(filters, onChange);
   const codes = [...new Set(events.map((e) => e.code))].sort();
-
-  const text = (field: 'q' | 'code' | 'source_ip') => ({
-    value: draft[field] ?? '',
-    onChange: (e: { target: { value: string } }) => setDraft({ ...draft, [field]: e.target.value || undefined }),
-  });
-  const applyNow = (changes: Partial<SocFilters>) => {
-    const next = { ...draft, ...changes };
-    setDraft(next);
-    onChange(clean(next));
-  };
-  const submit = (e: FormEvent) => {
-    e.preventDefault();
-    onChange(clean(draft));
-  };
 
   return (
     <form role="search" aria-label="Filter events" onSubmit={submit} className="space-y-3">
       <div className="flex flex-wrap items-end gap-3">
         <div className="min-w-56 flex-1">
-          <label htmlFor={`${id}-q`} className={label}>Search</label>
+          <label htmlFor={`${id}-q`} className={filterLabel}>Search</label>
           <input id={`${id}-q`} type="search" className={input} placeholder="Words in the message, user, address or details" maxLength={200} {...text('q')} />
         </div>
         <div>
-          <label htmlFor={`${id}-type`} className={label}>Type</label>
+          <label htmlFor={`${id}-type`} className={filterLabel}>Type</label>
           <select id={`${id}-type`} className={input} value={draft.type ?? ''} onChange={(e) => applyNow({ type: (e.target.value || undefined) as SocFilters['type'] })}>
             <option value="">Any type</option>
             {EVENT_TYPES.map((t) => <option key={t} value={t}>{t}</option>)}
           </select>
         </div>
         <div>
-          <label htmlFor={`${id}-sev`} className={label}>Severity</label>
+          <label htmlFor={`${id}-sev`} className={filterLabel}>Severity</label>
           <select id={`${id}-sev`} className={input} value={draft.severity ?? ''} onChange={(e) => applyNow({ severity: (e.target.value || undefined) as SocFilters['severity'] })}>
             <option value="">Any severity</option>
             {SEVERITIES.map((s) => <option key={s} value={s}>{s}</option>)}
           </select>
         </div>
         <div>
-          <label htmlFor={`${id}-vm`} className={label}>VM</label>
+          <label htmlFor={`${id}-vm`} className={filterLabel}>VM</label>
           <select id={`${id}-vm`} className={input} value={draft.vm_id ?? ''} onChange={(e) => applyNow({ vm_id: e.target.value ? Number(e.target.value) : undefined })}>
             <option value="">Any VM</option>
             {draft.vm_id && !vms.some((v) => v.id === draft.vm_id) && <option value={draft.vm_id}>VM #{draft.vm_id}</option>}
@@ -78,20 +49,20 @@ export function FilterBar({ filters, onChange, events, vms }: { filters: SocFilt
       </div>
       <div className="flex flex-wrap items-end gap-3">
         <div className="w-52">
-          <label htmlFor={`${id}-code`} className={label}>Code</label>
+          <label htmlFor={`${id}-code`} className={filterLabel}>Code</label>
           <input id={`${id}-code`} className={`${input} font-mono`} placeholder="e.g. login.failed" list={`${id}-codes`} maxLength={64} pattern="[a-z_]+(\.[a-z_]+)*" title="An event code such as login.failed" {...text('code')} />
           <datalist id={`${id}-codes`}>{codes.map((c) => <option key={c} value={c} />)}</datalist>
         </div>
         <div className="w-44">
-          <label htmlFor={`${id}-src`} className={label}>Source address</label>
+          <label htmlFor={`${id}-src`} className={filterLabel}>Source address</label>
           <input id={`${id}-src`} className={`${input} font-mono`} placeholder="198.51.100.7" maxLength={64} {...text('source_ip')} />
         </div>
         <div>
-          <label htmlFor={`${id}-from`} className={label}>From</label>
+          <label htmlFor={`${id}-from`} className={filterLabel}>From</label>
           <input id={`${id}-from`} type="datetime-local" className={input} value={toLocalInput(draft.from)} onChange={(e) => setDraft({ ...draft, from: fromLocalInput(e.target.value) })} />
         </div>
         <div>
-          <label htmlFor={`${id}-to`} className={label}>To</label>
+          <label htmlFor={`${id}-to`} className={filterLabel}>To</label>
           <input id={`${id}-to`} type="datetime-local" className={input} value={toLocalInput(draft.to)} onChange={(e) => setDraft({ ...draft, to: fromLocalInput(e.target.value) })} />
         </div>
         <div className="flex flex-wrap gap-1" role="group" aria-label="Recent time ranges">
@@ -112,11 +83,4 @@ export function FilterBar({ filters, onChange, events, vms }: { filters: SocFilt
       </div>
     </form>
   );
-}
-
-/** Empty strings are "no filter". */
-function clean(f: SocFilters): SocFilters {
-  const out: SocFilters = {};
-  for (const [k, v] of Object.entries(f)) if (v !== undefined && v !== '') (out as Record<string, unknown>)[k] = typeof v === 'string' ? v.trim() : v;
-  return out;
 }
