@@ -2,7 +2,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { User } from './auth.js';
 import { LedgerEntry } from './account.js';
 import { BillingSummary } from './billing.js';
-import { Timestamp } from './common.js';
+import { exportQueryOf, Timestamp } from './common.js';
 import { Event } from './events.js';
 import { Vm, VmHealth, VmStatus } from './vms.js';
 
@@ -306,8 +306,5 @@ export const AuditPage = Type.Object(
 export type AuditPage = Static<typeof AuditPage>;
 
 /** GET /api/admin/audit/export?format=csv|json&<the same filters>: every matching entry, oldest first. */
-export const AuditExportQuery = Type.Composite(
-  [Type.Omit(AuditQuery, ['before_id', 'limit']), Type.Object({ format: Type.Optional(Type.Union([Type.Literal('csv'), Type.Literal('json')], { default: 'csv' })) })],
-  { additionalProperties: false },
-);
+export const AuditExportQuery = exportQueryOf(AuditQuery);
 export type AuditExportQuery = Static<typeof AuditExportQuery>;

@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { Timestamp } from './common.js';
+import { exportQueryOf, Timestamp } from './common.js';
 import { VmStatus } from './vms.js';
 
 /**
@@ -114,8 +114,5 @@ export const LedgerQuery = Type.Object(
 );
 export type LedgerQuery = Static<typeof LedgerQuery>;
 
-export const LedgerExportQuery = Type.Composite(
-  [Type.Omit(LedgerQuery, ['before_id', 'limit']), Type.Object({ format: Type.Optional(Type.Union([Type.Literal('csv'), Type.Literal('json')], { default: 'csv' })) })],
-  { additionalProperties: false },
-);
+export const LedgerExportQuery = exportQueryOf(LedgerQuery);
 export type LedgerExportQuery = Static<typeof LedgerExportQuery>;

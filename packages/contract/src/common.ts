@@ -1,4 +1,4 @@
-import { Type, type Static } from '@sinclair/typebox';
+import { Type, type Static, type TObject, type TProperties } from '@sinclair/typebox';
 
 /** ISO-8601 UTC timestamp string, e.g. 2026-11-23T08:00:00.000Z */
 export const Timestamp = Type.String({ format: 'date-time' });
@@ -67,3 +67,14 @@ export const Health = Type.Object({
   timestamp: Timestamp,
 });
 export type Health = Static<typeof Health>;
+
+/**
+ * The export endpoint's query for a paged list: the list's filters without its paging
+ * (before_id, limit), plus format=csv|json (csv by default). Every matching row is exported.
+ */
+export function exportQueryOf<T extends TProperties>(listQuery: TObject<T>) {
+  return Type.Composite(
+    [Type.Omit(listQuery, ['before_id', 'limit']), Type.Object({ format: Type.Optional(Type.Union([Type.Literal('csv'), Type.Literal('json')], { default: 'csv' })) })],
+    { additionalProperties: false },
+  );
+}

@@ -1,5 +1,6 @@
 import type { AdminUser } from '@twarga/contract';
-import { button, input } from '../../components/ui';
+import { input } from '../../components/ui';
+import { FilterActions } from '../../components/FilterActions';
 import { filterLabel, fromLocalInput, toLocalInput, useFilterDraft } from '../../components/useFilterDraft';
 import { hasAuditFilters, type AuditFilters } from './params';
 
@@ -52,14 +53,7 @@ export function AuditFilterBar({ filters, onChange, admins, actions, targetTypes
           <label htmlFor={`${id}-until`} className={filterLabel}>Until</label>
           <input id={`${id}-until`} type="datetime-local" className={input} value={toLocalInput(draft.until)} onChange={(e) => setDraft({ ...draft, until: fromLocalInput(e.target.value) })} />
         </div>
-        <div className="ml-auto flex gap-2">
-          {hasAuditFilters(filters) && (
-            <button type="button" className={button.secondary} onClick={() => { setDraft({}); onChange({}); }}>
-              Clear
-            </button>
-          )}
-          <button type="submit" className={button.primary}>Apply</button>
-        </div>
+        <FilterActions active={hasAuditFilters(filters)} onClear={() => { setDraft({}); onChange({}); }} />
       </div>
     </form>
   );

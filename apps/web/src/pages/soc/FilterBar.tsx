@@ -1,5 +1,6 @@
 import type { Event } from '@twarga/contract';
 import { button, input } from '../../components/ui';
+import { FilterActions } from '../../components/FilterActions';
 import { filterLabel, fromLocalInput, toLocalInput, useFilterDraft } from '../../components/useFilterDraft';
 import { EVENT_TYPES, hasFilters, SEVERITIES, type SocFilters } from './filters';
 
@@ -72,14 +73,7 @@ export function FilterBar({ filters, onChange, events, vms }: { filters: SocFilt
             </button>
           ))}
         </div>
-        <div className="ml-auto flex gap-2">
-          {hasFilters(filters) && (
-            <button type="button" className={button.secondary} onClick={() => { setDraft({}); onChange({}); }}>
-              Clear
-            </button>
-          )}
-          <button type="submit" className={button.primary}>Apply</button>
-        </div>
+        <FilterActions active={hasFilters(filters)} onClear={() => { setDraft({}); onChange({}); }} />
       </div>
     </form>
   );
