@@ -17,7 +17,6 @@ export async function adminVmsRoutes(app: App, { vms }: { vms: AdminVmsService }
       response: { 200: Type.Array(AdminVm), ...errorResponses },
     },
     handler: async (request, reply) => {
-      noteAudit(request, { action: 'vms.listed', details: { ...request.query } });
       const { vms: page, total } = await vms.list(request.query);
       reply.header('x-total-count', String(total));
       return page;

@@ -33,7 +33,6 @@ export async function adminRoutes(app: App, { admin, accounts }: { admin: AdminS
       response: { 200: Type.Array(AdminUser), ...errorResponses },
     },
     handler: async (request, reply) => {
-      noteAudit(request, { action: 'users.listed', details: { ...request.query } });
       const { users, total } = await admin.list(request.query);
       reply.header('x-total-count', String(total));
       return users;
@@ -60,7 +59,6 @@ export async function adminRoutes(app: App, { admin, accounts }: { admin: AdminS
       response: { 200: AdminUserDetail, ...errorResponses },
     },
     handler: async (request) => {
-      noteAudit(request, { action: 'user.viewed' });
       return admin.detail(request.params.id, noteFor(request));
     },
   });
@@ -75,7 +73,6 @@ export async function adminRoutes(app: App, { admin, accounts }: { admin: AdminS
       response: { 200: Type.Array(LedgerEntry), ...errorResponses },
     },
     handler: async (request, reply) => {
-      noteAudit(request, { action: 'user.ledger_viewed' });
       const page = await admin.ledgerOf(request.params.id, request.query, noteFor(request));
       if (page.next !== undefined) reply.header('x-next-cursor', String(page.next));
       return page.entries;
