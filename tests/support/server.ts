@@ -68,7 +68,8 @@ export async function startServer(env: Record<string, string>) {
 async function startOnce(env: Record<string, string>) {
   const port = await freePort();
   const child = spawn(process.execPath, [serverJs], {
-    env: { PATH: process.env.PATH ?? '', ...env, TWARGA_PORT: String(port), TWARGA_HOST: '127.0.0.1', TWARGA_LOG_LEVEL: env.TWARGA_LOG_LEVEL ?? 'warn' },
+    // Instant VMs off unless a test asks: a warm-snapshot build is a QEMU boot in the background of every server.
+    env: { PATH: process.env.PATH ?? '', TWARGA_INSTANT_VMS: 'off', ...env, TWARGA_PORT: String(port), TWARGA_HOST: '127.0.0.1', TWARGA_LOG_LEVEL: env.TWARGA_LOG_LEVEL ?? 'warn' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

@@ -24,6 +24,7 @@ import type { CreateChannelRequest, CreatedChannel, DeliveriesQuery, Notificatio
 import type { EndedSessions, StartTerminalRequest, TerminalSession, TerminalTicket, VmTerminalSessions } from './terminal.js';
 import type { Event } from './events.js';
 import type { BlockQuery, CreateSocBlock, IncidentAction, IncidentBlockRequest, IncidentQuery, SocBlock, SocEventDetail, SocEventQuery, SocExportFormat, SocIncident, SocIncidentDetail, SocRule, SocStatistics, UpdateSocRule } from './soc.js';
+import type { CreateSnapshotRequest, Snapshot, SnapshotList } from './snapshots.js';
 import type { Action, ActionLog, CreateVmRequest, CreatedVm, Image, RegisterImageRequest, Size, Vm, VmActionRequest, VmStats, VmStatusResponse } from './vms.js';
 
 /** Thrown for every non-2xx answer; carries the server's error body. */
@@ -168,6 +169,16 @@ export class ApiClient {
     status: (id: number) => this.request<VmStatusResponse>('GET', `/api/vms/${id}/status`),
     actions: (id: number) => this.request<Action[]>('GET', `/api/vms/${id}/actions`),
     stats: (id: number) => this.request<VmStats>('GET', `/api/vms/${id}/stats`),
+    /** This VM's snapshots, newest first (quota and price included). */
+    snapshots: (id: number) => this.request<SnapshotList>('GET', `/api/vms/${id}/snapshots`),
+    /** Same as action {action: 'snapshot', name, memory}. */
+    snapshot: (id: number, body: CreateSnapshotRequest = {}) => this.request<Action>('POST', `/api/vms/${id}/snapshots`, body),
+  };
+
+  snapshots = {
+    list: () => this.request<SnapshotList>('GET', '/api/snapshots'),
+    get: (id: number) => this.request<Snapshot>('GET', `/api/snapshots/${id}`),
+    remove: (id: number) => this.request<void>('DELETE', `/api/snapshots/${id}`),
   };
 
   actions = {

@@ -12,4 +12,6 @@ export const CSRF_HEADER = 'x-csrf-token';
 
 /** VM names follow hostname rules (they become the guest's hostname). */
 export const VM_NAME_PATTERN = '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$';
+/** A snapshot's name: letters, digits, and . _ - inside. */
+export const SNAPSHOT_NAME_PATTERN = '^[A-Za-z0-9]([A-Za-z0-9._-]{0,62}[A-Za-z0-9])?$';
 export const USER_DATA_MAX_BYTES = 64 * 1024;

@@ -51,6 +51,24 @@ export const EventCodes = [
   'vm.stop_failed', // a VM's stop failed
   'vm.reboot_failed', // a VM's reboot failed
   'vm.destroy_failed', // a VM's destruction failed
+  'vm.snapshot_requested', // a user asked to snapshot a VM
+  'vm.restore_requested', // a user asked to restore a VM to a snapshot
+  'vm.resize_requested', // a user asked to resize a VM
+  'vm.rebuild_requested', // a user asked to rebuild (reinstall) a VM
+  'vm.snapshot', // a VM's snapshot completed
+  'vm.restore', // a VM's restore to a snapshot completed
+  'vm.resize', // a VM's resize completed
+  'vm.rebuild', // a VM's rebuild completed
+  'vm.snapshot_failed', // a VM's snapshot failed
+  'vm.restore_failed', // a VM's restore failed
+  'vm.resize_failed', // a VM's resize failed
+  'vm.rebuild_failed', // a VM's rebuild failed
+  'vm.instant_fallback', // an instant creation fell back to a cold boot (warm snapshot missing, stale or failing)
+  'snapshot.deleted', // a user deleted a snapshot
+  'snapshot.orphan_removed', // snapshot files with no live snapshot row were removed
+  'snapshot.missing', // a snapshot's files are gone from its host
+  'warm_snapshot.built', // a warm snapshot (instant VMs) was built for an image and shape
+  'warm_snapshot.failed', // building a warm snapshot failed
   'vm.died', // a running VM's process is gone
   'vm.adopted', // a running VM was re-adopted (e.g. after a server restart)
   'vm.paused', // the hypervisor paused a VM's guest (e.g. an I/O error)

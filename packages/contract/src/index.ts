@@ -7,6 +7,7 @@ export * from './admin.js';
 export * from './events.js';
 export * from './client.js';
 export * from './vms.js';
+export * from './snapshots.js';
 export * from './terminal.js';
 export * from './terminal-protocol.js';
 export * from './hosts.js';

@@ -4,14 +4,14 @@ import type { AlertStreamEvent } from './alerts.js';
 import type { Event } from './events.js';
 import type { MetricsStreamEvent } from './metrics.js';
 
-import { USER_DATA_MAX_BYTES, VM_NAME_PATTERN } from './constants.js';
+import { SNAPSHOT_NAME_PATTERN, USER_DATA_MAX_BYTES, VM_NAME_PATTERN } from './constants.js';
 
 /** paused: the VM's process runs but its hypervisor halted the guest (status_reason says why, e.g. io-error). */
 export const VmStatuses = ['pending', 'provisioning', 'running', 'paused', 'stopping', 'stopped', 'rebooting', 'destroying', 'destroyed', 'error'] as const;
 export type VmStatus = (typeof VmStatuses)[number];
 export const VmStatus = Type.Union(VmStatuses.map((s) => Type.Literal(s)));
 
-export const ActionTypes = ['create', 'start', 'stop', 'reboot', 'destroy'] as const;
+export const ActionTypes = ['create', 'start', 'stop', 'reboot', 'destroy', 'snapshot', 'restore', 'resize', 'rebuild'] as const;
 export type ActionType = (typeof ActionTypes)[number];
 export const ActionStatuses = ['in-progress', 'completed', 'errored'] as const;
 export type ActionStatus = (typeof ActionStatuses)[number];
@@ -110,6 +110,11 @@ export const CreateVmRequest = Type.Object(
     user_data: Type.Optional(Type.String({ maxLength: USER_DATA_MAX_BYTES })),
     /** Reset the VM once per boot when it becomes unresponsive (boot watchdog or lost agent). Default false. */
     watchdog_reset: Type.Optional(Type.Boolean()),
+    /**
+     * One of your snapshots: the new VM starts with its disk (image and os_type come from it; give
+     * neither). It gets its own identity: hostname, SSH host keys, instance-id, your keys.
+     */
+    snapshot_id: Type.Optional(Type.Integer({ minimum: 1 })),
   },
   { additionalProperties: false },
 );
@@ -118,11 +123,29 @@ export type CreateVmRequest = Static<typeof CreateVmRequest>;
 export const CreatedVm = Type.Composite([Vm, Type.Object({ action: Action, message: Type.String() })]);
 export type CreatedVm = Static<typeof CreatedVm>;
 
+export const VmActionNames = ['start', 'stop', 'restart', 'reboot', 'destroy', 'snapshot', 'restore', 'resize', 'rebuild'] as const;
+
+/**
+ * Every long operation on a VM. Fields beyond action belong to one action each:
+ * - snapshot: name (default: <vm>-<time>), memory (also save RAM; the VM must run);
+ * - restore: snapshot_id (one of this VM's snapshots; a disk snapshot stops the VM first);
+ * - resize: size, or ram/cpu/disk (RAM and vCPUs while stopped; the disk only grows);
+ * - rebuild: image (default: the VM's own) and confirm, the VM's name typed out (its disk is wiped).
+ */
 export const VmActionRequest = Type.Object(
   {
-    action: Type.Union([Type.Literal('start'), Type.Literal('stop'), Type.Literal('restart'), Type.Literal('reboot'), Type.Literal('destroy')]),
+    action: Type.Union(VmActionNames.map((a) => Type.Literal(a))),
     /** stop/reboot/destroy: skip the graceful ACPI shutdown and kill at once. */
     force: Type.Optional(Type.Boolean()),
+    name: Type.Optional(Type.String({ pattern: SNAPSHOT_NAME_PATTERN, maxLength: 64 })),
+    memory: Type.Optional(Type.Boolean()),
+    snapshot_id: Type.Optional(Type.Integer({ minimum: 1 })),
+    size: Type.Optional(Type.String({ pattern: '^[a-z0-9-]{1,64}$' })),
+    ram: Type.Optional(Type.Integer({ minimum: 64, description: 'MiB' })),
+    cpu: Type.Optional(Type.Integer({ minimum: 1 })),
+    disk: Type.Optional(Type.Integer({ minimum: 1, description: 'GiB' })),
+    image: Type.Optional(Type.String({ pattern: '^[a-z0-9][a-z0-9._-]{0,63}$' })),
+    confirm: Type.Optional(Type.String({ maxLength: 64 })),
   },
   { additionalProperties: false },
 );

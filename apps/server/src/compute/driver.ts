@@ -30,6 +30,12 @@ export interface InstanceSpec {
   seed: { metaData: string; userData: string };
   /** The seed's on-disk record, kept next to the VM. */
   info: Record<string, unknown>;
+  /**
+   * A snapshot (snap-<id>) whose disk the new instance's disk starts as a copy of, instead of a
+   * blank or image-backed one. Its identity still comes from seed (new instance-id: the guest makes
+   * new host keys and runs per-instance steps again).
+   */
+  fromSnapshot?: string;
 }
 
 export interface DriverInfo {
@@ -178,4 +184,106 @@ export function hasSyslogChannel(d: ComputeDriver): d is ComputeDriver & SyslogC
 
 export function hasGuestAgent(d: ComputeDriver): d is ComputeDriver & GuestAgentSource {
   return typeof (d as Partial<GuestAgentSource>).guestReport === 'function';
+}
+
+// --- snapshots, resize, rebuild, instant start -------------------------------------------------
+
+/** A name the driver may use for a snapshot's files: validated, never user text. */
+export const SNAPSHOT_ID_PATTERN = /^snap-[0-9]{1,12}$/;
+export const snapshotId = (id: number) => `snap-${id}`;
+
+export function assertSnapshotId(id: string): void {
+  if (!SNAPSHOT_ID_PATTERN.test(id)) throw new Error(`invalid snapshot id: ${JSON.stringify(id)}`);
+}
+
+export interface SnapshotResult {
+  /** Bytes the snapshot's files take (disk copy plus RAM state). */
+  sizeBytes: number;
+  /** The RAM state was saved too (only when asked and the instance ran). */
+  memory: boolean;
+  /** The guest's filesystems were frozen through the agent while the disk was copied. */
+  quiesced: boolean;
+}
+
+/**
+ * Optional ability: point-in-time copies of an instance's disk, and of its RAM when asked. A
+ * snapshot is independent of its instance: it survives the instance's destroy and can seed new
+ * instances (InstanceSpec.fromSnapshot).
+ */
+export interface SnapshotStore {
+  /**
+   * Copies the disk (running: quiesced through the guest agent's fsfreeze when it answers; the
+   * copy is point-in-time either way) and, with memory and a running instance, its RAM state.
+   * Leaves the instance in the state it found it. Safe to call again for the same snap (replaces it).
+   */
+  createSnapshot(id: string, snap: string, options: { memory: boolean }): Promise<SnapshotResult>;
+  /**
+   * Puts the instance back to the snapshot. A disk snapshot: the instance is stopped (forced) and
+   * its disk replaced; it stays stopped. A memory snapshot: the instance runs again from the saved
+   * RAM, as it was when the snapshot was taken. Returns whether it runs afterwards.
+   */
+  restoreSnapshot(id: string, snap: string): Promise<{ running: boolean }>;
+  /** Removes the snapshot's files. Safe to call again. */
+  deleteSnapshot(snap: string): Promise<void>;
+  /** Snapshot ids the driver has files for (for the reconciler). */
+  listSnapshots(): Promise<string[]>;
+}
+
+export function hasSnapshots(d: ComputeDriver): d is ComputeDriver & SnapshotStore {
+  return typeof (d as Partial<SnapshotStore>).createSnapshot === 'function';
+}
+
+export interface ResizeTarget {
+  memoryMb: number;
+  vcpus: number;
+  /** Never smaller than today's disk: disks only grow. */
+  diskGb: number;
+}
+
+/** Optional ability: new RAM, vCPUs and a larger disk for a stopped instance (seen by the guest at its next boot). */
+export interface Resizable {
+  resize(id: string, to: ResizeTarget): Promise<void>;
+}
+
+export function canResize(d: ComputeDriver): d is ComputeDriver & Resizable {
+  return typeof (d as Partial<Resizable>).resize === 'function';
+}
+
+/**
+ * Optional ability: reinstall a stopped instance. Its disk is replaced by a fresh one from
+ * spec.boot (everything on it is lost); the rest of the spec (id, SSH port, seed with the same
+ * keys) is kept. The instance stays stopped.
+ */
+export interface Rebuildable {
+  rebuild(spec: InstanceSpec): Promise<void>;
+}
+
+export function canRebuild(d: ComputeDriver): d is ComputeDriver & Rebuildable {
+  return typeof (d as Partial<Rebuildable>).rebuild === 'function';
+}
+
+/** Why an instant start did not happen; the caller cold-boots instead and logs the reason. */
+export type InstantStartOutcome =
+  | { started: true; /** ms from the hypervisor process's start to the identity applied */ restoreMs: number }
+  | { started: false; reason: string };
+
+/**
+ * Optional ability: start a new instance from a warm snapshot of its image (booted once, saved
+ * while it waited for an identity) instead of booting it. The identity (hostname, keys, host keys,
+ * instance-id, user-data, clock, random seed) is applied through the guest agent before the guest
+ * starts its SSH server.
+ */
+export interface InstantStart {
+  /**
+   * Creates and starts the instance from the warm snapshot for its image and shape. When none is
+   * ready (missing, stale, building, failed restore) it leaves no instance behind and says why:
+   * the caller then calls create() and start() as usual.
+   */
+  startInstant(spec: InstanceSpec): Promise<InstantStartOutcome>;
+  /** Builds the warm snapshot for this spec's image and shape in the background if none is ready. */
+  prepareWarm(spec: InstanceSpec): void;
+}
+
+export function canStartInstantly(d: ComputeDriver): d is ComputeDriver & InstantStart {
+  return typeof (d as Partial<InstantStart>).startInstant === 'function';
 }

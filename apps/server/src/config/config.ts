@@ -110,6 +110,14 @@ export const ConfigSchema = Type.Object(
     billingGraceHours: Type.Number({ minimum: 0, maximum: 24 * 90 }),
     /** Billing: hours after suspension when a user's VMs are destroyed (0: never, the default). */
     billingDestroyAfterHours: Type.Number({ minimum: 0, maximum: 24 * 365 }),
+    /** Snapshots one user may keep (an admin may override it per user). */
+    maxSnapshotsPerUser: Type.Integer({ minimum: 0, maximum: 10_000 }),
+    /** Snapshot storage price: credits per GB per month (charged per day, rounded so a month adds up exactly). */
+    snapshotPriceGbMonth: Type.Integer({ minimum: 0, maximum: 1_000_000 }),
+    /** Instant VMs: creations restore a warm snapshot of their image instead of booting, when one is ready. */
+    instantVms: Type.Boolean(),
+    /** Instant VMs: size slugs whose warm snapshots are built at start for every instant-capable image (others on their first creation). */
+    warmSizes: Type.String({ pattern: '^$|^[a-z0-9-]{1,64}(,[a-z0-9-]{1,64})*$' }),
   },
   { additionalProperties: false },
 );
@@ -192,6 +200,10 @@ export const ENV_VARS: EnvSpec[] = [
   { key: 'lowBalanceThresholds', env: 'TWARGA_LOW_BALANCE_THRESHOLDS', kind: 'string' },
   { key: 'billingGraceHours', env: 'TWARGA_BILLING_GRACE_HOURS', kind: 'number' },
   { key: 'billingDestroyAfterHours', env: 'TWARGA_BILLING_DESTROY_AFTER_HOURS', kind: 'number' },
+  { key: 'maxSnapshotsPerUser', env: 'TWARGA_MAX_SNAPSHOTS_PER_USER', kind: 'int' },
+  { key: 'snapshotPriceGbMonth', env: 'TWARGA_SNAPSHOT_PRICE_GB_MONTH', kind: 'int' },
+  { key: 'instantVms', env: 'TWARGA_INSTANT_VMS', kind: 'bool' },
+  { key: 'warmSizes', env: 'TWARGA_WARM_SIZES', kind: 'string' },
 ];
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -271,6 +283,10 @@ export function defaultConfig(cwd = process.cwd()): Config {
     lowBalanceThresholds: '500,100',
     billingGraceHours: 24,
     billingDestroyAfterHours: 0,
+    maxSnapshotsPerUser: 10,
+    snapshotPriceGbMonth: 10,
+    instantVms: true,
+    warmSizes: 's-1vcpu-256mb',
   };
 }
 

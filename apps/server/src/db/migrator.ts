@@ -16,6 +16,7 @@ import * as m014 from './migrations/014_soc.js';
 import * as m015 from './migrations/015_event_search.js';
 import * as m016 from './migrations/016_event_fold_key.js';
 import * as m017 from './migrations/017_admin_billing.js';
+import * as m018 from './migrations/018_snapshots.js';
 
 export interface MigrationContext {
   /** Auto-increment integer primary key that never reuses ids (events refer to deleted rows). */
@@ -50,6 +51,7 @@ const MIGRATIONS: Migration[] = [
   { name: '015_event_search', ...m015 },
   { name: '016_event_fold_key', ...m016 },
   { name: '017_admin_billing', ...m017 },
+  { name: '018_snapshots', ...m018 },
 ];
 
 /**

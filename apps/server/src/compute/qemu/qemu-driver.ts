@@ -1,10 +1,15 @@
 import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { copyFile, mkdir, readFile, readdir, rename, rm, stat, truncate } from 'node:fs/promises';
 import { writeFileAtomic } from '../../infra/fs.js';
 import { CommandError, run } from '../../infra/process.js';
 import { writeSeedIso } from '../../cloudinit/seed-iso.js';
 import { syslogVendorData } from '../../cloudinit/syslog-forward.js';
-import { INSTANCE_ID_PATTERN, type ComputeDriver, type ConsoleLogRotation, type SerialConsole, type DriverInfo, type InstanceInspection, type GuestAgentSource, type GuestReport, type SyslogChannelSource, type InstanceSpec, type InstanceStats, type StatsSource, type StopOptions } from '../driver.js';
+import { INSTANCE_ID_PATTERN, type ComputeDriver, type ConsoleLogRotation, type SerialConsole, type DriverInfo, type InstanceInspection, type GuestAgentSource, type GuestReport, type SyslogChannelSource, type InstanceSpec, type InstanceStats, type StatsSource, type StopOptions, type InstantStart, type InstantStartOutcome, type Rebuildable, type Resizable, type ResizeTarget, type SnapshotResult, type SnapshotStore } from '../driver.js';
+import type { QemuInstanceHost } from './instance-host.js';
+import { QemuMaintenance } from './qemu-maintenance.js';
+import { QemuSnapshots } from './qemu-snapshots.js';
+import { WarmPool } from './warm-pool.js';
 import { parseBalloonStats, parseFsInfo, parseInterfaces } from '../guest-parse.js';
 import { QgaClient } from './qga-client.js';
 import { qemuArgs, SYSLOG_GUEST_ADDRESS, SYSLOG_GUEST_PORT, type Accel } from './args.js';
@@ -12,6 +17,7 @@ import { instancePaths } from './paths.js';
 import { diskBytesOf, processCounters } from './proc-stats.js';
 import { QmpClient, QmpTurns } from './qmp-client.js';
 import { connectSerial, tailOfFiles } from './serial.js';
+import { isOurQemu, killAndWait, processStartTime, qemuProcessesOf, readPid, waitForExit } from './process.js';
 
 export interface QemuDriverOptions {
   /** <data>/vms */
@@ -21,17 +27,31 @@ export interface QemuDriverOptions {
   qemuBinary?: string;
   /** Graceful stop budget before the kill. */
   stopTimeoutMs?: number;
+  /** <data>/snapshots: one directory per snapshot (snap-<id>). Default: next to vmsDir. */
+  snapshotsDir?: string;
+  /** <data>/warm: the warm snapshots instant VMs start from. Default: next to vmsDir. */
+  warmDir?: string;
 }
 
 /** QEMU run directly: one detached qemu-system-x86_64 per VM, driven over QMP. */
-export class QemuDriver implements ComputeDriver, ConsoleLogRotation, SerialConsole, StatsSource, GuestAgentSource, SyslogChannelSource {
+export class QemuDriver
+  implements ComputeDriver, ConsoleLogRotation, SerialConsole, StatsSource, GuestAgentSource, SyslogChannelSource, SnapshotStore, Resizable, Rebuildable, InstantStart, QemuInstanceHost
+{
   private readonly qemu: string;
   private readonly stopTimeoutMs: number;
   private accelUsed?: Accel;
 
+  private readonly snapshots: QemuSnapshots;
+  private readonly maintenance: QemuMaintenance;
+  private readonly warm: WarmPool;
+
   constructor(private readonly opts: QemuDriverOptions) {
     this.qemu = opts.qemuBinary ?? 'qemu-system-x86_64';
     this.stopTimeoutMs = opts.stopTimeoutMs ?? 60_000;
+    const dataDir = path.dirname(opts.vmsDir);
+    this.snapshots = new QemuSnapshots(this, opts.snapshotsDir ?? path.join(dataDir, 'snapshots'));
+    this.maintenance = new QemuMaintenance(this, this.snapshots);
+    this.warm = new WarmPool(this, opts.warmDir ?? path.join(dataDir, 'warm'));
   }
 
   info(): DriverInfo {
@@ -42,8 +62,42 @@ export class QemuDriver implements ComputeDriver, ConsoleLogRotation, SerialCons
     };
   }
 
-  private paths(id: string) {
+  paths(id: string) {
     return instancePaths(this.opts.vmsDir, id);
+  }
+
+  // --- snapshots, resize, rebuild, instant start: in their own modules ---------------------
+
+  createSnapshot(id: string, snap: string, options: { memory: boolean }): Promise<SnapshotResult> {
+    return this.snapshots.create(id, snap, options);
+  }
+
+  restoreSnapshot(id: string, snap: string): Promise<{ running: boolean }> {
+    return this.snapshots.restore(id, snap);
+  }
+
+  deleteSnapshot(snap: string): Promise<void> {
+    return this.snapshots.remove(snap);
+  }
+
+  listSnapshots(): Promise<string[]> {
+    return this.snapshots.list();
+  }
+
+  resize(id: string, to: ResizeTarget): Promise<void> {
+    return this.maintenance.resize(id, to);
+  }
+
+  rebuild(spec: InstanceSpec): Promise<void> {
+    return this.maintenance.rebuild(spec);
+  }
+
+  startInstant(spec: InstanceSpec): Promise<InstantStartOutcome> {
+    return this.warm.startInstant(spec);
+  }
+
+  prepareWarm(spec: InstanceSpec): void {
+    this.warm.prepare(spec);
   }
 
   async create(spec: InstanceSpec): Promise<void> {
@@ -111,7 +165,7 @@ export class QemuDriver implements ComputeDriver, ConsoleLogRotation, SerialCons
     const state = await this.inspect(id);
     if (state.state === 'running' && state.pid) await this.kill(state.pid);
     // Also one still coming up, which would otherwise live on without its files.
-    for (const pid of await this.qemuProcessesOf(id)) await this.kill(pid);
+    for (const pid of await qemuProcessesOf(id, this.paths(id).pidfile)) await this.kill(pid);
     await rm(p.dir, { recursive: true, force: true });
     this.balloonPolling.delete(id);
   }
@@ -153,31 +207,14 @@ export class QemuDriver implements ComputeDriver, ConsoleLogRotation, SerialCons
   /** One QMP session at a time per instance (see QmpTurns). */
   private readonly qmpTurns = new QmpTurns();
 
-  private withQmp<T>(id: string, connectTimeoutMs: number | undefined, fn: (qmp: QmpClient) => Promise<T>): Promise<T> {
+  withQmp<T>(id: string, connectTimeoutMs: number | undefined, fn: (qmp: QmpClient) => Promise<T>): Promise<T> {
     return this.qmpTurns.session(this.paths(id).qmp, connectTimeoutMs, fn);
-  }
-
-  /**
-   * QEMU processes of this instance found by their command line (its name and this data dir's
-   * pidfile), whether or not the pidfile was written yet. Zombies are left out.
-   */
-  private async qemuProcessesOf(id: string): Promise<number[]> {
-    const { pidfile } = this.paths(id);
-    const found: number[] = [];
-    for (const entry of await readdir('/proc').catch(() => [] as string[])) {
-      if (!/^\d+$/.test(entry)) continue;
-      const args = (await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '')).split('\0');
-      if (!args.includes(`${id},process=qemu-${id}`) || !args.includes(pidfile)) continue;
-      const state = await readFile(`/proc/${entry}/stat`, 'utf8').then((st) => st.slice(st.lastIndexOf(')') + 2)[0]).catch(() => 'Z');
-      if (state !== 'Z') found.push(Number(entry));
-    }
-    return found;
   }
 
   /** Waits (up to 30 s) for a QEMU of this instance that is still launching; true if it ends up running. */
   private async waitForLaunching(id: string): Promise<boolean> {
     const deadline = Date.now() + 30_000;
-    while ((await this.qemuProcessesOf(id)).length > 0 && Date.now() < deadline) {
+    while ((await qemuProcessesOf(id, this.paths(id).pidfile)).length > 0 && Date.now() < deadline) {
       if ((await this.inspect(id)).state === 'running') return true;
       await new Promise((r) => setTimeout(r, 200));
     }
@@ -300,13 +337,8 @@ export class QemuDriver implements ComputeDriver, ConsoleLogRotation, SerialCons
     return waitForExit(pid, timeoutMs);
   }
 
-  private async kill(pid: number): Promise<void> {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      return;
-    }
-    await waitForExit(pid, 10_000);
+  private kill(pid: number): Promise<void> {
+    return killAndWait(pid);
   }
 }
 
@@ -325,26 +357,6 @@ const SYSLOG_CONNECT_TIMEOUT_MS = 2000;
 
 /** How long inspect() waits for QMP's answer about a paused guest. */
 const QUERY_STATUS_TIMEOUT_MS = 1500;
-
-/**
- * When the process started, from /proc/<pid>/stat (field 22, clock ticks after boot) and the
- * boot time in /proc/stat. Not the mtime of /proc/<pid>: that is when the kernel first made its
- * inode, often the moment someone first looked (e.g. a restarted server), not the start.
- */
-async function processStartTime(pid: number): Promise<Date | undefined> {
-  try {
-    const [procStat, sysStat] = await Promise.all([readFile(`/proc/${pid}/stat`, 'utf8'), readFile('/proc/stat', 'utf8')]);
-    const ticks = Number(procStat.slice(procStat.lastIndexOf(')') + 2).split(' ')[19]);
-    const bootSeconds = Number(/^btime (\d+)$/m.exec(sysStat)?.[1]);
-    if (!Number.isFinite(ticks) || !Number.isFinite(bootSeconds)) return undefined;
-    return new Date(bootSeconds * 1000 + (ticks * 1000) / USER_HZ);
-  } catch {
-    return undefined;
-  }
-}
-
-/** Linux reports process times in USER_HZ ticks, 100 per second on every architecture we run. */
-const USER_HZ = 100;
 
 /**
  * The part of QEMU's complaint that says why, e.g. from
@@ -369,33 +381,3 @@ async function readFromOffset(file: string, offset: number): Promise<string> {
   }
 }
 
-async function readPid(pidfile: string): Promise<number | undefined> {
-  try {
-    const pid = Number((await readFile(pidfile, 'utf8')).trim());
-    return Number.isInteger(pid) && pid > 1 ? pid : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** True if the pid is alive AND is the QEMU of this instance (pids get reused). */
-async function isOurQemu(pid: number, id: string): Promise<boolean> {
-  try {
-    const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8');
-    const state = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]?.[0];
-    return state !== 'Z' && cmdline.split('\0').includes(`${id},process=qemu-${id}`);
-  } catch {
-    return false;
-  }
-}
-
-async function waitForExit(pid: number, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (!existsSync(`/proc/${pid}`)) return true;
-    const state = await readFile(`/proc/${pid}/stat`, 'utf8').then((s) => s.split(') ')[1]?.[0]).catch(() => undefined);
-    if (state === undefined || state === 'Z') return true;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return false;
-}

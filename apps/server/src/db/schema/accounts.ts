@@ -25,6 +25,8 @@ export interface UsersTable {
   quota_max_ram_mb: number | null;
   quota_max_vcpus: number | null;
   quota_max_disk_gb: number | null;
+  /** Per-user override of the snapshot quota (018); NULL: the server-wide limit. */
+  quota_max_snapshots: number | null;
   /** The lowest low-balance threshold already announced (re-armed by a top-up above it). */
   billing_warned_below: number | null;
   /** When the balance reached zero and the grace period began; NULL while the balance is positive. */

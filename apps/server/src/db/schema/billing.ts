@@ -19,6 +19,8 @@ export interface CreditLedgerTable {
   period: Generated<string>;
   /** How many hours a usage row pays for; NULL for other rows. */
   hours: number | null;
+  /** The snapshot a storage charge (kind 'snapshot') pays for; unique with (kind, period) (018). */
+  snapshot_id: number | null;
 }
 
 /** One row per admin action (017): who, what, on what, before/after, from where. */

@@ -46,6 +46,39 @@ export interface VmsTable {
   watchdog_reset: Flag;
   /** When the watchdog reset this boot's guest (at most once per boot). */
   watchdog_reset_at: Timestamp | null;
+  /** The snapshot this VM was created from (018). */
+  snapshot_id: number | null;
+  /** How its creation started it: 'instant' (warm snapshot) or 'cold' (a boot); NULL before (018). */
+  boot_path: string | null;
+}
+
+/** Point-in-time copies of a VM's disk and RAM (018); kept after the VM's destroy. */
+export interface SnapshotsTable {
+  id: Generated<number>;
+  user_id: number;
+  /** NULL once the VM is destroyed. */
+  vm_id: number | null;
+  vm_name: string;
+  name: string;
+  /** creating | available | deleting | error */
+  status: string;
+  memory: Flag;
+  quiesced: Flag;
+  size_bytes: number;
+  image: string;
+  os_type: string;
+  /** The source VM's disk (GiB): a VM made from the snapshot needs at least this. */
+  disk: number;
+  ram: number;
+  cpu: number;
+  driver: string;
+  host_id: number | null;
+  error: string | null;
+  /** Storage is paid up to here (per started day). */
+  billed_until: Timestamp | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+  deleted_at: Timestamp | null;
 }
 
 export interface ActionsTable {

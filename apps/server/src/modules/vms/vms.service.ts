@@ -51,6 +51,10 @@ const ALLOWED: Record<ActionType, VmStatus[]> = {
   // Any status but destroyed: the lock (tryLock) already refuses a VM that an action works on, so a
   // transitional status seen here was left by a crash and must not trap the VM.
   destroy: ['pending', 'provisioning', 'running', 'paused', 'stopping', 'stopped', 'rebooting', 'destroying', 'error'],
+  snapshot: ['running', 'stopped'],
+  restore: ['running', 'stopped', 'error'],
+  resize: ['stopped'],
+  rebuild: ['stopped', 'error'],
 };
 
 export class VmsService {
@@ -159,6 +163,7 @@ export class VmsService {
       ssh_user: 'root', ssh_keys: JSON.stringify(sshKeys), user_data: input.user_data ?? null, locked: 1, error: null, status_reason: null,
       booted_at: null, destroyed_at: null, billed_until: null, created_at: now, updated_at: now,
       health: null, health_since: null, health_boot: null, health_source: null, watchdog_reset: input.watchdog_reset ? 1 : 0, watchdog_reset_at: null,
+      snapshot_id: null, boot_path: null,
     });
   }
 
@@ -276,8 +281,9 @@ export class VmsService {
       throw err;
     });
     await events.record({ type: 'vm', action: `vm.${type}_requested`, message: by.message, userId: by.userId, username: by.username, vmId: id, sourceIp: by.sourceIp });
-    const work = { start: () => ops.start(current), stop: () => ops.stop(current, force), reboot: () => ops.reboot(current, force), destroy: () => ops.destroy(current), create: () => ops.provision(current) }[type];
-    ops.dispatch(current, action, work);
+    const work: Partial<Record<ActionType, () => Promise<void>>> = { start: () => ops.start(current), stop: () => ops.stop(current, force), reboot: () => ops.reboot(current, force), destroy: () => ops.destroy(current), create: () => ops.provision(current) };
+    // GROUNDWORK(issue 13): snapshot/restore/resize/rebuild are wired by the snapshots slice.
+    ops.dispatch(current, action, work[type] ?? (() => Promise.reject(new Error(`${type} is not available yet`))));
     return action;
   }
 
