@@ -2,19 +2,22 @@
 # Builds Twarga Cloud's built-in "tiny" Linux image from Debian packages:
 #   <out>/vmlinuz      Debian's kernel (linux-image-<version>-amd64)
 #   <out>/initrd.img   busybox-static + dropbear + e2fsprogs + qemu-guest-agent (Debian's qemu-ga)
-#                      + virtio/ext4/isofs modules + our init
+#                      + virtio/ext4/isofs (+ vmgenid when not built in) modules + our init
 #   <out>/SHA256SUMS   checksums of both, and <out>/build.json (kernel version, inputs hash)
 # The image boots in RAM, reads its hostname and root's SSH keys from a NoCloud seed (label
 # cidata), gets an address by DHCP, runs sshd (dropbear) and a root shell on ttyS0, powers off
 # on ACPI, and keeps /data on the VM's disk (ext4 with a journal, formatted on first boot and
-# checked with e2fsck before every mount, so an unclean power-off cannot leave it unmountable).
+# checked with e2fsck before every mount, so an unclean power-off cannot leave it unmountable;
+# grown to the disk's size on boot). All of its identity (seed, /data, host keys, machine-id,
+# user-data) comes from /sbin/twarga-identity, run by rcS on a cold boot, or by the host through
+# the guest agent after restoring a warm state (kernel cmdline twarga.warm=1): see that script.
 # Usage: images/tiny/build.sh <out-dir>      (skips the build when <out-dir> is up to date)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 out=${1:?usage: build.sh <out-dir>}
 mkdir -p "$out"
 
-for tool in apt-get apt-cache dpkg depmod modprobe cpio gzip busybox dropbear dropbearkey mke2fs e2fsck tune2fs; do
+for tool in apt-get apt-cache dpkg depmod modprobe cpio gzip busybox dropbear dropbearkey mke2fs e2fsck tune2fs resize2fs; do
   command -v "$tool" >/dev/null || { echo "build.sh: $tool is missing (apt-get install busybox-static dropbear-bin cpio kmod e2fsprogs)" >&2; exit 1; }
 done
 
@@ -50,13 +53,13 @@ depmod -b "$work/k" "$kver"
 root="$work/root"
 mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,etc,proc,sys,dev,tmp,run,root,data,mnt/seed,var/log,var/run,lib/modules,lib64,usr/share/udhcpc}
 cp -a "$here/rootfs/." "$root/"
-chmod 755 "$root/init" "$root/etc/init.d/"* "$root/usr/share/udhcpc/default.script" "$root/etc/acpi/PWRF/00000080"
+chmod 755 "$root/init" "$root/sbin/twarga-identity" "$root/etc/init.d/"* "$root/usr/share/udhcpc/default.script" "$root/etc/acpi/PWRF/00000080"
 cp /bin/busybox "$root/bin/busybox"
 ln -s busybox "$root/bin/sh"
 
 # dropbear, e2fsprogs (busybox only makes ext2 and has no fsck) and the shared libraries they
 # need, found with ldd. e2fsprogs go to /sbin, where busybox --install then leaves them be.
-mapfile -t e2fs < <(command -v mke2fs e2fsck tune2fs)
+mapfile -t e2fs < <(command -v mke2fs e2fsck tune2fs resize2fs)
 cp /usr/sbin/dropbear "$root/usr/sbin/"
 cp /usr/bin/dropbearkey "$root/usr/bin/"
 cp "${e2fs[@]}" "$root/sbin/"
@@ -74,7 +77,10 @@ done
 
 # Kernel modules in dependency order (modprobe computes it from the package's modules.dep).
 # virtio_console carries the guest agent's channel, virtio_balloon the guest's memory statistics.
-modules=(virtio_pci virtio_blk virtio_net virtio_rng virtio_console virtio_balloon ext4 isofs button evdev)
+# vmgenid makes the kernel reseed its RNG when a saved VM state is restored (QEMU's vmgenid device
+# changes its id): Debian's 6.1 kernel has it built in (modprobe then prints "builtin", no insmod
+# line), another kernel may ship it as a module, which then goes in with the rest.
+modules=(virtio_pci virtio_blk virtio_net virtio_rng virtio_console virtio_balloon ext4 isofs button evdev vmgenid)
 : >"$root/etc/modules.order"
 for m in "${modules[@]}"; do
   modprobe -d "$work/k" -S "$kver" --show-depends "$m" | awk '$1=="insmod"{print $2}'

@@ -27,6 +27,8 @@ interface Fixtures {
   /** An incident about the owner's VM, and a block the owner made on it. */
   incidentId: number;
   blockId: number;
+  /** A snapshot of the owner's VM. */
+  snapshotId: number;
 }
 
 type Method = 'GET' | 'HEAD' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
@@ -43,6 +45,8 @@ const FIXTURES: Record<string, { params: (f: Fixtures) => string[]; body?: Parti
   '/api/vms/:id/actions': { params: (f) => [String(f.vmId)] },
   '/api/vms/:id/stats': { params: (f) => [String(f.vmId)] },
   '/api/vms/:id/status': { params: (f) => [String(f.vmId)] },
+  '/api/vms/:id/snapshots': { params: (f) => [String(f.vmId)], body: { POST: { name: 'taken-over' } } },
+  '/api/snapshots/:id': { params: (f) => [String(f.snapshotId)] },
   '/api/actions/:id': { params: (f) => [String(f.actionId)] },
   '/api/actions/:id/log': { params: (f) => [String(f.actionId)] },
   '/api/account/keys/:id': { params: (f) => [String(f.keyId)] },
@@ -124,6 +128,9 @@ for (const kind of testDatabaseKinds()) {
       };
       const vm = await call('POST', '/api/vms', { name: `vm-${tag}`, image: 'tiny' }, 201);
       await h.services.ops.idle();
+      await call('POST', `/api/vms/${vm.id}/snapshots`, { name: `snap-${tag}` }, 202);
+      await h.services.ops.idle();
+      const snapshotId = ((await call('GET', '/api/snapshots')) as { snapshots: { id: number }[] }).snapshots[0]!.id;
       const key = await call('POST', '/api/account/keys', { name: `key-${tag}`, public_key: sshPublicKey(`laptop-${tag}`) }, 201);
       const token = await call('POST', '/api/account/tokens', { name: `token-${tag}`, scope: 'read-write' }, 201);
       const actions = await call('GET', `/api/vms/${vm.id}/actions`);
@@ -143,7 +150,7 @@ for (const kind of testDatabaseKinds()) {
       liveTerminal = live.t;
       const hosts = (await h.request({ method: 'GET', url: '/api/admin/hosts', token: await h.adminToken() })).json();
       const channel = await call('POST', '/api/notifications/channels', { kind: 'email', name: `chan-${tag}`, email: `notify-${tag}@example.com` }, 201);
-      f = { ownerId: owner.id, vmId: vm.id, keyId: key.id, tokenId: token.id, actionId: actions[0].id, liveSessionId: live.ready.session_id, recordedSessionId: recorded.ready.session_id, hostId: hosts[0].id, channelId: channel.id, policyId: 0, eventId: 0, incidentId: 0, blockId: 0 };
+      f = { ownerId: owner.id, vmId: vm.id, keyId: key.id, tokenId: token.id, actionId: actions[0].id, liveSessionId: live.ready.session_id, recordedSessionId: recorded.ready.session_id, hostId: hosts[0].id, channelId: channel.id, policyId: 0, eventId: 0, incidentId: 0, blockId: 0, snapshotId };
       f.policyId = (await call('POST', '/api/alerts/policies', { entity: 'vm', metric: 'cpu_percent', compare: 'GreaterThan', value: 90, vm_ids: [vm.id], channel_ids: [channel.id], description: `policy-${tag}` }, 201)).id;
       // The owner's newest SOC event (their VM's creation, their sign-in...).
       f.eventId = ((await call('GET', '/api/soc/events?limit=1')) as { id: number }[])[0]!.id;
@@ -155,7 +162,7 @@ for (const kind of testDatabaseKinds()) {
       f.incidentId = ((await call('GET', '/api/soc/incidents')) as { id: number; rule_id: string }[]).find((i) => i.rule_id === 'ssh_brute_force')!.id;
       f.blockId = (await call('POST', '/api/soc/blocks', { address: '198.51.100.78', scope: 'vm', vm_id: vm.id, reason: `block-${tag}` }, 201)).id;
       // Anything of these in an answer to the other user is a leak.
-      markers = [ownerName, `${ownerName}@example.com`, `vm-${tag}`, `key-${tag}`, `laptop-${tag}`, key.fingerprint, `token-${tag}`, `secret-output-${tag}`, `chan-${tag}`, `notify-${tag}`, `policy-${tag}`, '198.51.100.77', `block-${tag}`].filter(Boolean);
+      markers = [ownerName, `${ownerName}@example.com`, `vm-${tag}`, `key-${tag}`, `laptop-${tag}`, key.fingerprint, `token-${tag}`, `secret-output-${tag}`, `chan-${tag}`, `notify-${tag}`, `policy-${tag}`, '198.51.100.77', `block-${tag}`, `snap-${tag}`].filter(Boolean);
 
       const other = await h.user(`other${tag}`);
       const mk = async (scope: string) => (await h.request({ method: 'POST', url: '/api/account/tokens', token: other.token, body: { name: scope, scope } })).json().token as string;

@@ -58,10 +58,12 @@ import { ImagesService } from './modules/images/images.service.js';
 import { imagesRoutes } from './modules/images/images.routes.js';
 import { parseMirrorHosts } from './lib/guarded-fetch.js';
 import { Reconciler } from './modules/vms/reconciler.js';
+import { createSnapshots } from './modules/snapshots/wiring.js';
 import { VmOperations } from './modules/vms/vm-operations.js';
 import { vmsRoutes } from './modules/vms/vms.routes.js';
 import { VmsService } from './modules/vms/vms.service.js';
 import { VmsRepository } from './modules/vms/vms.repository.js';
+import { prepareWarmSnapshots } from './modules/vms/warm-up.js';
 import { ConsoleKeys } from './modules/terminal/console-keys.js';
 import { TerminalSessionsRepository } from './modules/terminal/terminal-sessions.repository.js';
 import { terminalRoutes } from './modules/terminal/terminal.routes.js';
@@ -172,9 +174,11 @@ export async function buildApp(deps: AppDeps) {
   const hosts = new HostsService(hostsRepo, events, clock, (d) => drivers.supports(d), config.libvirtPool);
   const vmsRepo = new VmsRepository(db);
   const consoleKeys = new ConsoleKeys(db, secrets.consoleKeyKey, clock);
-  const ops = new VmOperations({ ledger: ledgerService, vms: vmsRepo, actions, images, imagesRepo, drivers, consoleKeys, progress, events, bus, clock, log: app.log, sshHost: config.sshHost, stopTimeoutMs: config.stopTimeoutSeconds * 1000 });
+  // Snapshot rules, before the VM operations and service that run them inside VM actions.
+  const snapshots = createSnapshots({ db, config, users, drivers, events, clock, log: app.log });
+  const ops = new VmOperations({ ledger: ledgerService, vms: vmsRepo, actions, images, imagesRepo, drivers, consoleKeys, progress, events, bus, clock, log: app.log, sshHost: config.sshHost, stopTimeoutMs: config.stopTimeoutSeconds * 1000, instantVms: config.instantVms, snapshots: snapshots.actions });
   const vms = new VmsService({
-    db, vms: vmsRepo, actions, users, ledger: ledgerService, keys: new KeysRepository(db), images, ops, hosts, drivers, events, clock,
+    db, vms: vmsRepo, actions, users, ledger: ledgerService, keys: new KeysRepository(db), images, ops, hosts, drivers, events, clock, consoleKeys, snapshots: snapshots.actions,
     policy: {
       maxVmsPerUser: config.maxVmsPerUser,
       maxRamPerUserMb: config.maxRamPerUserMb,
@@ -204,6 +208,7 @@ export async function buildApp(deps: AppDeps) {
     },
   });
   const reconciler = new Reconciler({ vms: vmsRepo, actions, drivers, ops, events, clock, log: app.log });
+  const snapshotReconciler = snapshots.reconciler((vmId) => ops.isBusy(vmId));
   // The collector is built here but started by server.ts (medium tests take samples on demand).
   const metricsRetention = {
     intervalSeconds: config.metricsIntervalSeconds,
@@ -245,11 +250,11 @@ export async function buildApp(deps: AppDeps) {
   const soc = createSoc({ db, dbKind: database.kind, config, events, bus, vms: vmsRepo, notifications, clock, log: app.log, sshPeers, drivers });
   // Billing (metering, the low-balance watch, the user's billing API) and the admin panel.
   const billing = createBilling({ db, config, ledger: ledgerService, users, vmsRepo, vms, events, notifier: notifications, clock, log: app.log });
-  const admin = createAdmin({ db, config, users, sessions, tokens: tokensRepo, ledger: ledgerService, billing, vms, vmsRepo, hostsRepo, events, clock, log: app.log });
+  const admin = createAdmin({ db, config, users, sessions, tokens: tokensRepo, ledger: ledgerService, billing, vms, vmsRepo, hostsRepo, countSnapshots: (userId) => snapshots.repo.countLive(userId), events, clock, log: app.log });
   const audit = createAudit({ db, clock, log: app.log });
   const system = createAdminSystem({
     database, config, version: VERSION, hostsRepo, drivers, soc, clock, log: app.log,
-    jobs: () => [billing.metering, reconciler, collector, healthWatch].map((job) => job.job),
+    jobs: () => [billing.metering, reconciler, snapshotReconciler, collector, healthWatch].map((job) => job.job),
   });
 
   const storageAlarm = new StorageAlarm();
@@ -324,6 +329,7 @@ export async function buildApp(deps: AppDeps) {
   await system.register(app);
   await audit.register(app);
   await app.register(vmsRoutes, { vms });
+  await snapshots.register(app, vms);
   await app.register(imagesRoutes, { images, vms: vmsRepo });
   await app.register(streamRoutes, { bus, access: liveAccess, events });
   await app.register(terminalRoutes, { terminal, events });
@@ -340,11 +346,15 @@ export async function buildApp(deps: AppDeps) {
     // This machine is the first compute host; VMs from before hosts existed live on it.
     const local = await hosts.ensureDefault({ driver: config.defaultDriver, uri: config.libvirtUri });
     await vmsRepo.assignUnplaced(local.id);
+    // Instant VMs: warm snapshots of the instant-capable images, built in the driver's background.
+    await prepareWarmSnapshots({ enabled: config.instantVms, warmSizes: config.warmSizes, hosts: hostsRepo, drivers, images, imagesRepo, log: app.log })
+      .catch((err: unknown) => app.log.warn({ err }, 'warm snapshots could not be prepared; creations boot cold'));
     // Deliveries a previous run left pending are sent now.
     await notifications.start();
   });
   app.addHook('onClose', async () => {
     reconciler.stop();
+    snapshotReconciler.stop();
     billing.close();
     await soc.close();
     collector.stop();
@@ -358,5 +368,5 @@ export async function buildApp(deps: AppDeps) {
     await images.close();
   });
 
-  return { app, routes, services: { soc, healthWatch, notifications, alerts, alertEngine, auth, events, tokens, keys, admin: admin.admin, billing, ledger: billing.ledgerRepo, vms, ops, images, reconciler, metering: billing.metering, drivers, hosts, bus, terminal, liveAccess, collector, metrics } };
+  return { app, routes, services: { soc, healthWatch, notifications, alerts, alertEngine, auth, events, tokens, keys, admin: admin.admin, billing, ledger: billing.ledgerRepo, vms, ops, images, reconciler, snapshots, snapshotReconciler, metering: billing.metering, drivers, hosts, bus, terminal, liveAccess, collector, metrics } };
 }

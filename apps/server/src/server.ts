@@ -32,6 +32,9 @@ async function main() {
   // VMs that kept running while we were down are re-adopted; then the periodic pass starts.
   await services.reconciler.recoverAfterRestart();
   services.reconciler.start(config.reconcileSeconds * 1000);
+  // Snapshots being taken when the server stopped fail; deletions are finished; files are checked against rows.
+  await services.snapshotReconciler.recoverAfterRestart();
+  services.snapshotReconciler.start(config.reconcileSeconds * 1000);
   await services.billing.start();
   services.collector.start(config.metricsIntervalSeconds * 1000);
   services.healthWatch.start(config.healthCheckSeconds * 1000);

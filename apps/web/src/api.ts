@@ -75,6 +75,9 @@ export const keys = {
   vm: (id: number) => ['vm', id] as const,
   vmActions: (id: number) => ['vm-actions', id] as const,
   actionLog: (actionId: number) => ['action-log', actionId] as const,
+  /** All of the user's snapshots; vmSnapshots sits under it, so invalidating `snapshots` reloads both. */
+  snapshots: ['snapshots'] as const,
+  vmSnapshots: (id: number) => ['snapshots', 'vm', id] as const,
   images: ['images'] as const,
   sizes: ['sizes'] as const,
   vmTerminals: (id: number) => ['terminal-sessions', id] as const,

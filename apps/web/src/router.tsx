@@ -22,6 +22,7 @@ import { VmsPage } from './pages/VmsPage';
 import { CreateVmPage } from './pages/vms/CreateVmPage';
 import { VmConsolePage } from './pages/vms/VmConsolePage';
 import { VmDetailPage } from './pages/vms/VmDetailPage';
+import { SnapshotsPage } from './pages/vms/snapshots/SnapshotsPage';
 
 export const router = createBrowserRouter([
   { path: '/login', element: <LoginPage /> },
@@ -41,7 +42,9 @@ export const router = createBrowserRouter([
       { index: true, element: <Navigate to="/vms" replace /> },
       { path: 'vms', element: <VmsPage /> },
       { path: 'vms/new', element: <CreateVmPage /> },
+      { path: 'vms/snapshots', element: <SnapshotsPage /> },
       { path: 'vms/:id', element: <VmDetailPage /> },
+      { path: 'vms/:id/snapshots', element: <VmDetailPage tab="snapshots" /> },
       { path: 'monitor', element: <MonitorPage /> },
       { path: 'monitor/policies', element: <PoliciesPage /> },
       { path: 'monitor/channels', element: <ChannelsPage /> },

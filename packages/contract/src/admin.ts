@@ -77,17 +77,21 @@ export const QuotaOverrides = Type.Object(
 );
 export type QuotaOverrides = Static<typeof QuotaOverrides>;
 
-export const UpdateQuotaRequest = Type.Partial(QuotaOverrides, { additionalProperties: false, minProperties: 1 });
+/** Every override of one user: the VM limits above and the snapshot limit (issue 13). */
+export const UserQuotaOverrides = Type.Object({ ...QuotaOverrides.properties, max_snapshots: Limit(10_000) }, { title: 'UserQuotaOverrides' });
+export type UserQuotaOverrides = Static<typeof UserQuotaOverrides>;
+
+export const UpdateQuotaRequest = Type.Partial(UserQuotaOverrides, { additionalProperties: false, minProperties: 1 });
 export type UpdateQuotaRequest = Static<typeof UpdateQuotaRequest>;
 
-const QuotaValues = Type.Object({ max_vms: Type.Integer(), max_ram_mb: Type.Integer(), max_vcpus: Type.Integer(), max_disk_gb: Type.Integer() });
+const QuotaValues = Type.Object({ max_vms: Type.Integer(), max_ram_mb: Type.Integer(), max_vcpus: Type.Integer(), max_disk_gb: Type.Integer(), max_snapshots: Type.Integer() });
 
-/** A user's limits: what an admin overrode, what applies, and what the live VMs use of it. */
+/** A user's limits: what an admin overrode, what applies, and what the live VMs (and kept snapshots) use of it. */
 export const UserQuota = Type.Object(
   {
-    overrides: QuotaOverrides,
+    overrides: UserQuotaOverrides,
     effective: QuotaValues,
-    usage: Type.Object({ vms: Type.Integer(), ram_mb: Type.Integer(), vcpus: Type.Integer(), disk_gb: Type.Integer() }),
+    usage: Type.Object({ vms: Type.Integer(), ram_mb: Type.Integer(), vcpus: Type.Integer(), disk_gb: Type.Integer(), snapshots: Type.Integer() }),
   },
   { title: 'UserQuota' },
 );

@@ -42,6 +42,8 @@ export const ErrorCodes = [
   'internal_error',
   'service_unavailable',
   'insufficient_storage',
+  /** The VM's host (its driver) cannot do this, e.g. snapshots on a libvirt or Vagrant host. */
+  'not_supported',
   /** The caller's address is blocked by the SOC (a block on the control plane). */
   'address_blocked',
 ] as const;

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { parse } from 'yaml';
-import { mimeBoundary, seedFiles, writeSeedIso } from './seed-iso.js';
+import { mimeBoundary, SEED_ISO_BYTES, seedFiles, writeSeedIso } from './seed-iso.js';
 
 const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIE5vdCBhIHJlYWwga2V5IGJ1dCBzaGFwZWQgbGlrZSBvbmU user@laptop';
 
@@ -125,6 +125,14 @@ describe('cloud-init seed', () => {
       assert.deepEqual(names, ['/meta-data', '/user-data']);
       assert.equal(isoinfo('-R', '-x', '/meta-data'), seed.metaData);
       assert.equal(isoinfo('-R', '-x', '/user-data'), seed.userData);
+      // Always 1 MiB, whatever it holds: the guest's seed device has one size in a warm snapshot and in every VM.
+      assert.equal(statSync(iso).size, SEED_ISO_BYTES);
+      const big = path.join(dir, 'big.iso');
+      await writeSeedIso(big, seedFiles({ instanceId: 'vm-2', hostname: 'web-2', sshAuthorizedKeys: [KEY], userData: `#!/bin/sh
+#${'x'.repeat(60_000)}
+` }));
+      assert.equal(statSync(big).size, SEED_ISO_BYTES);
+      assert.equal(execFileSync('isoinfo', ['-i', big, '-R', '-x', '/meta-data'], { encoding: 'utf8', timeout: 30_000 }), seedFiles({ instanceId: 'vm-2', hostname: 'web-2', sshAuthorizedKeys: [KEY] }).metaData);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

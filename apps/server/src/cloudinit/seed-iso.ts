@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { stringify } from 'yaml';
@@ -75,7 +75,14 @@ export function seedFiles(input: SeedInput): { metaData: string; userData: strin
   return { metaData, userData };
 }
 
-/** Writes a NoCloud seed ISO (volume label cidata) with genisoimage; vendor-data when given. */
+/**
+ * Every seed ISO is exactly this big (zero-padded): the guest's idea of the seed device's size is
+ * part of a warm snapshot's saved state, and an instant VM's own seed must match it. User-data is
+ * at most 64 KiB (USER_DATA_MAX_BYTES), far below.
+ */
+export const SEED_ISO_BYTES = 1024 * 1024;
+
+/** Writes a NoCloud seed ISO (volume label cidata) with genisoimage, padded to SEED_ISO_BYTES; vendor-data when given. */
 export async function writeSeedIso(target: string, files: { metaData: string; userData: string; vendorData?: string }): Promise<void> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'twarga-seed-'));
   try {
@@ -86,6 +93,9 @@ export async function writeSeedIso(target: string, files: { metaData: string; us
     await run('genisoimage', ['-quiet', '-output', target, '-volid', 'cidata', '-joliet', '-rock', path.join(dir, 'user-data'), path.join(dir, 'meta-data'), ...vendor], {
       timeoutMs: 30_000,
     });
+    const size = (await stat(target)).size;
+    if (size > SEED_ISO_BYTES) throw new Error(`the seed ISO is ${size} bytes, more than the fixed ${SEED_ISO_BYTES}`);
+    await truncate(target, SEED_ISO_BYTES);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

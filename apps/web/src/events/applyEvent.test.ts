@@ -107,3 +107,14 @@ test('a recorded event on the stream is parsed and ignored: nothing cached chang
     unsubscribe();
   }
 });
+
+test("a snapshot action's news marks the VM's snapshot list and the all-snapshots list stale (a new row, or its size once done)", () => {
+  const qc = new QueryClient();
+  const list = { snapshots: [], used: 0, limit: 10, price_gb_month: 10 };
+  qc.setQueryData(keys.vmSnapshots(7), list);
+  qc.setQueryData(keys.snapshots, list);
+  const action = { id: 4, vm_id: 7, user_id: 1, type: 'snapshot' as const, status: 'completed' as const, started_at: '2026-11-23T10:00:00.000Z', completed_at: '2026-11-23T10:00:05.000Z', error: null };
+  applyStreamEvent(qc, { kind: 'action', action });
+  assert.equal(qc.getQueryState(keys.vmSnapshots(7))?.isInvalidated, true);
+  assert.equal(qc.getQueryState(keys.snapshots)?.isInvalidated, true);
+});

@@ -75,6 +75,8 @@ export function applyStreamEvent(queryClient: QueryClient, event: StreamEvent): 
       const id = event.action.vm_id;
       void queryClient.invalidateQueries({ queryKey: keys.vmActions(id) });
       void queryClient.invalidateQueries({ queryKey: keys.vm(id) });
+      // A snapshot action adds or settles a snapshot; a restore, create or destroy changes what the lists show.
+      void queryClient.invalidateQueries({ queryKey: keys.snapshots });
       // Its whole log is stored by the time it ends: load it again, so no line pushed meanwhile is missing.
       if (event.action.status !== 'in-progress') reload(queryClient, keys.actionLog(event.action.id));
       // Creating and running VMs costs credits.
@@ -119,5 +121,5 @@ export function applyStreamEvent(queryClient: QueryClient, event: StreamEvent): 
 
 /** After a gap in the stream, anything may have changed: refetch what the events keep fresh. */
 export function resyncAfterGap(queryClient: QueryClient): void {
-  for (const key of [keys.vms, ['vm'], ['vm-actions'], keys.me, ['metrics'], ['metrics-history'], ['alerts'], ['soc']]) void queryClient.invalidateQueries({ queryKey: key });
+  for (const key of [keys.vms, ['vm'], ['vm-actions'], keys.snapshots, keys.me, ['metrics'], ['metrics-history'], ['alerts'], ['soc']]) void queryClient.invalidateQueries({ queryKey: key });
 }

@@ -121,7 +121,18 @@ export function VmsPage() {
 
   return (
     <>
-      <PageHeader title="Virtual machines" description="Launch, connect to and manage your VMs." actions={<CreateVmLink />} />
+      <PageHeader
+        title="Virtual machines"
+        description="Launch, connect to and manage your VMs."
+        actions={
+          <div className="flex flex-wrap gap-3">
+            <Link to="/vms/snapshots" className={button.secondary}>
+              Snapshots
+            </Link>
+            <CreateVmLink />
+          </div>
+        }
+      />
       <BillingBanner />
       {vms.isPending && <SkeletonRows label="Loading your VMs…" />}
       {vms.isError && (

@@ -25,6 +25,9 @@ export interface DomainXmlOptions {
   consoleLog: string;
   /** The .vm_info record, stored as domain metadata. */
   info?: Record<string, unknown>;
+  /** Kept from an earlier definition when re-defining (rebuild): same uuid, same MAC, same DHCP lease. */
+  uuid?: string;
+  mac?: string;
 }
 
 /** Escapes text and attribute values (names and paths are validated by callers; escape anyway). */
@@ -95,6 +98,7 @@ export function domainXml(spec: InstanceSpec, opts: DomainXmlOptions): string {
   const lines = [
     `<domain type='${e(opts.domainType)}'>`,
     `  <name>${e(opts.name)}</name>`,
+    ...(opts.uuid ? [`  <uuid>${e(opts.uuid)}</uuid>`] : []),
     `  <title>${e(spec.hostname)}</title>`,
     ...(opts.info ? [`  <metadata>`, `    ${infoMetadataElement(opts.info, true)}`, `  </metadata>`] : []),
     `  <memory unit='MiB'>${e(spec.memoryMb)}</memory>`,
@@ -122,6 +126,7 @@ export function domainXml(spec: InstanceSpec, opts: DomainXmlOptions): string {
     `    </disk>`,
     `    <interface type='network'>`,
     `      <source network='${e(opts.network)}'/>`,
+    ...(opts.mac ? [`      <mac address='${e(opts.mac)}'/>`] : []),
     `      <model type='virtio'/>`,
     // The bridge port is isolated: guests on the network cannot reach each other (only the host
     // and the NAT uplink), so one tenant's VM cannot talk to another's SSH.
@@ -149,4 +154,29 @@ export function domainXml(spec: InstanceSpec, opts: DomainXmlOptions): string {
     `</domain>`,
   ];
   return lines.join('\n') + '\n';
+}
+
+/**
+ * A domain's inactive XML (`virsh dumpxml --inactive`) with new RAM and vCPUs: <memory>,
+ * <currentMemory> and <vcpu> replaced, everything else (uuid, MAC, disks, metadata) kept. Pure.
+ */
+export function resizedDomainXml(xml: string, to: { memoryMb: number; vcpus: number }): string {
+  if (!Number.isInteger(to.memoryMb) || to.memoryMb < 1 || !Number.isInteger(to.vcpus) || to.vcpus < 1) {
+    throw new Error(`invalid resize target: ${JSON.stringify(to)}`);
+  }
+  const replaceOne = (text: string, re: RegExp, by: string, what: string) => {
+    if (!re.test(text)) throw new Error(`the domain XML has no ${what}`);
+    return text.replace(re, by);
+  };
+  let out = replaceOne(xml, /<memory\b[^>]*>\s*[0-9]+\s*<\/memory>/, `<memory unit='MiB'>${to.memoryMb}</memory>`, '<memory>');
+  // libvirt adds <currentMemory> (the balloon's target) on define; keep it equal to <memory>.
+  out = out.replace(/<currentMemory\b[^>]*>\s*[0-9]+\s*<\/currentMemory>/, `<currentMemory unit='MiB'>${to.memoryMb}</currentMemory>`);
+  return replaceOne(out, /<vcpu\b[^>]*>\s*[0-9]+\s*<\/vcpu>/, `<vcpu placement='static'>${to.vcpus}</vcpu>`, '<vcpu>');
+}
+
+/** The domain's uuid and first MAC address from its XML (kept across a rebuild's re-define). */
+export function domainIdentity(xml: string): { uuid?: string; mac?: string } {
+  const uuid = /<uuid>\s*([0-9a-fA-F-]{36})\s*<\/uuid>/.exec(xml)?.[1];
+  const mac = /<mac\s+address=['"]([0-9a-fA-F:]{17})['"]/.exec(xml)?.[1];
+  return { ...(uuid ? { uuid } : {}), ...(mac ? { mac } : {}) };
 }

@@ -2,11 +2,14 @@ import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import os from 'node:os';
 import path from 'node:path';
 import type { Duplex } from 'node:stream';
-import { assertInstanceId, INSTANCE_ID_PATTERN, type ComputeDriver, type DriverInfo, type GuestAgentSource, type GuestReport, type InstanceInspection, type InstanceSpec, type InstanceStats, type SerialConsole, type StatsSource, type StopOptions } from '../driver.js';
+import { assertInstanceId, INSTANCE_ID_PATTERN, type ComputeDriver, type DriverInfo, type GuestAgentSource, type GuestReport, type InstanceInspection, type InstanceSpec, type InstanceStats, type Rebuildable, type Resizable, type ResizeTarget, type SerialConsole, type SnapshotResult, type SnapshotStore, type StatsSource, type StopOptions } from '../driver.js';
 import { guestReportViaVirsh } from './guest-agent.js';
 import { tailOfFiles } from '../qemu/serial.js';
-import { domainXml, infoMetadataElement, METADATA_KEY, METADATA_NAMESPACE, parseInfoMetadata, type DomainType } from './domain-xml.js';
+import { domainIdentity, domainXml, infoMetadataElement, resizedDomainXml, METADATA_KEY, METADATA_NAMESPACE, parseInfoMetadata, type DomainType, type DomainXmlOptions } from './domain-xml.js';
+
+type DomainXmlVolumes = DomainXmlOptions['volumes'];
 import { openPtyConsole } from './pty-console.js';
+import { LibvirtSnapshots, snapshotVolumes } from './libvirt-snapshots.js';
 import { StoragePool } from './storage-pool.js';
 import { DOMSTATS_ARGS, ignoreKind, isLocalUri, mapDomState, parseDomIfAddr, parseDomState, parseNameList, parseVolList, runningDomainStats, Virsh, VirshError } from './virsh.js';
 
@@ -53,7 +56,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * - The serial console is a PTY (openSerial, local URIs only) that virtlogd also writes to
  *   <consoleLogDir>/<domain>.console.log (virtlogd rotates it to .0, .1…).
  */
-export class LibvirtDriver implements ComputeDriver, SerialConsole, StatsSource, GuestAgentSource {
+export class LibvirtDriver implements ComputeDriver, SerialConsole, StatsSource, GuestAgentSource, SnapshotStore, Resizable, Rebuildable {
   readonly virsh: Virsh;
   readonly local: boolean;
   readonly poolName: string;
@@ -64,7 +67,8 @@ export class LibvirtDriver implements ComputeDriver, SerialConsole, StatsSource,
   readonly consoleLogDir: string;
   private readonly stopTimeoutMs: number;
   private readonly leaseTimeoutMs: number;
-  private readonly pool: StoragePool;
+  readonly pool: StoragePool;
+  private readonly snapshots: LibvirtSnapshots;
 
   constructor(opts: LibvirtDriverOptions) {
     this.virsh = new Virsh(opts.uri, { binary: opts.virshBinary, timeoutMs: 60_000 });
@@ -79,6 +83,7 @@ export class LibvirtDriver implements ComputeDriver, SerialConsole, StatsSource,
     this.consoleLogDir = checkOption('console log directory', opts.consoleLogDir ?? '/var/log/libvirt/qemu', ABS_PATH_PATTERN);
     this.stopTimeoutMs = opts.stopTimeoutMs ?? 60_000;
     this.leaseTimeoutMs = opts.leaseTimeoutMs ?? 120_000;
+    this.snapshots = new LibvirtSnapshots(this);
   }
 
   info(): DriverInfo {
@@ -103,24 +108,38 @@ export class LibvirtDriver implements ComputeDriver, SerialConsole, StatsSource,
     const name = this.domainName(spec.id);
     await this.pool.ensure();
     const state = await this.domState(name);
-    const volumes: { disk: string; seed: string; kernel?: string; initrd?: string } = { disk: '', seed: '' };
-    if (spec.boot.kind === 'kernel') {
-      volumes.kernel = await this.pool.path(await this.pool.ensureShared(spec.boot.kernel, 'raw'));
-      volumes.initrd = await this.pool.path(await this.pool.ensureShared(spec.boot.initrd, 'raw'));
+    let fromVolume: string | undefined;
+    if (spec.fromSnapshot !== undefined) {
+      fromVolume = snapshotVolumes(this.namePrefix, spec.fromSnapshot).disk;
+      if (!(await this.pool.exists(fromVolume))) throw new Error(`snapshot ${spec.fromSnapshot} has no disk volume in the libvirt pool ${this.poolName} of this host`);
     }
-    volumes.disk = await this.pool.ensureDisk(name, spec);
-    // The seed of a running domain is in use; otherwise (re)write it from the spec.
-    const seedVol = `${name}-seed.iso`;
-    if (state === 'running' && (await this.pool.exists(seedVol))) volumes.seed = await this.pool.path(seedVol);
-    else volumes.seed = await this.pool.uploadSeed(seedVol, spec.seed);
-    if (this.local) await mkdir(this.consoleLogDir, { recursive: true });
-
+    const volumes = await this.prepareVolumes(spec, name, state === 'running', fromVolume);
     if (state !== undefined) {
       // Already defined (a repeated create): keep its definition (uuid, MAC → same lease), refresh the record.
       await this.writeInfo(spec.id, spec.info);
       return;
     }
-    const xml = domainXml(spec, { name, domainType: this.domainType, network: this.network, volumes, consoleLog: this.consoleLogPath(spec.id), info: spec.info });
+    await this.define(domainXml(spec, { name, domainType: this.domainType, network: this.network, volumes, consoleLog: this.consoleLogPath(spec.id), info: spec.info }));
+  }
+
+  /** Kernel/initrd (kernel boot), the disk (kept when it exists) and the seed as pool volumes; their paths. */
+  private async prepareVolumes(spec: InstanceSpec, name: string, running: boolean, fromVolume?: string): Promise<DomainXmlVolumes> {
+    const volumes: DomainXmlVolumes = { disk: '', seed: '' };
+    if (spec.boot.kind === 'kernel') {
+      volumes.kernel = await this.pool.path(await this.pool.ensureShared(spec.boot.kernel, 'raw'));
+      volumes.initrd = await this.pool.path(await this.pool.ensureShared(spec.boot.initrd, 'raw'));
+    }
+    volumes.disk = await this.pool.ensureDisk(name, spec, fromVolume);
+    // The seed of a running domain is in use; otherwise (re)write it from the spec.
+    const seedVol = `${name}-seed.iso`;
+    if (running && (await this.pool.exists(seedVol))) volumes.seed = await this.pool.path(seedVol);
+    else volumes.seed = await this.pool.uploadSeed(seedVol, spec.seed);
+    if (this.local) await mkdir(this.consoleLogDir, { recursive: true });
+    return volumes;
+  }
+
+  /** `virsh define` of a domain XML (a new domain, or a new definition of one with the same name and uuid). */
+  private async define(xml: string): Promise<void> {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'twarga-libvirt-'));
     try {
       await writeFile(path.join(dir, 'domain.xml'), xml, { mode: 0o600 });
@@ -252,6 +271,54 @@ export class LibvirtDriver implements ComputeDriver, SerialConsole, StatsSource,
     if (!this.local) throw new Error(`serial console log not available for the remote libvirt URI ${this.virsh.uri} (local URIs only)`);
     const log = this.consoleLogPath(id);
     return tailOfFiles([`${log}.0`, log], maxBytes);
+  }
+
+  // ---- snapshots, resize, rebuild ----
+
+  /** Disk snapshots of stopped and running domains (quiesced via the agent), memory snapshots via virsh save. */
+  createSnapshot(id: string, snap: string, options: { memory: boolean }): Promise<SnapshotResult> {
+    return this.snapshots.create(id, snap, options);
+  }
+
+  restoreSnapshot(id: string, snap: string): Promise<{ running: boolean }> {
+    return this.snapshots.restore(id, snap);
+  }
+
+  deleteSnapshot(snap: string): Promise<void> {
+    return this.snapshots.remove(snap);
+  }
+
+  listSnapshots(): Promise<string[]> {
+    return this.snapshots.list();
+  }
+
+  /** New RAM and vCPUs in the persistent definition (same uuid, MAC, disks), and a grown disk volume. */
+  async resize(id: string, to: ResizeTarget): Promise<void> {
+    const name = this.domainName(id);
+    await this.requireStopped(name, 'resize');
+    const xml = await this.virsh.run(['dumpxml', name, '--inactive']);
+    await this.define(resizedDomainXml(xml, to));
+    await this.pool.grow(`${name}-disk.qcow2`, to.diskGb * 1024 ** 3);
+  }
+
+  /**
+   * A fresh disk from spec.boot (kernel, initrd or base image uploaded as for a create), a fresh
+   * seed, and the domain re-defined from the spec with its uuid and MAC kept (same DHCP lease).
+   */
+  async rebuild(spec: InstanceSpec): Promise<void> {
+    const name = this.domainName(spec.id);
+    await this.requireStopped(name, 'rebuild');
+    const identity = domainIdentity(await this.virsh.run(['dumpxml', name, '--inactive']));
+    await this.pool.ensure();
+    await this.pool.remove(`${name}-disk.qcow2`);
+    const volumes = await this.prepareVolumes({ ...spec, fromSnapshot: undefined }, name, false);
+    await this.define(domainXml(spec, { name, domainType: this.domainType, network: this.network, volumes, consoleLog: this.consoleLogPath(spec.id), info: spec.info, ...identity }));
+  }
+
+  private async requireStopped(name: string, what: string): Promise<void> {
+    const state = await this.domState(name);
+    if (state === undefined) throw new Error(`libvirt domain ${name} is not defined`);
+    if (state === 'running') throw new Error(`cannot ${what} the running libvirt domain ${name}: stop it first`);
   }
 
   // ---- domains ----

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { writeSeedIso } from '../../cloudinit/seed-iso.js';
@@ -99,10 +99,54 @@ export class StoragePool {
     return inflight;
   }
 
-  /** The instance's qcow2 disk: blank (kernel boot) or an overlay of the image volume (disk boot). */
-  async ensureDisk(name: string, spec: InstanceSpec): Promise<string> {
+  /** Capacity (virtual size) and allocation (bytes on the host) of a volume. */
+  async info(vol: string): Promise<{ capacity: number; allocation: number }> {
+    return parseVolInfo(await this.virsh.run(['vol-info', '--pool', this.name, vol, '--bytes']));
+  }
+
+  /** Makes libvirt see files written into the pool's directory behind its back (virsh save, backup-begin). */
+  async refresh(): Promise<void> {
+    await this.virsh.run(['pool-refresh', this.name], { timeoutMs: 60_000 });
+  }
+
+  /**
+   * A new qcow2 volume with the content of another (`vol-create-from`, i.e. `qemu-img convert`):
+   * flattened, so it does not depend on the source or the source's backing image. Grown to
+   * minCapacity when the source is smaller. Replaces an existing target.
+   */
+  async clone(source: string, target: string, minCapacity = 0): Promise<void> {
+    const { capacity, allocation } = await this.info(source);
+    await this.remove(target);
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'twarga-libvirt-vol-'));
+    try {
+      const xmlFile = path.join(dir, 'volume.xml');
+      await writeFile(xmlFile, cloneVolumeXml(target, capacity), { mode: 0o600 });
+      await this.virsh.run(['vol-create-from', this.name, xmlFile, source, '--inputpool', this.name], { timeoutMs: copyTimeoutMs(allocation) });
+    } catch (err) {
+      await this.remove(target).catch(() => {});
+      throw err;
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+    if (minCapacity > capacity) await this.grow(target, minCapacity);
+  }
+
+  /** Grows a volume to `bytes` (never shrinks: a smaller size is left alone). */
+  async grow(vol: string, bytes: number): Promise<void> {
+    if ((await this.info(vol)).capacity >= bytes) return;
+    await this.virsh.run(['vol-resize', '--pool', this.name, vol, String(bytes)], { timeoutMs: 120_000 });
+  }
+
+  /**
+   * The instance's qcow2 disk: blank (kernel boot), an overlay of the image volume (disk boot),
+   * or a flattened copy of fromVolume (a snapshot's disk), grown to the spec's size.
+   */
+  async ensureDisk(name: string, spec: InstanceSpec, fromVolume?: string): Promise<string> {
     const vol = `${name}-disk.qcow2`;
-    if (!(await this.exists(vol))) {
+    if (fromVolume !== undefined) {
+      if (!(await this.exists(vol))) await this.clone(fromVolume, vol);
+      await this.grow(vol, spec.diskGb * 1024 ** 3);
+    } else if (!(await this.exists(vol))) {
       let capacity = spec.diskGb * 1024 ** 3;
       const args = ['vol-create-as', this.name, vol];
       const extra: string[] = ['--format', 'qcow2'];
@@ -129,6 +173,24 @@ export class StoragePool {
     }
     return this.path(vol);
   }
+}
+
+/** The XML of a standalone qcow2 volume for `vol-create-from` (no backingStore: the copy is flattened). Pure. */
+export function cloneVolumeXml(name: string, capacityBytes: number): string {
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.+-]*$/.test(name)) throw new Error(`invalid volume name: ${JSON.stringify(name)}`);
+  return [
+    '<volume>',
+    `  <name>${name}</name>`,
+    `  <capacity unit='bytes'>${Math.max(1, Math.floor(capacityBytes))}</capacity>`,
+    `  <target><format type='qcow2'/></target>`,
+    '</volume>',
+    '',
+  ].join('\n');
+}
+
+/** A copy's time budget: 2 minutes plus 1 s per 10 MB (a slow remote disk, a busy host). */
+export function copyTimeoutMs(bytes: number): number {
+  return 120_000 + Math.ceil(bytes / 10_000_000) * 1_000;
 }
 
 function sha256File(file: string): Promise<string> {

@@ -61,3 +61,29 @@ test("the syslog channel: the guest's TCP to 10.0.2.100:514 lands in this VM's o
   const other = qemuArgs({ ...spec, id: 'vm-8' }, instancePaths('/data/vms', 'vm-8'), 'tcg');
   assert.ok(values(other, '-chardev').includes('socket,id=syslog0,path=/data/vms/vm-8/syslog.sock,server=on,wait=off'));
 });
+
+test('every VM gets a VM generation id: clones of one saved state reseed their RNG', () => {
+  const devices = values(qemuArgs(spec, paths, 'tcg'), '-device');
+  assert.ok(devices.includes('vmgenid,guid=auto'));
+});
+
+test('the incoming option waits for a saved state, paused; without it QEMU boots normally', () => {
+  const cold = qemuArgs(spec, paths, 'tcg');
+  assert.ok(!cold.includes('-incoming') && !cold.includes('-S'));
+  const warm = qemuArgs(spec, paths, 'tcg', { incoming: true });
+  assert.deepEqual(values(warm, '-incoming'), ['defer']);
+  assert.ok(warm.includes('-S'));
+  // Same devices either way: a saved state only loads into a QEMU built like the one that saved it.
+  assert.deepEqual(warm.filter((a) => a !== '-S').slice(0, cold.length), cold);
+});
+
+test("the RAM is the named backend mem0: anonymous for a VM, a file for warm snapshots (shared while building, private in an instant VM)", () => {
+  assert.deepEqual(values(qemuArgs(spec, paths, 'tcg'), '-object'), ['memory-backend-ram,id=mem0,size=256M']);
+  assert.deepEqual(values(qemuArgs(spec, paths, 'tcg'), '-machine'), ['q35,memory-backend=mem0']);
+  const build = qemuArgs(spec, paths, 'tcg', { memoryFile: { path: '/data/warm/k/ram', shared: true } });
+  assert.deepEqual(values(build, '-object'), ['memory-backend-file,id=mem0,size=256M,mem-path=/data/warm/k/ram,share=on']);
+  const clone = qemuArgs(spec, paths, 'tcg', { incoming: true, memoryFile: { path: '/data/warm/k/ram', shared: false } });
+  assert.deepEqual(values(clone, '-object'), ['memory-backend-file,id=mem0,size=256M,mem-path=/data/warm/k/ram,share=off']);
+  // A comma would add options to the backend (e.g. share=on on an instant VM's private mapping).
+  assert.throws(() => qemuArgs(spec, paths, 'tcg', { memoryFile: { path: '/data/x,share=on', shared: false } }), /invalid memory file path/);
+});

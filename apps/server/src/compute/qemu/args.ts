@@ -7,18 +7,49 @@ export type Accel = 'kvm' | 'tcg';
 export const SYSLOG_GUEST_ADDRESS = '10.0.2.100';
 export const SYSLOG_GUEST_PORT = 514;
 
+export interface QemuArgsOptions {
+  /**
+   * Start waiting for a saved state (`-incoming defer`, loaded later over QMP migrate-incoming)
+   * and paused (`-S`) so the caller can adjust devices (block_resize) before `cont`.
+   */
+  incoming?: boolean;
+  /**
+   * The guest's RAM in a file instead of anonymous memory (warm snapshots, see warm-build.ts):
+   * `shared` (the warm build) writes the RAM through to the file, so a save with x-ignore-shared
+   * leaves it out of the migration stream; not shared (an instant VM) maps the file privately:
+   * pages come from the page cache on first touch and are copied only when written, so the state
+   * is not copied on restore and clones share what they never wrote.
+   */
+  memoryFile?: { path: string; shared: boolean };
+}
+
+/**
+ * The version of the argv's shape: part of a warm snapshot's key, because a saved RAM state only
+ * loads into a QEMU with the same devices. Bump it with every change to the devices below.
+ */
+export const QEMU_ARGS_VERSION = 3;
+
 /**
  * The qemu-system-x86_64 argv for an instance. Pure: same spec, same argv (unit-tested).
  * QEMU daemonizes itself with a pidfile so the VM outlives the control plane.
  */
-export function qemuArgs(spec: InstanceSpec, paths: InstancePaths, accel: Accel): string[] {
+export function qemuArgs(spec: InstanceSpec, paths: InstancePaths, accel: Accel, options: QemuArgsOptions = {}): string[] {
   // The hostname goes into the -netdev option string: a comma there could add options
   // (`x,restrict=off`). VM names are validated upstream; refuse anything else here too.
   if (!/^[A-Za-z0-9]([A-Za-z0-9.-]{0,252})$/.test(spec.hostname)) throw new Error(`invalid hostname for QEMU: ${JSON.stringify(spec.hostname)}`);
   if (!Number.isInteger(spec.sshPort) || spec.sshPort < 1 || spec.sshPort > 65535) throw new Error(`invalid SSH port: ${spec.sshPort}`);
+  if (!Number.isInteger(spec.memoryMb) || spec.memoryMb < 1) throw new Error(`invalid memory size: ${spec.memoryMb}`);
+  // The file name goes into an -object option string: no comma (another option) or anything odd.
+  const memoryFile = options.memoryFile;
+  if (memoryFile && !/^\/[A-Za-z0-9._/-]+$/.test(memoryFile.path)) throw new Error(`invalid memory file path: ${JSON.stringify(memoryFile.path)}`);
   const args = [
     '-name', `${spec.id},process=qemu-${spec.id}`,
-    '-machine', 'q35',
+    // The RAM is a named backend for every VM (mem0), file-backed or not: a saved state names its
+    // RAM block, so one saved by an instant VM (file-backed) loads into a plain one and back.
+    '-machine', 'q35,memory-backend=mem0',
+    '-object', memoryFile
+      ? `memory-backend-file,id=mem0,size=${spec.memoryMb}M,mem-path=${memoryFile.path},share=${memoryFile.shared ? 'on' : 'off'}`
+      : `memory-backend-ram,id=mem0,size=${spec.memoryMb}M`,
     // A 32 MiB TCG code buffer instead of the default: ~35 MiB less per VM, same boot time (bench/README.md).
     '-accel', accel === 'tcg' ? 'tcg,tb-size=32' : 'kvm',
     '-cpu', accel === 'kvm' ? 'host' : 'max',
@@ -48,6 +79,9 @@ export function qemuArgs(spec: InstanceSpec, paths: InstancePaths, accel: Accel)
     '-netdev', `user,id=net0,restrict=on,hostname=${spec.hostname},hostfwd=tcp:127.0.0.1:${spec.sshPort}-:22,guestfwd=tcp:${SYSLOG_GUEST_ADDRESS}:${SYSLOG_GUEST_PORT}-chardev:syslog0`,
     '-device', 'virtio-net-pci,netdev=net0',
     '-device', 'virtio-rng-pci',
+    // A VM generation id: a guest restored from a saved state (an instant VM, a memory snapshot)
+    // sees a new one and reseeds its RNG, so two clones of one warm snapshot never share random state.
+    '-device', 'vmgenid,guid=auto',
     // The QEMU guest agent's channel: a virtio-serial port the image's qemu-ga opens, a socket here.
     '-chardev', `socket,id=qga0,path=${paths.qga},server=on,wait=off`,
     '-device', 'virtio-serial-pci,id=vser0',
@@ -58,5 +92,6 @@ export function qemuArgs(spec: InstanceSpec, paths: InstancePaths, accel: Accel)
   if (spec.boot.kind === 'kernel') {
     args.push('-kernel', spec.boot.kernel, '-initrd', spec.boot.initrd, '-append', spec.boot.cmdline);
   }
+  if (options.incoming) args.push('-incoming', 'defer', '-S');
   return args;
 }

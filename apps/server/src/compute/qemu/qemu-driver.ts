@@ -9,10 +9,11 @@ import { INSTANCE_ID_PATTERN, type ComputeDriver, type ConsoleLogRotation, type 
 import type { QemuInstanceHost } from './instance-host.js';
 import { QemuMaintenance } from './qemu-maintenance.js';
 import { QemuSnapshots } from './qemu-snapshots.js';
-import { WarmPool } from './warm-pool.js';
+import { createDisk } from './qemu-img.js';
+import { WarmPool, type WarmPoolEvent } from './warm-pool.js';
 import { parseBalloonStats, parseFsInfo, parseInterfaces } from '../guest-parse.js';
 import { QgaClient } from './qga-client.js';
-import { qemuArgs, SYSLOG_GUEST_ADDRESS, SYSLOG_GUEST_PORT, type Accel } from './args.js';
+import { qemuArgs, SYSLOG_GUEST_ADDRESS, SYSLOG_GUEST_PORT, type Accel, type QemuArgsOptions } from './args.js';
 import { instancePaths } from './paths.js';
 import { diskBytesOf, processCounters } from './proc-stats.js';
 import { QmpClient, QmpTurns } from './qmp-client.js';
@@ -31,6 +32,8 @@ export interface QemuDriverOptions {
   snapshotsDir?: string;
   /** <data>/warm: the warm snapshots instant VMs start from. Default: next to vmsDir. */
   warmDir?: string;
+  /** What the warm pool reports (built, failed, removed, restored with its phases): for logs and events. */
+  onWarmEvent?: (event: WarmPoolEvent) => void;
 }
 
 /** QEMU run directly: one detached qemu-system-x86_64 per VM, driven over QMP. */
@@ -50,8 +53,8 @@ export class QemuDriver
     this.stopTimeoutMs = opts.stopTimeoutMs ?? 60_000;
     const dataDir = path.dirname(opts.vmsDir);
     this.snapshots = new QemuSnapshots(this, opts.snapshotsDir ?? path.join(dataDir, 'snapshots'));
-    this.maintenance = new QemuMaintenance(this, this.snapshots);
-    this.warm = new WarmPool(this, opts.warmDir ?? path.join(dataDir, 'warm'));
+    this.maintenance = new QemuMaintenance(this);
+    this.warm = new WarmPool(this, opts.warmDir ?? path.join(dataDir, 'warm'), opts.onWarmEvent);
   }
 
   info(): DriverInfo {
@@ -100,13 +103,23 @@ export class QemuDriver
     this.warm.prepare(spec);
   }
 
+  /** Where this spec's instant start stands (ready, building, missing, failed) and the warm builds' end. */
+  warmState(spec: InstanceSpec) {
+    return this.warm.state(spec);
+  }
+
+  warmIdle(): Promise<void> {
+    return this.warm.idle();
+  }
+
   async create(spec: InstanceSpec): Promise<void> {
     const p = this.paths(spec.id);
     await mkdir(p.dir, { recursive: true, mode: 0o700 });
     if (!existsSync(p.disk)) {
-      const backing = spec.boot.kind === 'disk' ? ['-F', spec.boot.format, '-b', spec.boot.path] : [];
       const tmp = `${p.disk}.tmp`;
-      await run('qemu-img', ['create', '-q', '-f', 'qcow2', ...backing, tmp, `${spec.diskGb}G`], { timeoutMs: 60_000 });
+      // From a snapshot: a standalone copy of its disk (the snapshot stays deletable), grown to diskGb.
+      if (spec.fromSnapshot) await this.snapshots.copyDiskTo(spec.fromSnapshot, tmp, spec.diskGb);
+      else await createDisk(tmp, spec.diskGb, spec.boot.kind === 'disk' ? { path: spec.boot.path, format: spec.boot.format } : undefined);
       await rename(tmp, p.disk);
     }
     // Cloud images forward their auth log over the VM's syslog channel (the tiny image has its own relay).
@@ -117,6 +130,11 @@ export class QemuDriver
   }
 
   async start(id: string): Promise<void> {
+    return this.launch(id);
+  }
+
+  /** start(), with argv options: `incoming` waits (paused) for a saved state to be loaded over QMP. */
+  async launch(id: string, options: QemuArgsOptions = {}): Promise<void> {
     const p = this.paths(id);
     if ((await this.inspect(id)).state === 'running') return;
     // A start cut short by a crash may have left its QEMU still coming up (no pidfile yet):
@@ -127,16 +145,31 @@ export class QemuDriver
     await rm(p.serial, { force: true });
     await rm(p.qga, { force: true });
     await rm(p.syslog, { force: true });
+    const accel = await this.accel();
+    await this.runQemu(qemuArgs(spec, p, accel, options), p);
+  }
+
+  /** The acceleration VMs run with (probed once by the caller's resolver). */
+  async accel(): Promise<Accel> {
     const accel = await this.opts.accel();
     this.accelUsed = accel;
+    return accel;
+  }
+
+  /** Runs a daemonizing QEMU with this argv; its failure says why (from its -D log). */
+  async runQemu(args: string[], p: { dir: string; qemuLog: string }): Promise<void> {
     // With -D, QEMU writes its error messages to that log rather than to stderr: note where this launch starts in it.
     const logOffset = (await stat(p.qemuLog).catch(() => undefined))?.size ?? 0;
     // -daemonize: QEMU returns once the VM is set up, and keeps running if we restart.
-    await run(this.qemu, qemuArgs(spec, p, accel), { timeoutMs: 60_000, cwd: p.dir }).catch(async (err: unknown) => {
+    await run(this.qemu, args, { timeoutMs: 60_000, cwd: p.dir }).catch(async (err: unknown) => {
       if (!(err instanceof CommandError)) throw err;
       const logged = err.stderr.trim() ? '' : await readFromOffset(p.qemuLog, logOffset);
       throw new Error(`QEMU could not start the VM: ${qemuReason(logged ? new CommandError(err.command, err.exitCode, logged, err.timedOut) : err)}`, { cause: err });
     });
+  }
+
+  get qemuBinary(): string {
+    return this.qemu;
   }
 
   async stop(id: string, options: StopOptions = {}): Promise<void> {

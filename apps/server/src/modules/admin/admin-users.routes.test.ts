@@ -90,7 +90,8 @@ for (const kind of testDatabaseKinds()) {
       assert.ok(d.ledger.some((e: { reason: string }) => /first hour/.test(e.reason)));
       assert.ok(d.events.some((e: { action: string }) => e.action === 'vm.create_requested'));
       assert.ok(d.events.every((e: { user_id: number }) => e.user_id === dora.id));
-      assert.deepEqual(d.quota.overrides, { max_vms: null, max_ram_mb: null, max_vcpus: null, max_disk_gb: null });
+      assert.deepEqual(d.quota.overrides, { max_vms: null, max_ram_mb: null, max_vcpus: null, max_disk_gb: null, max_snapshots: null });
+      assert.equal(d.quota.usage.snapshots, 0);
       assert.equal(d.quota.effective.max_vms, 2);
       assert.equal(d.quota.usage.vms, 1);
       assert.equal(d.quota.usage.ram_mb, 1024);
@@ -128,7 +129,7 @@ for (const kind of testDatabaseKinds()) {
 
       const raised = await send('PATCH', `/api/admin/users/${quinn.id}/quota`, { max_vms: 3 });
       assert.equal(raised.statusCode, 200, raised.body);
-      assert.deepEqual(raised.json().overrides, { max_vms: 3, max_ram_mb: null, max_vcpus: null, max_disk_gb: null });
+      assert.deepEqual(raised.json().overrides, { max_vms: 3, max_ram_mb: null, max_vcpus: null, max_disk_gb: null, max_snapshots: null });
       assert.equal(raised.json().effective.max_vms, 3);
       assert.equal(raised.json().usage.vms, 2);
       assert.equal((await third()).statusCode, 201, 'the override lets them exceed the server limit');
@@ -146,7 +147,7 @@ for (const kind of testDatabaseKinds()) {
 
       const events = await h.services.events.list({ action: 'user.quota_changed' });
       assert.ok(events.some((e) => (e.details as { target_user_id: number }).target_user_id === quinn.id));
-      for (const body of [{}, { max_vms: -1 }, { max_vms: 1.5 }, { max_vms: 'many' }, { cpu: 3 }]) {
+      for (const body of [{}, { max_vms: -1 }, { max_vms: 1.5 }, { max_vms: 'many' }, { cpu: 3 }, { max_snapshots: -1 }, { max_snapshots: 10_001 }]) {
         const res = await send('PATCH', `/api/admin/users/${quinn.id}/quota`, body);
         assert.equal(res.statusCode, 400, JSON.stringify(body));
         assert.equal(res.json().code, 'validation_failed');

@@ -21,17 +21,24 @@ export function toAdminVm(r: AdminVmRow, sshHost: string, now: Date): AdminVm {
   return { ...toVm(r, sshHost, now), owner_username: r.owner_username, host_name: r.host_name };
 }
 
-/** A user's overrides, the limits that apply, and what their live VMs use of them. */
-export function quotaOf(user: UserRow, defaults: Limits, live: { ram: number; cpu: number; disk: number }[]): UserQuota {
+/** What a user's snapshot quota stands at: the server-wide limit, and how many snapshots they keep. */
+export interface SnapshotUsage {
+  defaultLimit: number;
+  used: number;
+}
+
+/** A user's overrides, the limits that apply, and what their live VMs (and kept snapshots) use of them. */
+export function quotaOf(user: UserRow, defaults: Limits, live: { ram: number; cpu: number; disk: number }[], snapshots: SnapshotUsage): UserQuota {
   const e = effectiveLimits(user, defaults);
   return {
-    overrides: overridesOf(user),
-    effective: { max_vms: e.maxVms, max_ram_mb: e.maxRamMb, max_vcpus: e.maxVcpus, max_disk_gb: e.maxDiskGb },
+    overrides: { ...overridesOf(user), max_snapshots: user.quota_max_snapshots },
+    effective: { max_vms: e.maxVms, max_ram_mb: e.maxRamMb, max_vcpus: e.maxVcpus, max_disk_gb: e.maxDiskGb, max_snapshots: user.quota_max_snapshots ?? snapshots.defaultLimit },
     usage: {
       vms: live.length,
       ram_mb: live.reduce((s, v) => s + v.ram, 0),
       vcpus: live.reduce((s, v) => s + v.cpu, 0),
       disk_gb: live.reduce((s, v) => s + v.disk, 0),
+      snapshots: snapshots.used,
     },
   };
 }

@@ -20,7 +20,7 @@ import type { EventLog } from '../events/event-log.js';
 import type { UserRow, UsersRepository } from '../users/users.repository.js';
 import type { Limits } from '../vms/quota.js';
 import type { VmsRepository } from '../vms/vms.repository.js';
-import { quotaOf, toAdminUser, toAdminVm, userTarget, type Note } from './admin-views.js';
+import { quotaOf, toAdminUser, toAdminVm, userTarget, type Note, type SnapshotUsage } from './admin-views.js';
 
 /** How many of the newest rows the user detail shows (the rest: the paged ledger, the events page). */
 export const DETAIL_VMS = 100;
@@ -37,6 +37,8 @@ export interface AdminServiceDeps {
   sshHost: string;
   /** The server-wide VM limits (VmsService.defaultLimits). */
   defaultLimits: () => Limits;
+  /** The server-wide snapshot limit and how many snapshots a user keeps (the snapshots module counts them). */
+  snapshotUsage: (userId: number) => Promise<SnapshotUsage>;
   /** Billing's view of a user (balance, burn, runway, state): billing owns how it is computed. */
   billingSummary: (userId: number) => Promise<BillingSummary>;
   /** A filtered page of the user's ledger, newest first; next: the before_id of the next page. */
@@ -78,7 +80,7 @@ export class AdminService {
       vmsRepo.listLive(id),
       this.deps.billingSummary(id),
     ]);
-    return { user: user[0]!, vms: vms.map((v) => toAdminVm(v, sshHost, now)), ledger, events: recent, quota: quotaOf(row, this.deps.defaultLimits(), live), billing };
+    return { user: user[0]!, vms: vms.map((v) => toAdminVm(v, sshHost, now)), ledger, events: recent, quota: quotaOf(row, this.deps.defaultLimits(), live, await this.deps.snapshotUsage(id)), billing };
   }
 
   /** The same filters and cursor as the user's own ledger (billing's LedgerQuery). */
@@ -90,7 +92,7 @@ export class AdminService {
 
   async quota(id: number): Promise<UserQuota> {
     const row = await this.find(id);
-    return quotaOf(row, this.deps.defaultLimits(), await this.deps.vmsRepo.listLive(id));
+    return quotaOf(row, this.deps.defaultLimits(), await this.deps.vmsRepo.listLive(id), await this.deps.snapshotUsage(id));
   }
 
   /**

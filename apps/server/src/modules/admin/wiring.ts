@@ -29,6 +29,8 @@ export interface AdminDeps {
   vms: VmsService;
   vmsRepo: VmsRepository;
   hostsRepo: HostsRepository;
+  /** How many live snapshots a user keeps (their snapshot quota's usage). */
+  countSnapshots: (userId: number) => Promise<number>;
   events: EventLog;
   clock: Clock;
   log: FastifyBaseLogger;
@@ -46,6 +48,7 @@ export function createAdmin(d: AdminDeps) {
     clock: d.clock,
     sshHost: d.config.sshHost,
     defaultLimits: () => d.vms.defaultLimits(),
+    snapshotUsage: async (userId) => ({ defaultLimit: d.config.maxSnapshotsPerUser, used: await d.countSnapshots(userId) }),
     billingSummary: (userId) => billing.service.summary(userId),
     ledgerPage: (userId, query) => billing.ledgerRepo.list(userId, query),
   });

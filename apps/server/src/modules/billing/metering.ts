@@ -21,6 +21,8 @@ export interface MeteringDeps {
   log: FastifyBaseLogger;
   /** A VM is charged at most this many hours per calendar month (UTC). */
   monthlyCapHours: number;
+  /** Snapshot storage, charged in the same pass (snapshot-metering.ts): its users join the pass's balance moves. */
+  storage?: { charge(now: Date): Promise<Map<number, BalanceMove>> };
   /** Runs after every pass with the users it charged (the balance watch). */
   afterPass?: (charged: Map<number, BalanceMove>) => Promise<void>;
 }
@@ -79,13 +81,14 @@ export class Metering {
     const due = await this.d.repo.due(nowIso);
     const result: PassResult = { vms: due.length, charged: 0, rows: 0, cappedHours: 0 };
     const moves = new Map<number, BalanceMove>();
-    for (const part of chunks(due, VMS_PER_TRANSACTION)) {
-      const done = await this.chargeChunk(part, now.getTime(), nowIso, result);
+    const merge = (done: Map<number, BalanceMove>) => {
       for (const [userId, move] of done) {
         const prior = moves.get(userId);
         moves.set(userId, prior ? { before: prior.before, after: move.after } : move);
       }
-    }
+    };
+    for (const part of chunks(due, VMS_PER_TRANSACTION)) merge(await this.chargeChunk(part, now.getTime(), nowIso, result));
+    if (this.d.storage) merge(await this.d.storage.charge(now));
     if (moves.size > 0) await this.negativeBalanceEvents(moves);
     await this.d.afterPass?.(moves);
     return result;

@@ -18,6 +18,8 @@ import { ledgerRoutes } from './ledger.routes.js';
 import type { LedgerService } from './ledger.service.js';
 import { Metering } from './metering.js';
 import { MeteringRepository } from './metering.repository.js';
+import { SnapshotMetering } from './snapshot-metering.js';
+import { SnapshotMeteringRepository } from './snapshot-metering.repository.js';
 
 export interface BillingDeps {
   db: Db;
@@ -40,12 +42,16 @@ export function createBilling(d: BillingDeps) {
   const service = new BillingService({ repo, clock: d.clock, policy, monthlyCapHours: d.config.monthlyCapHours });
   const watch = new BalanceWatch({ repo, vms: d.vms, events: d.events, notifier: d.notifier, clock: d.clock, log: d.log, policy, burnRate: (userId) => service.burnRate(userId) });
   // After every pass: the users it charged, and anyone whose grace period may have ended.
-  const metering = new Metering({ repo: new MeteringRepository(d.db), ledger: d.ledger, events: d.events, clock: d.clock, log: d.log, monthlyCapHours: d.config.monthlyCapHours, afterPass: () => watch.sweep() });
+  // Snapshot storage is charged per day in the same pass (its balance moves reach the watch too).
+  const storage = new SnapshotMetering({ repo: new SnapshotMeteringRepository(d.db), ledgerRepo, ledger: d.ledger, clock: d.clock, priceGbMonth: d.config.snapshotPriceGbMonth });
+  const metering = new Metering({ repo: new MeteringRepository(d.db), ledger: d.ledger, events: d.events, clock: d.clock, log: d.log, monthlyCapHours: d.config.monthlyCapHours, storage, afterPass: () => watch.sweep() });
   // A listener on the ledger rather than UserChanges: it fires for balance changes only (not
   // for every role, session or password change) and for every one of them, top-ups included.
   d.ledger.onCredit((userId) => watch.touch(userId));
   return {
     metering,
+    /** Snapshot storage billing (run by the metering pass; tests may call charge() directly). */
+    storage,
     ledgerRepo,
     /** Balance, burn, runway, usage: BillingService.summary(userId) for the admin's user detail. */
     service,

@@ -123,16 +123,19 @@ export class HostsService {
     return vm.host_id === null ? Promise.resolve(undefined) : this.repo.find(vm.host_id);
   }
 
-  /** The host a new VM goes to, or 503 no_capacity. */
-  async place(need: Placement): Promise<HostRow> {
+  /** The host a new VM goes to (only `onHost` when given: a snapshot's files are there), or 503 no_capacity. */
+  async place(need: Placement, onHost?: number): Promise<HostRow> {
     const usage = await this.repo.usage();
-    const hosts = await this.repo.list();
+    const hosts = (await this.repo.list()).filter((h) => onHost === undefined || h.id === onHost);
     const candidates = hosts.map((h) => ({
       id: h.id, name: h.name, enabled: h.enabled === 1, draining: h.draining === 1, ramMb: h.ram_mb, vcpus: h.vcpus,
       usedRamMb: usage.get(h.id)?.ram_mb ?? 0, usedVcpus: usage.get(h.id)?.vcpus ?? 0,
     }));
     const chosen = pickHost(candidates, need);
-    if (!chosen) throw new AppError(503, 'no_capacity', `No compute host has room for ${need.ramMb} MB and ${need.vcpus} vCPU right now`);
+    if (!chosen) {
+      const which = onHost === undefined ? 'No compute host has' : `Host ${hosts[0]?.name ?? `#${onHost}`} (where the snapshot is) has no`;
+      throw new AppError(503, 'no_capacity', `${which} room for ${need.ramMb} MB and ${need.vcpus} vCPU right now`);
+    }
     return hosts.find((h) => h.id === chosen.id)!;
   }
 

@@ -40,6 +40,11 @@ export class ConsoleKeys {
     await this.db.updateTable('vm_console_keys').set({ host_key_sha256: sha256 }).where('vm_id', '=', vmId).where('host_key_sha256', 'is', null).execute();
   }
 
+  /** Forgets the pinned host key: a rebuild or a restore gives the VM other host keys, on purpose. */
+  async unpinHostKey(vmId: number): Promise<void> {
+    await this.db.updateTable('vm_console_keys').set({ host_key_sha256: null }).where('vm_id', '=', vmId).execute();
+  }
+
   async remove(vmId: number): Promise<void> {
     await this.db.deleteFrom('vm_console_keys').where('vm_id', '=', vmId).execute();
   }

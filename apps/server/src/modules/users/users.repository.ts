@@ -1,5 +1,5 @@
 import { sql, type Selectable } from 'kysely';
-import type { AdminUserSorts, QuotaOverrides, User } from '@twarga/contract';
+import type { AdminUserSorts, User, UserQuotaOverrides } from '@twarga/contract';
 import type { Db } from '../../db/database.js';
 import { anyContains } from '../../lib/sql-search.js';
 import type { UserChanges } from '../../lib/user-changes.js';
@@ -157,12 +157,13 @@ export class UsersRepository {
   }
 
   /** Sets the given quota overrides (null: back to the server-wide limit). */
-  async setQuota(id: number, patch: Partial<QuotaOverrides>, now: string): Promise<void> {
-    const set: Partial<Pick<UserRow, 'quota_max_vms' | 'quota_max_ram_mb' | 'quota_max_vcpus' | 'quota_max_disk_gb'>> = {};
+  async setQuota(id: number, patch: Partial<UserQuotaOverrides>, now: string): Promise<void> {
+    const set: Partial<Pick<UserRow, 'quota_max_vms' | 'quota_max_ram_mb' | 'quota_max_vcpus' | 'quota_max_disk_gb' | 'quota_max_snapshots'>> = {};
     if (patch.max_vms !== undefined) set.quota_max_vms = patch.max_vms;
     if (patch.max_ram_mb !== undefined) set.quota_max_ram_mb = patch.max_ram_mb;
     if (patch.max_vcpus !== undefined) set.quota_max_vcpus = patch.max_vcpus;
     if (patch.max_disk_gb !== undefined) set.quota_max_disk_gb = patch.max_disk_gb;
+    if (patch.max_snapshots !== undefined) set.quota_max_snapshots = patch.max_snapshots;
     await this.db.updateTable('users').set({ ...set, updated_at: now }).where('id', '=', id).execute();
   }
 

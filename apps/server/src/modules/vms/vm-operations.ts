@@ -1,8 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Action, ActionType, VmStatus } from '@twarga/contract';
-import { instanceId, type InstanceInspection, type InstanceSpec } from '../../compute/driver.js';
+import { canStartInstantly, instanceId, type ComputeDriver, type InstanceInspection, type InstanceSpec } from '../../compute/driver.js';
 import type { ComputeRegistry } from '../../compute/registry.js';
-import { seedFiles } from '../../cloudinit/seed-iso.js';
 import type { Clock } from '../../lib/time.js';
 import type { ActionsRepository } from '../../operations/actions.repository.js';
 import type { ActionProgress } from '../../operations/action-progress.js';
@@ -13,6 +12,8 @@ import type { ImagesService } from '../images/images.service.js';
 import type { ImagesRepository } from '../images/images.repository.js';
 import type { ConsoleKeys } from '../terminal/console-keys.js';
 import { publicMessage } from '../../lib/public-message.js';
+import { instanceSpecOf } from './instance-spec.js';
+import type { SnapshotPort } from './vm-maintenance.js';
 import { sshEndpointOf, toVm } from './vm-view.js';
 import type { VmRow, VmsRepository } from './vms.repository.js';
 
@@ -33,6 +34,10 @@ export interface VmOperationsDeps {
   log: FastifyBaseLogger;
   sshHost: string;
   stopTimeoutMs: number;
+  /** Creations start from a warm snapshot of their image and shape when the driver can (config.instantVms). */
+  instantVms: boolean;
+  /** Snapshots a VM is made from, and that outlive their VM's destroy. */
+  snapshots: SnapshotPort;
 }
 
 /**
@@ -55,7 +60,9 @@ export class VmOperations {
   async publish(row: VmRow): Promise<void> {
     const vm = toVm(row, this.d.sshHost, this.d.clock.now());
     this.d.bus.publish(row.user_id, { kind: 'vm', vm });
-    if (row.destroyed_at) return;
+    // A VM being created has no instance yet: its record would make the instance's directory
+    // (an instant start refuses a directory that exists); the driver's create() writes it.
+    if (row.destroyed_at || row.status === 'pending' || row.status === 'provisioning') return;
     const driver = await this.d.drivers.forVm(row).catch(() => undefined);
     await driver
       ?.writeInfo(instanceId(row.id), {
@@ -139,7 +146,7 @@ export class VmOperations {
   }
 
   /** A line in the log of the action running on this VM, for its owner to follow. */
-  private step(row: VmRow, text: string): void {
+  step(row: VmRow, text: string): void {
     this.d.progress.line(instanceId(row.id), text);
   }
 
@@ -203,10 +210,10 @@ export class VmOperations {
   /** An action a crash interrupted, run again from its start (create and destroy are idempotent). */
   async resume(row: VmRow, type: 'create' | 'destroy'): Promise<void> {
     this.step(row, `Running the ${type} again: the server stopped while it ran`);
-    await (type === 'create' ? this.provision(row) : this.destroy(row));
+    await (type === 'create' ? this.provision(row, { resumed: true }) : this.destroy(row));
   }
 
-  async provision(row: VmRow): Promise<void> {
+  async provision(row: VmRow, opts: { resumed?: boolean } = {}): Promise<void> {
     const { images, imagesRepo } = this.d;
     const driver = await this.d.drivers.forVm(row);
     await this.setStatus(row.id, 'provisioning');
@@ -215,26 +222,45 @@ export class VmOperations {
     const id = instanceId(row.id);
     // The server's own key for the browser SSH terminal sits next to the user's keys.
     const consoleKey = await this.d.consoleKeys.ensure(row.id, row.name);
-    const spec: InstanceSpec = {
-      id,
-      hostname: row.name,
-      memoryMb: row.ram,
-      vcpus: row.cpu,
-      diskGb: row.disk,
-      sshPort: row.ssh_port!,
-      boot: images.bootSource(image),
-      seed: seedFiles({ instanceId: id, hostname: row.name, sshAuthorizedKeys: [...(JSON.parse(row.ssh_keys) as string[]), consoleKey], userData: row.user_data ?? undefined }),
-      info: { name: row.name, user_id: row.user_id, os_type: row.os_type, ram: row.ram, cpu: row.cpu, disk: row.disk, status: 'provisioning', ip: null, created_at: row.created_at, uptime: 0 },
-    };
+    const spec = instanceSpecOf(row, images.bootSource(image), consoleKey, { status: 'provisioning', fromSnapshot: true });
     const host = await this.d.drivers.hostOf(row);
-    this.step(row, `Creating the instance on host ${host?.name ?? '?'} (${host?.driver ?? row.driver}): ${row.ram} MB RAM, ${row.cpu} vCPU, ${row.disk} GB disk, image ${image.slug}`);
-    await driver.create(spec);
+    const from = row.snapshot_id !== null ? `snapshot #${row.snapshot_id} (image ${image.slug})` : `image ${image.slug}`;
+    this.step(row, `Creating the instance on host ${host?.name ?? '?'} (${host?.driver ?? row.driver}): ${row.ram} MB RAM, ${row.cpu} vCPU, ${row.disk} GB disk, ${from}`);
+    // A resumed creation may have left files behind: it boots cold (create keeps an existing disk).
+    if (!opts.resumed && (await this.startInstantly(row, driver, spec))) return;
+    if (row.snapshot_id !== null) await this.d.snapshots.using(row.snapshot_id, () => driver.create(spec));
+    else await driver.create(spec);
     this.step(row, 'Starting');
     await driver.start(id);
     const inspected = await driver.inspect(id);
     if (inspected.state !== 'running') throw new Error('the VM process exited right after start');
     // Billing starts once the VM really exists: a failed creation costs nothing.
-    this.step(row, runningLine(await this.markRunning(row, inspected), this.d.sshHost));
+    this.step(row, runningLine(await this.markRunning(row, inspected, { boot_path: 'cold' }), this.d.sshHost));
+  }
+
+  /**
+   * The instant path: the driver restores a warm snapshot of the image and shape and applies the
+   * VM's identity. True when the VM runs; false (it said why, and left nothing behind) for a cold
+   * boot, and the warm snapshot is prepared for the next creation of this shape.
+   */
+  private async startInstantly(row: VmRow, driver: ComputeDriver, spec: InstanceSpec): Promise<boolean> {
+    if (!this.d.instantVms || !canStartInstantly(driver) || spec.fromSnapshot) return false;
+    // A restore that throws is one more reason for a cold boot, after removing what it left.
+    const outcome = await driver.startInstant(spec).catch(async (err: unknown) => {
+      await driver.destroy(spec.id).catch(() => {});
+      return { started: false as const, reason: `the warm restore failed (${publicMessage(err instanceof Error ? err.message : String(err))})` };
+    });
+    if (outcome.started) {
+      this.step(row, `Instant start from a warm snapshot (${outcome.restoreMs} ms)`);
+      const inspected = await driver.inspect(spec.id);
+      if (inspected.state !== 'running') throw new Error('the VM process exited right after its instant start');
+      this.step(row, runningLine(await this.markRunning(row, inspected, { boot_path: 'instant' }), this.d.sshHost));
+      return true;
+    }
+    this.step(row, `Cold boot: ${outcome.reason}`);
+    await this.d.events.record({ type: 'vm', action: 'vm.instant_fallback', message: `VM ${row.name}: cold boot instead of an instant start (${outcome.reason})`, userId: row.user_id, vmId: row.id, details: { reason: outcome.reason } });
+    driver.prepareWarm(spec);
+    return false;
   }
 
   async start(row: VmRow): Promise<void> {
@@ -267,6 +293,8 @@ export class VmOperations {
     this.step(row, 'Destroying the instance and its disks');
     await (await this.d.drivers.forVm(row)).destroy(instanceId(row.id));
     await this.d.consoleKeys.remove(row.id);
+    // Its snapshots are the user's and outlive it (vm_id becomes NULL).
+    await this.d.snapshots.detachVm(row.id);
     await this.refundIfNeverRan(row);
     this.step(row, 'Destroyed');
     // The row stays for audit and billing; its name and port are free again.

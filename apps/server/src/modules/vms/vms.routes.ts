@@ -16,7 +16,7 @@ export async function vmsRoutes(app: App, { vms }: { vms: VmsService }) {
     config: { access: 'user' },
     schema: {
       tags: ['vms'],
-      summary: 'Create a VM (asynchronous: returns the VM in status pending and its create action)',
+      summary: 'Create a VM, from an image or one of your snapshots (snapshot_id) (asynchronous: returns the VM in status pending and its create action)',
       body: CreateVmRequest,
       response: { 201: CreatedVm, ...errorResponses },
     },
@@ -53,7 +53,8 @@ export async function vmsRoutes(app: App, { vms }: { vms: VmsService }) {
     config: { access: 'user' },
     schema: {
       tags: ['vms'],
-      summary: 'start | stop | restart | reboot | destroy (asynchronous; one action at a time per VM, else 409)',
+      summary:
+        'start | stop | restart | reboot | destroy | snapshot {name?, memory?} | restore {snapshot_id} | resize {size | ram, cpu, disk} (stopped) | rebuild {image?, confirm: the VM name} (stopped) (asynchronous; one action at a time per VM, else 409)',
       params: IdParam,
       body: VmActionRequest,
       response: { 202: Action, ...errorResponses },

@@ -4,12 +4,9 @@ import { Mutex } from 'async-mutex';
 import { hasStats, instanceId } from '../../compute/driver.js';
 import { pickFreePort } from '../../compute/ports.js';
 import type { ComputeRegistry } from '../../compute/registry.js';
-import path from 'node:path';
 import type { Db } from '../../db/database.js';
 import { AppError, badRequest, conflict, notFound, quotaExceeded } from '../../http/errors.js';
-import { allocatedBytes, freeBytes, GiB, MiB } from '../../lib/disk-space.js';
 import type { Clock } from '../../lib/time.js';
-import { instancePaths } from '../../compute/qemu/paths.js';
 import type { LedgerService } from '../billing/ledger.service.js';
 import type { ActionsRepository } from '../../operations/actions.repository.js';
 import { isUniqueViolation } from '../auth/auth.service.js';
@@ -18,13 +15,17 @@ import type { EventLog } from '../events/event-log.js';
 import type { ImagesService } from '../images/images.service.js';
 import type { ImageRow } from '../images/images.repository.js';
 import type { KeysRepository } from '../keys/keys.repository.js';
-import { CUSTOM_LIMITS, hourlyPrice, SIZES } from '../sizes/sizes.js';
+import { hourlyPrice, SIZES } from '../sizes/sizes.js';
+import type { ConsoleKeys } from '../terminal/console-keys.js';
 import type { UsersRepository } from '../users/users.repository.js';
 import { toVm } from './vm-view.js';
 import type { VmOperations } from './vm-operations.js';
 import type { HostsService } from '../hosts/hosts.service.js';
 import type { VmRow, VmsRepository } from './vms.repository.js';
 import { effectiveLimits, type Limits } from './quota.js';
+import { ensureHostStorage } from './host-storage.js';
+import { createShape, type Shape } from './shape.js';
+import { isMaintenance, VmMaintenance, type Prepared, type SnapshotPort, type SnapshotSource } from './vm-maintenance.js';
 
 export interface VmPolicy {
   maxVmsPerUser: number;
@@ -73,8 +74,17 @@ export class VmsService {
       events: EventLog;
       clock: Clock;
       policy: VmPolicy;
+      consoleKeys: ConsoleKeys;
+      snapshots: SnapshotPort;
     },
-  ) {}
+  ) {
+    this.maintenance = new VmMaintenance({
+      ...d, defaultLimits: () => this.defaultLimits(), dataDir: d.policy.dataDir, minFreeDiskMb: d.policy.minFreeDiskMb,
+    });
+  }
+
+  /** Snapshot, restore, resize and rebuild: their rules and work. */
+  private readonly maintenance: VmMaintenance;
 
   /**
    * Quota, capacity and disk space checks read what is in use, then the insert adds to it:
@@ -122,40 +132,57 @@ export class VmsService {
     const { images, events } = this.d;
     const userId = identity.user.id;
     if (input.image && input.os_type) throw badRequest('Give image or os_type, not both', [{ field: 'image', message: 'conflicts with os_type' }]);
-    const image = await images.resolve(input);
-    const spec = resolveSpec(input);
+    const source = input.snapshot_id === undefined ? undefined : await this.snapshotSource(userId, input);
+    const image = await images.resolve(source ? { image: source.image } : input);
+    const spec = source ? snapshotShape(input, source) : createShape(input);
     if (spec.disk < image.min_disk) throw badRequest(`Image ${image.slug} needs a disk of at least ${image.min_disk} GB`, [{ field: 'disk', message: `must be at least ${image.min_disk}` }]);
     if (input.user_data !== undefined && Buffer.byteLength(input.user_data) > USER_DATA_MAX_BYTES) {
       throw badRequest('user_data is larger than 64 KiB', [{ field: 'user_data', message: 'must be at most 64 KiB' }]);
     }
     const sshKeys = await this.resolveKeys(userId, input.ssh_keys ?? []);
-    const { row, action } = await this.admission.runExclusive(() => this.admit(userId, input, image, spec, sshKeys));
-    await events.record({ type: 'vm', action: 'vm.create_requested', message: `VM ${row.name} requested (${image.slug}, ${spec.ram} MB, ${spec.cpu} vCPU, ${spec.disk} GB)`, userId, username: identity.user.username, vmId: row.id, sourceIp: ctx.ip });
+    const { row, action } = await this.admission.runExclusive(() => this.admit(userId, input, image, spec, sshKeys, source));
+    const from = source ? `snapshot #${source.id} of ${image.slug}` : image.slug;
+    await events.record({ type: 'vm', action: 'vm.create_requested', message: `VM ${row.name} requested (${from}, ${spec.ram} MB, ${spec.cpu} vCPU, ${spec.disk} GB)`, userId, username: identity.user.username, vmId: row.id, sourceIp: ctx.ip });
     this.d.ops.dispatch(row, action, () => this.d.ops.provision(row));
     return { ...this.view(row), action, message: 'VM creation started' };
   }
 
+  /**
+   * A VM made from a snapshot: the user's own (another user's is a 404), its image and os_type
+   * (the request names neither), and a disk at least as large as the snapshot's.
+   */
+  private async snapshotSource(userId: number, input: CreateVmRequest): Promise<SnapshotSource> {
+    for (const field of ['image', 'os_type'] as const) {
+      if (input[field] !== undefined) throw badRequest(`A VM made from a snapshot has the snapshot's ${field}: leave ${field} out`, [{ field, message: 'conflicts with snapshot_id' }]);
+    }
+    return this.d.snapshots.forNewVm(userId, input.snapshot_id!);
+  }
+
   /** The checks against what is in use, and the insert that adds to it (under the admission lock). */
-  private async admit(userId: number, input: CreateVmRequest, image: ImageRow, spec: ResolvedSpec, sshKeys: string[]) {
+  private async admit(userId: number, input: CreateVmRequest, image: ImageRow, spec: Shape, sshKeys: string[], source?: SnapshotSource) {
     const { vms, users } = this.d;
     const user = (await users.findById(userId))!;
     assertNotSuspended(user);
     if (await vms.nameTaken(userId, input.name)) throw duplicateName(input.name);
     // An admin's per-user overrides where set, else the server-wide limits.
     const limits = effectiveLimits(user, this.defaultLimits());
-    const usage = await vms.usage(userId);
+    // Resizes under way count at their new shape (their rows change when they finish).
+    const growing = this.maintenance.pendingGrowth(userId);
+    const stored = await vms.usage(userId);
+    const usage = { count: stored.count, ram: stored.ram + growing.ram, cpu: stored.cpu + growing.cpu };
     if (usage.count + 1 > limits.maxVms) throw quota(`at most ${limits.maxVms} VMs per user`);
     if (usage.ram + spec.ram > limits.maxRamMb) throw quota(`at most ${limits.maxRamMb} MB of RAM in total (${usage.ram} MB in use)`);
     if (usage.cpu + spec.cpu > limits.maxVcpus) throw quota(`at most ${limits.maxVcpus} vCPUs in total (${usage.cpu} in use)`);
-    const diskInUse = (await vms.listLive(userId)).reduce((sum, vm) => sum + vm.disk, 0);
+    const diskInUse = (await vms.listLive(userId)).reduce((sum, vm) => sum + vm.disk, growing.disk);
     if (diskInUse + spec.disk > limits.maxDiskGb) throw quota(`at most ${limits.maxDiskGb} GB of disk in total (${diskInUse} GB in use)`);
     // An early, friendly answer; the charge in the insert's transaction is what guarantees it.
     const price = hourlyPrice(spec.ram, spec.cpu);
     const balance = Number(user.credits);
     if (balance < price) throw new AppError(402, 'insufficient_credits', `This VM costs ${price} credits per hour and your balance is ${balance}`);
 
-    const host = await this.d.hosts.place({ ramMb: spec.ram, vcpus: spec.cpu });
-    if (host.driver === 'qemu') await this.ensureHostStorage(userId, spec.disk);
+    // A snapshot's files are on its host: a VM made from it is placed there.
+    const host = await this.d.hosts.place({ ramMb: spec.ram, vcpus: spec.cpu }, source?.hostId ?? undefined);
+    if (host.driver === 'qemu') await ensureHostStorage({ ...this.d, ...this.d.policy }, userId, spec.disk, { event: `A ${spec.disk} GB disk`, user: `a ${spec.disk} GB disk` });
     const now = this.d.clock.now().toISOString();
     return this.insertWithPort(host.driver === 'qemu', {
       user_id: userId, name: input.name, status: 'pending', os_type: image.os_type, image: image.slug, size: spec.size,
@@ -163,7 +190,7 @@ export class VmsService {
       ssh_user: 'root', ssh_keys: JSON.stringify(sshKeys), user_data: input.user_data ?? null, locked: 1, error: null, status_reason: null,
       booted_at: null, destroyed_at: null, billed_until: null, created_at: now, updated_at: now,
       health: null, health_since: null, health_boot: null, health_source: null, watchdog_reset: input.watchdog_reset ? 1 : 0, watchdog_reset_at: null,
-      snapshot_id: null, boot_path: null,
+      snapshot_id: source?.id ?? null, boot_path: null,
     });
   }
 
@@ -171,33 +198,6 @@ export class VmsService {
   defaultLimits(): Limits {
     const p = this.d.policy;
     return { maxVms: p.maxVmsPerUser, maxRamMb: p.maxRamPerUserMb, maxVcpus: p.maxVcpusPerUser, maxDiskGb: p.maxDiskGbPerUser };
-  }
-
-  /**
-   * A QEMU host's disks are thin qcow2 files under the data dir: small when created, but each
-   * guest may fill its disk to its full virtual size, and a full filesystem pauses or corrupts
-   * guests (and stops the database when it is SQLite). So a new disk counts at its full size,
-   * and every live disk there counts for what it may still grow: admitting only against today's
-   * free space accepted 600 GB of disks on 77 GB. Refused with 507 insufficient_storage.
-   */
-  private async ensureHostStorage(userId: number, diskGb: number): Promise<void> {
-    const { dataDir, minFreeDiskMb } = this.d.policy;
-    const vmsDir = path.join(dataDir, 'vms');
-    let promised = 0;
-    for (const vm of await this.d.vms.listLive()) {
-      if (vm.driver !== 'qemu') continue;
-      promised += Math.max(0, vm.disk * GiB - (await allocatedBytes(instancePaths(vmsDir, instanceId(vm.id)).disk)));
-    }
-    const free = await freeBytes(dataDir);
-    const needed = diskGb * GiB + promised + minFreeDiskMb * MiB;
-    if (free >= needed) return;
-    const gb = (bytes: number) => `${(bytes / GiB).toFixed(1)} GB`;
-    await this.d.events.record({
-      type: 'system', severity: 'warning', action: 'vm.create_refused_storage', userId,
-      message: `A ${diskGb} GB disk was refused: ${gb(free)} free in ${dataDir}, ${gb(promised)} promised to existing VM disks, ${minFreeDiskMb} MB kept free (TWARGA_MIN_FREE_DISK_MB)`,
-      details: { disk_gb: diskGb, free_bytes: free, promised_bytes: promised, min_free_mb: minFreeDiskMb },
-    });
-    throw new AppError(507, 'insufficient_storage', `The host has no room for a ${diskGb} GB disk right now: choose a smaller disk, or ask an administrator to free space`);
   }
 
   async stats(identity: Identity, id: number): Promise<VmStats> {
@@ -224,8 +224,13 @@ export class VmsService {
     const type: ActionType = req.action === 'restart' ? 'reboot' : req.action;
     // A user suspended for lack of credits starts nothing until a top-up.
     if (type === 'start') assertNotSuspended((await this.d.users.findById(row.user_id))!);
-    const message = `${identity.user.username} asked to ${req.action} VM ${row.name}${req.force ? ' (forced)' : ''}`;
-    return this.run(row, type, req.force === true, { userId: identity.user.id, username: identity.user.username, sourceIp: ctx.ip, message });
+    const message = `${identity.user.username} asked to ${req.action} VM ${row.name}${req.force ? ' (forced)' : ''}${asked(type, req)}`;
+    const by = { userId: identity.user.id, username: identity.user.username, sourceIp: ctx.ip, message };
+    if (!isMaintenance(type)) return this.run(row, type, req.force === true, by);
+    this.maintenance.validate(row, type, req);
+    // A resize is admitted against the quotas like a launch: one at a time (see admission).
+    const admit = (current: VmRow) => (type === 'resize' ? this.admission.runExclusive(() => this.maintenance.admit(current, type, req)) : this.maintenance.admit(current, type, req));
+    return this.run(row, type, false, by, admit);
   }
 
   /**
@@ -258,8 +263,11 @@ export class VmsService {
     return result;
   }
 
-  /** Takes the VM's lock, checks the action fits its status, and dispatches it. */
-  private async run(row: VmRow, type: ActionType, force: boolean, by: ActingFor): Promise<Action> {
+  /**
+   * Takes the VM's lock, checks the action fits its status (and, for snapshot, restore, resize and
+   * rebuild, what admit checks under the lock), and dispatches it.
+   */
+  private async run(row: VmRow, type: ActionType, force: boolean, by: ActingFor, admit?: (current: VmRow) => Promise<Prepared>): Promise<Action> {
     const { vms, actions, ops, events } = this.d;
     const id = row.id;
     if (row.destroyed_at) throw conflict('This VM has been destroyed');
@@ -268,22 +276,24 @@ export class VmsService {
     const now = this.d.clock.now().toISOString();
     if (!(await vms.tryLock(id, now))) throw conflict('Another action is in progress on this VM; wait for it to finish');
     // Whatever fails between taking the lock and dispatching the action must release it.
+    let prepared: Prepared | undefined;
     const { current, action } = await (async () => {
       const current = (await vms.find(id))!;
-      if (!ALLOWED[type].includes(current.status as VmStatus)) throw conflict(`Cannot ${type} a VM that is ${current.status}`);
+      if (!ALLOWED[type].includes(current.status as VmStatus)) throw conflict(VmMaintenance.statusMessage(type, current.status) ?? `Cannot ${type} a VM that is ${current.status}`);
+      prepared = await admit?.(current);
       // A destroy is written down before it is answered: were the server killed right after the
       // 202, the reconciler finds the VM `destroying` and finishes it (it would keep a VM whose
       // destroy was only in memory, and the user was told it is going away).
       if (type === 'destroy') await ops.setStatus(id, 'destroying');
       return { current, action: await actions.insert({ vmId: id, userId: row.user_id, type, now }) };
     })().catch(async (err: unknown) => {
+      await prepared?.abandon?.(err instanceof Error ? err.message : String(err)).catch(() => {});
       await vms.update(id, { locked: 0 });
       throw err;
     });
     await events.record({ type: 'vm', action: `vm.${type}_requested`, message: by.message, userId: by.userId, username: by.username, vmId: id, sourceIp: by.sourceIp });
     const work: Partial<Record<ActionType, () => Promise<void>>> = { start: () => ops.start(current), stop: () => ops.stop(current, force), reboot: () => ops.reboot(current, force), destroy: () => ops.destroy(current), create: () => ops.provision(current) };
-    // GROUNDWORK(issue 13): snapshot/restore/resize/rebuild are wired by the snapshots slice.
-    ops.dispatch(current, action, work[type] ?? (() => Promise.reject(new Error(`${type} is not available yet`))));
+    ops.dispatch(current, action, prepared?.work ?? work[type] ?? (() => Promise.reject(new Error(`${type} cannot run without its admission`))));
     return action;
   }
 
@@ -337,40 +347,31 @@ function assertNotSuspended(user: { suspended_at: string | null; credits: number
   }
 }
 
+/** What a snapshot, restore, resize or rebuild request asked for, for its event. */
+function asked(type: ActionType, req: VmActionRequest): string {
+  if (type === 'snapshot') return `${req.name ? ` as ${req.name}` : ''}${req.memory ? ' with RAM' : ''}`;
+  if (type === 'restore') return ` to snapshot #${req.snapshot_id}`;
+  if (type === 'resize') return req.size ? ` to ${req.size}` : ` to ${[req.ram && `${req.ram} MB`, req.cpu && `${req.cpu} vCPU`, req.disk && `${req.disk} GB`].filter(Boolean).join(', ')}`;
+  if (type === 'rebuild') return ` from ${req.image ?? 'its image'}`;
+  return '';
+}
+
 function duplicateName(name: string) {
   return conflict(`You already have a VM named ${name}`, [{ field: 'name', message: 'is already used by one of your VMs' }]);
 }
 
 const quota = quotaExceeded;
 
-/** A size slug, or a custom ram/cpu/disk within limits. */
-interface ResolvedSpec {
-  size: string | null;
-  ram: number;
-  cpu: number;
-  disk: number;
-}
-
-function resolveSpec(input: CreateVmRequest): ResolvedSpec {
-  const custom = input.ram !== undefined || input.cpu !== undefined || input.disk !== undefined;
-  if (input.size) {
-    const size = SIZES.find((s) => s.slug === input.size);
-    if (!size) throw badRequest(`Unknown size "${input.size}" (see GET /api/sizes)`, [{ field: 'size', message: 'is not a known size' }]);
-    if (custom) throw badRequest('Give a size or ram/cpu/disk, not both', [{ field: 'size', message: 'conflicts with ram/cpu/disk' }]);
-    return { size: size.slug, ram: size.memory, cpu: size.vcpus, disk: size.disk };
+/**
+ * A VM made from a snapshot: the request's shape, by default the snapshot's own (its VM's RAM,
+ * vCPUs and disk); the disk never smaller than the snapshot's (it starts as a copy of it).
+ */
+function snapshotShape(input: CreateVmRequest, source: SnapshotSource): Shape {
+  const given = input.size !== undefined || input.ram !== undefined || input.cpu !== undefined || input.disk !== undefined;
+  const named = SIZES.find((s) => s.memory === source.ram && s.vcpus === source.cpu && s.disk === source.minDisk);
+  const shape = given ? createShape(input) : { size: named?.slug ?? null, ram: source.ram, cpu: source.cpu, disk: source.minDisk };
+  if (shape.disk < source.minDisk) {
+    throw badRequest(`Snapshot #${source.id} holds a ${source.minDisk} GB disk: the new VM needs at least ${source.minDisk} GB`, [{ field: 'disk', message: `must be at least ${source.minDisk} GB (the snapshot's disk)` }]);
   }
-  if (!custom) {
-    const smallest = SIZES[0]!;
-    return { size: smallest.slug, ram: smallest.memory, cpu: smallest.vcpus, disk: smallest.disk };
-  }
-  const ram = input.ram ?? 256;
-  const cpu = input.cpu ?? 1;
-  const disk = input.disk ?? 1;
-  const problems = [
-    ...(ram < CUSTOM_LIMITS.ram.min || ram > CUSTOM_LIMITS.ram.max ? [{ field: 'ram', message: `must be between ${CUSTOM_LIMITS.ram.min} and ${CUSTOM_LIMITS.ram.max} MB` }] : []),
-    ...(cpu > CUSTOM_LIMITS.cpu.max ? [{ field: 'cpu', message: `must be at most ${CUSTOM_LIMITS.cpu.max}` }] : []),
-    ...(disk > CUSTOM_LIMITS.disk.max ? [{ field: 'disk', message: `must be at most ${CUSTOM_LIMITS.disk.max} GB` }] : []),
-  ];
-  if (problems.length) throw badRequest(`Impossible spec: ${problems.map((p) => `${p.field} ${p.message}`).join(', ')}`, problems);
-  return { size: null, ram, cpu, disk };
+  return shape;
 }

@@ -35,7 +35,7 @@ export function QuotaSection({ userId, quota }: { userId: number; quota: UserQuo
   };
 
   return (
-    <Section title="Quota" description="Leave a field empty for the server-wide limit. New VMs beyond a limit are refused; running VMs are not touched.">
+    <Section title="Quota" description="Leave a field empty for the server-wide limit. New VMs (and snapshots) beyond a limit are refused; running VMs and kept snapshots are not touched.">
       <form onSubmit={submit} noValidate className="space-y-4" aria-label="Quota overrides">
         {save.isError && <Alert>{errorMessage(save.error)}</Alert>}
         {saved && !save.isPending && <Alert tone="success">Quota saved.</Alert>}

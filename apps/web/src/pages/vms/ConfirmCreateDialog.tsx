@@ -1,4 +1,4 @@
-import type { Image, Size } from '@twarga/contract';
+import type { Image, Size, Snapshot } from '@twarga/contract';
 import type { ReactNode } from 'react';
 import { useMe } from '../../auth/useMe';
 import { Dialog } from '../../components/Dialog';
@@ -23,6 +23,8 @@ interface Props {
   open: boolean;
   form: VmForm;
   image: Image | undefined;
+  /** Set when the VM starts from one of the user's snapshots. */
+  snapshot?: Snapshot;
   size: Size | undefined;
   pending: boolean;
   onCancel: () => void;
@@ -30,7 +32,7 @@ interface Props {
 }
 
 /** "Create web-1?": what will be launched, what it costs and what the user has. */
-export function ConfirmCreateDialog({ open, form, image, size, pending, onCancel, onConfirm }: Props) {
+export function ConfirmCreateDialog({ open, form, image, snapshot, size, pending, onCancel, onConfirm }: Props) {
   const me = useMe().data;
   const cap = useBilling().data?.policy.monthly_cap_hours;
   const custom = form.size === null;
@@ -38,7 +40,11 @@ export function ConfirmCreateDialog({ open, form, image, size, pending, onCancel
   return (
     <Dialog open={open} onClose={() => !pending && onCancel()} title={`Create ${form.name}?`}>
       <dl className="divide-y divide-slate-200 text-sm dark:divide-slate-800">
-        <Row term="Image">{image ? `${image.distribution} ${image.version}` : form.image}</Row>
+        {snapshot ? (
+          <Row term="Snapshot">{`${snapshot.name} (of ${snapshot.vm_name}, ${snapshot.image})`}</Row>
+        ) : (
+          <Row term="Image">{image ? `${image.distribution} ${image.version}` : form.image}</Row>
+        )}
         <Row term="Size">
           {custom
             ? `Custom: ${formatResources(Number(form.custom.ram), Number(form.custom.cpu), Number(form.custom.disk))}`

@@ -1,7 +1,7 @@
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import type { Vm } from '@twarga/contract';
 import { useState, type FormEvent } from 'react';
-import { Link, useNavigate } from 'react-router';
+import { Link, useNavigate, useSearchParams } from 'react-router';
 import { client, errorMessage, keys } from '../../api';
 import { Alert } from '../../components/Alert';
 import { TextAreaField, TextField } from '../../components/Field';
@@ -13,7 +13,9 @@ import { ConfirmCreateDialog } from './ConfirmCreateDialog';
 import { createErrorTitle, NAME_HINT, nameProblem, onlyFieldErrors, serverFieldErrors, toRequest, validateVm, type FormErrors, type VmForm } from './createForm';
 import { bySmallest, byteLength, USER_DATA_MAX_BYTES } from './format';
 import { ImagePicker } from './ImagePicker';
-import { useImages, useSizes, useSshKeys } from './queries';
+import { useImages, useSizes, useSnapshots, useSshKeys } from './queries';
+import { SnapshotPicker, SourceSwitch } from './snapshots/SnapshotPicker';
+import { usableSnapshots } from './snapshots/snapshots';
 import { SizePicker, type CustomSize } from './SizePicker';
 import { SshKeyPicker } from './SshKeyPicker';
 
@@ -24,6 +26,12 @@ export function CreateVmPage() {
   const images = useImages();
   const sizes = useSizes();
   const sshKeys = useSshKeys();
+  const snapshots = useSnapshots();
+  // ?snapshot=<id> (the Snapshots tab's "New VM") opens the form on that snapshot.
+  const [params] = useSearchParams();
+  const preselected = /^\d+$/.test(params.get('snapshot') ?? '') ? Number(params.get('snapshot')) : null;
+  const [source, setSource] = useState<'image' | 'snapshot'>(preselected !== null ? 'snapshot' : 'image');
+  const [snapshotId, setSnapshotId] = useState<number | null>(preselected);
 
   const [name, setName] = useState('');
   const [imageSlug, setImageSlug] = useState<string>();
@@ -40,6 +48,7 @@ export function CreateVmPage() {
   const form: VmForm = {
     name,
     image: imageSlug ?? firstAvailable ?? '',
+    snapshot: source === 'snapshot' ? (snapshotId ?? -1) : null,
     // While the sizes load nothing is chosen ('' fails validation); if they cannot load, Custom.
     size: sizeSlug === undefined ? (smallest ?? (sizes.isPending ? '' : null)) : sizeSlug,
     custom,
@@ -48,6 +57,8 @@ export function CreateVmPage() {
   };
   const image = images.data?.find((i) => i.slug === form.image && i.status === 'available');
   const size = sizes.data?.find((s) => s.slug === form.size);
+  const usable = usableSnapshots(snapshots.data?.snapshots);
+  const snapshot = source === 'snapshot' ? usable.find((s) => s.id === snapshotId) : undefined;
 
   const create = useMutation({
     mutationFn: () => client.vms.create(toRequest(form)),
@@ -72,7 +83,7 @@ export function CreateVmPage() {
 
   const onSubmit = (e: FormEvent) => {
     e.preventDefault();
-    const errs = validateVm(form, image, size);
+    const errs = validateVm(form, image, size, snapshot);
     // Without the list we cannot tell which keys to install: do not silently send none.
     if (!sshKeys.isSuccess) errs.ssh_keys = sshKeys.isPending ? 'Your SSH keys are still loading.' : 'Your SSH keys could not be loaded. Reload the page and try again.';
     setLocal(errs);
@@ -97,10 +108,34 @@ export function CreateVmPage() {
         }
       />
       <form onSubmit={onSubmit} noValidate className={`${card} space-y-8 p-5 sm:p-6`}>
-        <ImagePicker value={form.image} onChange={(slug) => {
-            setImageSlug(slug);
-            clear('image', 'size', 'disk');
-          }} error={errors.image} />
+        {(usable.length > 0 || source === 'snapshot') && (
+          <SourceSwitch
+            value={source}
+            onChange={(v) => {
+              setSource(v);
+              clear('image', 'size', 'disk');
+            }}
+          />
+        )}
+        {source === 'snapshot' ? (
+          <SnapshotPicker
+            value={snapshotId}
+            onChange={(id) => {
+              setSnapshotId(id);
+              clear('image', 'size', 'disk');
+            }}
+            error={errors.image}
+          />
+        ) : (
+          <ImagePicker
+            value={form.image}
+            onChange={(slug) => {
+              setImageSlug(slug);
+              clear('image', 'size', 'disk');
+            }}
+            error={errors.image}
+          />
+        )}
         <SizePicker
           value={form.size}
           onChange={(slug) => {
@@ -182,6 +217,7 @@ export function CreateVmPage() {
         open={confirming}
         form={form}
         image={image}
+        snapshot={snapshot}
         size={size}
         pending={create.isPending}
         onCancel={() => setConfirming(false)}

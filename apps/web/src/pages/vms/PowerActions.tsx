@@ -1,6 +1,6 @@
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import type { Vm, VmActionRequest } from '@twarga/contract';
-import { useId, useState, type FormEvent } from 'react';
+import { useId, useState, type FormEvent, type ReactNode } from 'react';
 import { client, errorMessage, keys } from '../../api';
 import { Alert } from '../../components/Alert';
 import { Dialog } from '../../components/Dialog';
@@ -11,8 +11,8 @@ import { allowedActions } from './vmStatus';
 
 type Confirm = 'stop' | 'destroy';
 
-/** Start / Stop / Reboot / Destroy, enabled by status, all disabled while the VM is locked. */
-export function PowerActions({ vm }: { vm: Vm }) {
+/** Start / Stop / Reboot / Destroy, enabled by status, all disabled while the VM is locked; `extra` buttons go before Destroy. */
+export function PowerActions({ vm, extra }: { vm: Vm; extra?: ReactNode }) {
   const queryClient = useQueryClient();
   const forceId = useId();
   const [confirm, setConfirm] = useState<Confirm>();
@@ -60,6 +60,7 @@ export function PowerActions({ vm }: { vm: Vm }) {
         <button type="button" className={button.secondary} disabled={!can.reboot} onClick={() => act.mutate({ action: 'reboot' })}>
           Reboot
         </button>
+        {extra}
         <button type="button" className={button.danger} disabled={!can.destroy} onClick={() => open('destroy')}>
           Destroy
         </button>

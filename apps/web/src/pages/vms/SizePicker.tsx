@@ -1,3 +1,4 @@
+import type { Size } from '@twarga/contract';
 import { errorMessage } from '../../api';
 import { Alert } from '../../components/Alert';
 import { TextField } from '../../components/Field';
@@ -21,10 +22,16 @@ interface Props {
   custom: CustomSize;
   onCustomChange: (field: keyof CustomSize, value: string) => void;
   errors: Partial<Record<'size' | keyof CustomSize, string>>;
+  /** Why a size cannot be chosen (e.g. its disk is smaller than the VM's): the card is disabled and says so. */
+  unavailable?: (size: Size) => string | undefined;
+  /** The smallest custom disk (GB): a resize never shrinks the disk. */
+  minDisk?: number;
+  /** Cards per row on wide screens (a dialog is narrower than the create page). */
+  wideColumns?: 3 | 4;
 }
 
 /** Radio cards of the sizes, cheapest first, plus "Custom" with its own three numbers. */
-export function SizePicker({ value, onChange, custom, onCustomChange, errors }: Props) {
+export function SizePicker({ value, onChange, custom, onCustomChange, errors, unavailable, minDisk = 1, wideColumns = 4 }: Props) {
   const sizes = useSizes();
   const list = sizes.data ? [...sizes.data].sort(bySmallest) : [];
   return (
@@ -39,17 +46,21 @@ export function SizePicker({ value, onChange, custom, onCustomChange, errors }: 
         </Alert>
       )}
       {!sizes.isPending && (
-        <div className="grid gap-3 sm:grid-cols-2 lg:grid-cols-4">
-          {list.map((size) => (
-            <ChoiceCard key={size.slug} name="size" value={size.slug} checked={value === size.slug} onChange={() => onChange(size.slug)}>
-              <span className="block text-base font-semibold text-slate-900 dark:text-white">{formatMemory(size.memory)}</span>
-              <span className="block text-slate-700 dark:text-slate-300">
-                {formatCpus(size.vcpus)} · {formatNumber(size.disk)} GB disk
-              </span>
-              <span className="mt-1 block font-medium text-indigo-700 dark:text-indigo-300">{formatPrice(size.price_hourly)}</span>
-              <span className="block font-mono text-xs text-slate-600 dark:text-slate-400">{size.slug}</span>
-            </ChoiceCard>
-          ))}
+        <div className={`grid gap-3 sm:grid-cols-2 ${wideColumns === 4 ? 'lg:grid-cols-4' : 'lg:grid-cols-3'}`}>
+          {list.map((size) => {
+            const why = unavailable?.(size);
+            return (
+              <ChoiceCard key={size.slug} name="size" value={size.slug} checked={value === size.slug} disabled={Boolean(why)} onChange={() => onChange(size.slug)}>
+                <span className="block text-base font-semibold text-slate-900 dark:text-white">{formatMemory(size.memory)}</span>
+                <span className="block text-slate-700 dark:text-slate-300">
+                  {formatCpus(size.vcpus)} · {formatNumber(size.disk)} GB disk
+                </span>
+                <span className="mt-1 block font-medium text-indigo-700 dark:text-indigo-300">{formatPrice(size.price_hourly)}</span>
+                <span className="block font-mono text-xs text-slate-600 dark:text-slate-400">{size.slug}</span>
+                {why && <span className="block text-xs font-medium text-amber-800 dark:text-amber-200">{why}</span>}
+              </ChoiceCard>
+            );
+          })}
           <ChoiceCard name="size" value="custom" checked={value === null} onChange={() => onChange(null)}>
             <span className="block text-base font-semibold text-slate-900 dark:text-white">Custom</span>
             <span className="block text-slate-700 dark:text-slate-300">Choose memory, vCPUs and disk yourself.</span>
@@ -62,7 +73,7 @@ export function SizePicker({ value, onChange, custom, onCustomChange, errors }: 
             [
               ['ram', 'Memory (MB)', 64, 'At least 64.'],
               ['cpu', 'vCPUs', 1, undefined],
-              ['disk', 'Disk (GB)', 1, undefined],
+              ['disk', 'Disk (GB)', minDisk, minDisk > 1 ? `At least ${formatNumber(minDisk)}: a disk only grows.` : undefined],
             ] as const
           ).map(([field, label, min, hint]) => (
             <TextField

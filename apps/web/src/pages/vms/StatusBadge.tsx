@@ -1,4 +1,4 @@
-import type { Action, VmStatus } from '@twarga/contract';
+import type { Action, SnapshotStatus, VmStatus } from '@twarga/contract';
 import { pausedReasonText, statusLabel } from './vmStatus';
 
 const GREEN = 'bg-emerald-100 text-emerald-800 dark:bg-emerald-900/50 dark:text-emerald-200';
@@ -48,6 +48,18 @@ const ACTION_TONES: Record<Action['status'], string> = { 'in-progress': AMBER, c
 export function ActionStatusBadge({ status }: { status: Action['status'] }) {
   return (
     <Badge tone={ACTION_TONES[status] ?? SLATE} busy={status === 'in-progress'}>
+      {status}
+    </Badge>
+  );
+}
+
+const SNAPSHOT_TONES: Record<SnapshotStatus, string> = { creating: AMBER, available: GREEN, deleting: AMBER, error: RED };
+
+/** available green; creating and deleting amber (pulsing); error red. */
+export function SnapshotStatusBadge({ status }: { status: SnapshotStatus }) {
+  const tone = SNAPSHOT_TONES[status] ?? SLATE;
+  return (
+    <Badge tone={tone} busy={tone === AMBER}>
       {status}
     </Badge>
   );

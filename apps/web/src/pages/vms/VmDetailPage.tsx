@@ -14,6 +14,11 @@ import { HealthBadge } from './HealthBadge';
 import { pausedReasonText } from './vmStatus';
 import { ActionsSection } from './VmActionsTable';
 import { VmMetricsSection } from './VmMetrics';
+import { SectionTabs } from '../../components/SectionTabs';
+import { SnapshotsSection } from './snapshots/SnapshotsSection';
+import { ChangeActions } from './ChangeActions';
+
+export type VmTab = 'overview' | 'snapshots';
 
 function BackLink() {
   return (
@@ -36,13 +41,14 @@ function VmNotFound() {
   );
 }
 
-export function VmDetailPage() {
+/** The VM page: its header and power actions, then the Overview or Snapshots tab (each its own URL). */
+export function VmDetailPage({ tab = 'overview' }: { tab?: VmTab }) {
   const param = useParams().id ?? '';
   const id = /^\d+$/.test(param) ? Number(param) : NaN;
   const vm = useVm(id);
   const images = useImages();
   const notFound = Number.isNaN(id) || (vm.isError && isApiError(vm.error) && vm.error.status === 404);
-  useTitle(notFound ? 'VM not found' : (vm.data?.name ?? 'VM'));
+  useTitle(notFound ? 'VM not found' : `${vm.data?.name ?? 'VM'}${tab === 'snapshots' ? ' · Snapshots' : ''}`);
 
   if (notFound) return <VmNotFound />;
   if (vm.isPending) return <Loading label="Loading the VM…" />;
@@ -68,8 +74,17 @@ export function VmDetailPage() {
           <VmStatusBadge status={data.status} reason={data.status_reason} />
           <HealthBadge health={data.health} since={data.health_since} />
         </div>
-        {data.status !== 'destroyed' && <PowerActions vm={data} />}
+        {data.status !== 'destroyed' && <PowerActions vm={data} extra={<ChangeActions vm={data} />} />}
       </div>
+      {data.status !== 'destroyed' && (
+        <SectionTabs
+          label="VM sections"
+          tabs={[
+            { to: `/vms/${data.id}`, label: 'Overview', end: true },
+            { to: `/vms/${data.id}/snapshots`, label: 'Snapshots', end: true },
+          ]}
+        />
+      )}
       <div className="space-y-6">
         {data.status === 'error' && data.error && <Alert title="This VM ran into a problem">{data.error}</Alert>}
         {data.status === 'paused' && (
@@ -85,11 +100,18 @@ export function VmDetailPage() {
             </Link>
           </Alert>
         )}
-        <OverviewSection vm={data} images={images.data} />
-        {data.status !== 'destroyed' && <ConnectSection vm={data} />}
-        {data.status !== 'destroyed' && <VmMetricsSection vm={data} />}
-        {data.status !== 'destroyed' && <ConsoleSection vm={data} />}
-        {data.status !== 'destroyed' && <VmTerminalSessionsSection vmId={data.id} />}
+        {tab === 'snapshots' && data.status !== 'destroyed' ? (
+          // The actions follow here too, so a snapshot or restore can be watched as it runs.
+          <SnapshotsSection vm={data} />
+        ) : (
+          <>
+            <OverviewSection vm={data} images={images.data} />
+            {data.status !== 'destroyed' && <ConnectSection vm={data} />}
+            {data.status !== 'destroyed' && <VmMetricsSection vm={data} />}
+            {data.status !== 'destroyed' && <ConsoleSection vm={data} />}
+            {data.status !== 'destroyed' && <VmTerminalSessionsSection vmId={data.id} />}
+          </>
+        )}
         <ActionsSection vmId={data.id} />
       </div>
     </>

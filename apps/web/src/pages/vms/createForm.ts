@@ -1,4 +1,4 @@
-import type { CreateVmRequest, Image, Size } from '@twarga/contract';
+import type { CreateVmRequest, Image, Size, Snapshot } from '@twarga/contract';
 import { fieldErrors, isApiError } from '../../api';
 import { byteLength, USER_DATA_MAX_BYTES, VM_NAME_RE } from './format';
 import type { CustomSize } from './SizePicker';
@@ -6,6 +6,8 @@ import type { CustomSize } from './SizePicker';
 export interface VmForm {
   name: string;
   image: string;
+  /** A snapshot id when the VM starts from one of the user's snapshots (its image comes with it), else null. */
+  snapshot: number | null;
   /** A size slug, or null for Custom. */
   size: string | null;
   custom: CustomSize;
@@ -29,25 +31,35 @@ export function nameProblem(name: string): string | undefined {
 
 const whole = (s: string, min: number) => /^\d+$/.test(s.trim()) && Number(s) >= min;
 
-export function validateVm(f: VmForm, image: Image | undefined, size: Size | undefined): FormErrors {
+/** The smallest disk the source allows, and how to say so: an image's minimum, or the snapshot's disk. */
+function minimumDisk(image: Image | undefined, snapshot: Snapshot | undefined): { gb: number; who: string } | undefined {
+  if (snapshot) return { gb: snapshot.min_disk, who: `The snapshot ${snapshot.name}` };
+  return image && { gb: image.min_disk, who: `${image.distribution} ${image.version}` };
+}
+
+export function validateVm(f: VmForm, image: Image | undefined, size: Size | undefined, snapshot?: Snapshot): FormErrors {
   const errs: FormErrors = {};
   if (!f.name) errs.name = 'Give the VM a name, e.g. web-1.';
   else errs.name = nameProblem(f.name);
-  if (!image) errs.image = 'Choose an image.';
+  if (f.snapshot !== null) {
+    if (!snapshot) errs.image = 'Choose one of your available snapshots.';
+  } else if (!image) errs.image = 'Choose an image.';
+  const min = minimumDisk(f.snapshot !== null ? undefined : image, snapshot);
   if (f.size === null) {
     if (!whole(f.custom.ram, 64)) errs.ram = 'Enter a whole number of MB, at least 64.';
     if (!whole(f.custom.cpu, 1)) errs.cpu = 'Enter a whole number of vCPUs, at least 1.';
     if (!whole(f.custom.disk, 1)) errs.disk = 'Enter a whole number of GB, at least 1.';
-    else if (image && Number(f.custom.disk) < image.min_disk) errs.disk = `${image.distribution} ${image.version} needs at least ${image.min_disk} GB of disk.`;
+    else if (min && Number(f.custom.disk) < min.gb) errs.disk = `${min.who} needs at least ${min.gb} GB of disk.`;
   } else if (!size) errs.size = 'Choose a size.';
-  else if (image && size.disk < image.min_disk) errs.size = `${image.distribution} ${image.version} needs at least ${image.min_disk} GB of disk: choose a bigger size.`;
+  else if (min && size.disk < min.gb) errs.size = `${min.who} needs at least ${min.gb} GB of disk: choose a bigger size.`;
   if (byteLength(f.userData) > USER_DATA_MAX_BYTES) errs.user_data = 'User data is limited to 64 KiB (65,536 bytes).';
   for (const k of Object.keys(errs) as (keyof FormErrors)[]) if (!errs[k]) delete errs[k];
   return errs;
 }
 
 export function toRequest(f: VmForm): CreateVmRequest {
-  const body: CreateVmRequest = { name: f.name, image: f.image, ssh_keys: f.sshKeys };
+  // From a snapshot, the image comes with it: the server refuses both.
+  const body: CreateVmRequest = f.snapshot !== null ? { name: f.name, snapshot_id: f.snapshot, ssh_keys: f.sshKeys } : { name: f.name, image: f.image, ssh_keys: f.sshKeys };
   if (f.size === null) Object.assign(body, { ram: Number(f.custom.ram), cpu: Number(f.custom.cpu), disk: Number(f.custom.disk) });
   else body.size = f.size;
   if (f.userData.trim()) body.user_data = f.userData;
@@ -58,6 +70,7 @@ const LABELS: Record<string, { key: keyof FormErrors; label: string }> = {
   name: { key: 'name', label: 'Name' },
   image: { key: 'image', label: 'Image' },
   os_type: { key: 'image', label: 'Image' },
+  snapshot_id: { key: 'image', label: 'Snapshot' },
   size: { key: 'size', label: 'Size' },
   ram: { key: 'ram', label: 'Memory (MB)' },
   cpu: { key: 'cpu', label: 'vCPUs' },

@@ -9,3 +9,6 @@ export const useVm = (id: number) => useQuery({ queryKey: keys.vm(id), queryFn: 
 export const useVmActions = (id: number) => useQuery({ queryKey: keys.vmActions(id), queryFn: () => client.vms.actions(id), enabled: Number.isInteger(id) && id > 0 });
 export const useActionLog = (actionId: number, enabled: boolean) => useQuery({ queryKey: keys.actionLog(actionId), queryFn: () => client.actions.log(actionId), enabled });
 export const useSshKeys = () => useQuery({ queryKey: keys.sshKeys, queryFn: client.account.keys.list });
+/** One VM's snapshots with the user's snapshot quota and price; all of the user's snapshots. */
+export const useVmSnapshots = (id: number) => useQuery({ queryKey: keys.vmSnapshots(id), queryFn: () => client.vms.snapshots(id), enabled: Number.isInteger(id) && id > 0 });
+export const useSnapshots = () => useQuery({ queryKey: keys.snapshots, queryFn: client.snapshots.list });

@@ -37,3 +37,12 @@ export function allowedActions(vm: Pick<Vm, 'status' | 'locked'>, pending: boole
     destroy: !busy && s !== 'destroyed',
   };
 }
+
+/** Why Resize and Rebuild are not offered now (undefined: they are). The server takes resize when stopped, rebuild when stopped or in error. */
+export function changeBlocked(vm: Pick<Vm, 'status' | 'locked'>): { resize?: string; rebuild?: string } {
+  if (vm.locked) return { resize: 'Wait for the running action to finish.', rebuild: 'Wait for the running action to finish.' };
+  return {
+    resize: vm.status === 'stopped' ? undefined : 'Stop the VM first: it is resized while stopped.',
+    rebuild: vm.status === 'stopped' || vm.status === 'error' ? undefined : 'Stop the VM first: it is rebuilt while stopped.',
+  };
+}

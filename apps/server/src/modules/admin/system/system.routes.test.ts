@@ -30,7 +30,7 @@ for (const kind of testDatabaseKinds()) {
     let h: Harness;
     let admin: string;
     const driver = new FlakyDriver();
-    const jobs = () => [h.services.reconciler.job, h.services.collector.job, h.services.healthWatch.job, h.services.metering.job];
+    const jobs = () => [h.services.reconciler.job, h.services.snapshotReconciler.job, h.services.collector.job, h.services.healthWatch.job, h.services.metering.job];
     before(async () => {
       h = await createHarness(kind, { sshPortRange: '27500-27549' }, driver);
       admin = await h.adminToken();
