@@ -63,7 +63,7 @@ import { VmOperations } from './modules/vms/vm-operations.js';
 import { vmsRoutes } from './modules/vms/vms.routes.js';
 import { VmsService } from './modules/vms/vms.service.js';
 import { VmsRepository } from './modules/vms/vms.repository.js';
-import { prepareWarmSnapshots } from './modules/vms/warm-up.js';
+import { WarmUp, warmEventSink } from './modules/vms/warm-up.js';
 import { ConsoleKeys } from './modules/terminal/console-keys.js';
 import { TerminalSessionsRepository } from './modules/terminal/terminal-sessions.repository.js';
 import { terminalRoutes } from './modules/terminal/terminal.routes.js';
@@ -170,7 +170,7 @@ export async function buildApp(deps: AppDeps) {
   const hostsRepo = new HostsRepository(db);
   const actions = new ActionsRepository(db);
   const progress = new ActionProgress({ actions, bus, clock, log: app.log });
-  const drivers = new ComputeRegistry(hostsRepo, deps.driver ? singleDriverFactories(deps.driver) : driverFactories(config, app.log, progress));
+  const drivers = new ComputeRegistry(hostsRepo, deps.driver ? singleDriverFactories(deps.driver) : driverFactories(config, app.log, progress, warmEventSink(events, app.log)));
   const hosts = new HostsService(hostsRepo, events, clock, (d) => drivers.supports(d), config.libvirtPool);
   const vmsRepo = new VmsRepository(db);
   const consoleKeys = new ConsoleKeys(db, secrets.consoleKeyKey, clock);
@@ -252,8 +252,10 @@ export async function buildApp(deps: AppDeps) {
   const billing = createBilling({ db, config, ledger: ledgerService, users, vmsRepo, vms, events, notifier: notifications, clock, log: app.log });
   const admin = createAdmin({ db, config, users, sessions, tokens: tokensRepo, ledger: ledgerService, billing, vms, vmsRepo, hostsRepo, countSnapshots: (userId) => snapshots.repo.countLive(userId), events, clock, log: app.log });
   const audit = createAudit({ db, clock, log: app.log });
+  // Instant VMs: the warm snapshots the server keeps ready (built at start; shown on the admin's health page).
+  const warmUp = new WarmUp({ enabled: config.instantVms, warmSizes: config.warmSizes, hosts: hostsRepo, drivers, images, imagesRepo, log: app.log });
   const system = createAdminSystem({
-    database, config, version: VERSION, hostsRepo, drivers, soc, clock, log: app.log,
+    database, config, version: VERSION, hostsRepo, drivers, soc, clock, log: app.log, instantVms: () => warmUp.component(),
     jobs: () => [billing.metering, reconciler, snapshotReconciler, collector, healthWatch].map((job) => job.job),
   });
 
@@ -347,8 +349,7 @@ export async function buildApp(deps: AppDeps) {
     const local = await hosts.ensureDefault({ driver: config.defaultDriver, uri: config.libvirtUri });
     await vmsRepo.assignUnplaced(local.id);
     // Instant VMs: warm snapshots of the instant-capable images, built in the driver's background.
-    await prepareWarmSnapshots({ enabled: config.instantVms, warmSizes: config.warmSizes, hosts: hostsRepo, drivers, images, imagesRepo, log: app.log })
-      .catch((err: unknown) => app.log.warn({ err }, 'warm snapshots could not be prepared; creations boot cold'));
+    await warmUp.prepare().catch((err: unknown) => app.log.warn({ err }, 'warm snapshots could not be prepared; creations boot cold'));
     // Deliveries a previous run left pending are sent now.
     await notifications.start();
   });

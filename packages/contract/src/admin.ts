@@ -204,7 +204,7 @@ export const HealthComponent = Type.Object(
   {
     /** e.g. database, data_dir, host:local, job:metering, syslog_receiver, server */
     name: Type.String(),
-    kind: Type.Union(['database', 'disk', 'host', 'job', 'syslog', 'server'].map((k) => Type.Literal(k))),
+    kind: Type.Union(['database', 'disk', 'host', 'job', 'syslog', 'server', 'instant'].map((k) => Type.Literal(k))),
     status: ComponentStatus,
     detail: Type.String(),
     /** jobs: when the job last finished a pass, and how often it should */

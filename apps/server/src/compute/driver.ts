@@ -282,6 +282,8 @@ export interface InstantStart {
   startInstant(spec: InstanceSpec): Promise<InstantStartOutcome>;
   /** Builds the warm snapshot for this spec's image and shape in the background if none is ready. */
   prepareWarm(spec: InstanceSpec): void;
+  /** Where the warm snapshot for this spec's image and shape stands (for the admin's health page). */
+  warmState?(spec: InstanceSpec): Promise<{ state: 'ready' | 'building' | 'missing' | 'failed'; reason?: string }>;
 }
 
 export function canStartInstantly(d: ComputeDriver): d is ComputeDriver & InstantStart {

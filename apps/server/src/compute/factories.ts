@@ -5,6 +5,7 @@ import { once } from '../lib/once.js';
 import type { ComputeDriver } from './driver.js';
 import { resolveAccel } from './qemu/accel.js';
 import { QemuDriver } from './qemu/qemu-driver.js';
+import type { WarmPoolEvent } from './qemu/warm-pool.js';
 import type { DriverFactory } from './registry.js';
 import { LibvirtDriver } from './libvirt/libvirt-driver.js';
 import { VagrantDriver } from './vagrant/vagrant-driver.js';
@@ -13,11 +14,12 @@ import type { ActionProgress } from '../operations/action-progress.js';
 import { hostPool } from '../lib/host-pool.js';
 
 /** How each kind of compute host gets its driver on this server. */
-export function driverFactories(config: Config, log: FastifyBaseLogger, progress: ActionProgress): Partial<Record<ComputeDriverName, DriverFactory>> {
+export function driverFactories(config: Config, log: FastifyBaseLogger, progress: ActionProgress, onWarmEvent?: (event: WarmPoolEvent) => void): Partial<Record<ComputeDriverName, DriverFactory>> {
   // One QEMU driver for this machine, whichever host row names it.
   const local = new QemuDriver({
     vmsDir: path.join(config.dataDir, 'vms'),
     stopTimeoutMs: config.stopTimeoutSeconds * 1000,
+    onWarmEvent,
     accel: once(() =>
       resolveAccel({
         setting: config.accel,

@@ -6,7 +6,8 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { driverContractSuite } from '../../test-support/driver-contract.js';
 import { sshExec } from '../../test-support/ssh.js';
-import { QemuDriver, qemuReason } from './qemu-driver.js';
+import { QemuDriver } from './qemu-driver.js';
+import { qemuReason } from './qemu-errors.js';
 import { QmpClient } from './qmp-client.js';
 import { CommandError } from '../../infra/process.js';
 

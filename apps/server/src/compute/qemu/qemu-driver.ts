@@ -3,6 +3,7 @@ import path from 'node:path';
 import { copyFile, mkdir, readFile, readdir, rename, rm, stat, truncate } from 'node:fs/promises';
 import { writeFileAtomic } from '../../infra/fs.js';
 import { CommandError, run } from '../../infra/process.js';
+import { qemuReason, readFromOffset } from './qemu-errors.js';
 import { writeSeedIso } from '../../cloudinit/seed-iso.js';
 import { syslogVendorData } from '../../cloudinit/syslog-forward.js';
 import { INSTANCE_ID_PATTERN, type ComputeDriver, type ConsoleLogRotation, type SerialConsole, type DriverInfo, type InstanceInspection, type GuestAgentSource, type GuestReport, type SyslogChannelSource, type InstanceSpec, type InstanceStats, type StatsSource, type StopOptions, type InstantStart, type InstantStartOutcome, type Rebuildable, type Resizable, type ResizeTarget, type SnapshotResult, type SnapshotStore } from '../driver.js';
@@ -390,27 +391,3 @@ const SYSLOG_CONNECT_TIMEOUT_MS = 2000;
 
 /** How long inspect() waits for QMP's answer about a paused guest. */
 const QUERY_STATUS_TIMEOUT_MS = 1500;
-
-/**
- * The part of QEMU's complaint that says why, e.g. from
- * "qemu-system-x86_64: -drive file=/very/long/path,if=virtio,…: Could not open '…': Permission denied"
- * keeps "Could not open '…': Permission denied": QEMU echoes the whole option first, and that
- * echo used to push the reason out of the message.
- */
-export function qemuReason(err: CommandError): string {
-  if (err.timedOut) return `it did not come up within the time allowed${err.stderr.trim() ? `: ${err.stderr.trim().split('\n').pop()}` : ''}`;
-  const lines = err.stderr.split('\n').map((l) => l.trim()).filter(Boolean);
-  const reasons = lines.map((l) => l.replace(/^\S*qemu[^:\s]*: (?:-[a-z][\w-]* \S*?: )?/, ''));
-  return (reasons.slice(-3).join(' | ') || `exit ${err.exitCode ?? 'signal'}, no output`).slice(-600);
-}
-
-/** What a file got from offset on (at most its last 8 KiB), '' if it cannot be read. */
-async function readFromOffset(file: string, offset: number): Promise<string> {
-  try {
-    const text = (await readFile(file)).subarray(offset);
-    return text.subarray(Math.max(0, text.length - 8192)).toString('utf8');
-  } catch {
-    return '';
-  }
-}
-

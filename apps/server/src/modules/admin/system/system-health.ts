@@ -29,6 +29,8 @@ export interface SystemHealthDeps {
   prober: HostProber;
   jobs: () => Periodic[];
   syslog: SyslogStatus;
+  /** Instant VMs' warm snapshots (undefined when instant VMs are off). */
+  instantVms: () => Promise<HealthComponent | undefined>;
   clock: Clock;
   log: FastifyBaseLogger;
   /** The database probe's budget; hosts have theirs in the prober. */
@@ -53,13 +55,14 @@ export class SystemHealth {
   constructor(private readonly d: SystemHealthDeps) {}
 
   async check(): Promise<AdminHealth> {
-    const [database, disk, hosts] = await Promise.all([this.databaseComponent(), this.diskComponent(), this.hostComponents()]);
+    const [database, disk, hosts, instant] = await Promise.all([this.databaseComponent(), this.diskComponent(), this.hostComponents(), this.instantComponent()]);
     const now = this.d.clock.now();
     const components: HealthComponent[] = [
       database,
       disk,
       ...hosts,
       ...this.d.jobs().map((j) => judgeJob(j.status(), new Date(), this.startedAt)),
+      ...(instant ? [instant] : []),
       this.syslogComponent(),
       this.serverComponent(),
     ];
@@ -102,6 +105,12 @@ export class SystemHealth {
       this.d.log.warn({ err }, 'system health: cannot list the compute hosts');
       return [{ name: 'hosts', kind: 'host', status: 'failed', detail: 'the compute hosts cannot be listed (the database does not answer)' }];
     }
+  }
+
+  /** Within the probe budget like the hosts: the warm pool reads checksums on its first call. */
+  private async instantComponent(): Promise<HealthComponent | undefined> {
+    const timedOut: HealthComponent = { name: 'instant_vms', kind: 'instant', status: 'degraded', detail: `the warm snapshots' state did not come within ${this.d.timeoutMs} ms` };
+    return withTimeout(this.d.instantVms().catch(() => timedOut), this.d.timeoutMs, () => timedOut);
   }
 
   /**

@@ -1,3 +1,4 @@
+import type { HealthComponent } from '@twarga/contract';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Config } from '../../../config/config.js';
 import type { DatabaseHandle } from '../../../db/database.js';
@@ -23,6 +24,8 @@ export interface SystemDeps {
   /** The background jobs whose last run the health page shows. */
   jobs: () => Periodic[];
   soc: ReturnType<typeof createSoc>;
+  /** Instant VMs' warm snapshots as a health component (undefined when off). */
+  instantVms?: () => Promise<HealthComponent | undefined>;
   clock: Clock;
   log: FastifyBaseLogger;
   /** Budget of each probe (database, every host); the endpoint answers within about this. Default 2500 ms. */
@@ -44,6 +47,7 @@ export function createAdminSystem(d: SystemDeps) {
     prober,
     jobs: d.jobs,
     syslog: { listen: d.config.syslogListen, listening: () => syslog.listening, stats: () => syslog.stats() },
+    instantVms: d.instantVms ?? (async () => undefined),
     clock: d.clock,
     log: d.log,
     timeoutMs,
