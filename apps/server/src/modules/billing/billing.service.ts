@@ -14,6 +14,8 @@ export class BillingService {
       clock: Clock;
       policy: BalancePolicy;
       monthlyCapHours: number;
+      /** Credits per hour the user's snapshots cost (storage is charged per day; this is its hourly share). */
+      storageRate: (userId: number) => Promise<number>;
     },
   ) {}
 
@@ -35,14 +37,14 @@ export class BillingService {
     };
   }
 
-  /** Credits per hour the user's live VMs cost now (VMs at the monthly cap cost nothing more). */
+  /** Credits per hour the user's live VMs (those at the monthly cap cost nothing more) and snapshots cost now. */
   async burnRate(userId: number): Promise<number> {
     const now = this.d.clock.now().getTime();
     const month = monthOf(now);
     const { start, end } = monthBounds(month);
     const usage = await this.d.repo.monthUsage(userId, iso(start), iso(end));
     const live = await this.d.repo.liveVms(userId);
-    return burn(live, usage, this.d.monthlyCapHours);
+    return withStorage(burn(live, usage, this.d.monthlyCapHours), await this.d.storageRate(userId));
   }
 
   /** GET /api/account/billing/usage?month=YYYY-MM: one month's statement (default: this month). */
@@ -80,7 +82,7 @@ export class BillingService {
     const { start, end } = monthBounds(month);
     const usage = await this.d.repo.monthUsage(userId, iso(start), iso(end));
     const live = await this.d.repo.liveVms(userId);
-    const rate = burn(live, usage, this.d.monthlyCapHours);
+    const rate = withStorage(burn(live, usage, this.d.monthlyCapHours), await this.d.storageRate(userId));
     const { policy } = this.d;
     const summary: BillingSummary = {
       balance: user.credits,
@@ -112,6 +114,9 @@ function burn(live: BilledVmInfo[], usage: VmMonthUsage[], cap: number): number 
   const hours = new Map(usage.map((u) => [u.vm_id, u.hours]));
   return live.filter((vm) => (hours.get(vm.id) ?? 0) < cap).reduce((total, vm) => total + vm.price_hourly, 0);
 }
+
+/** VMs' hourly prices plus snapshot storage's hourly share, to the hundredth of a credit. */
+const withStorage = (vms: number, storage: number) => Math.round((vms + storage) * 100) / 100;
 
 const iso = (ms: number) => new Date(ms).toISOString();
 const sum = <K extends 'hours' | 'credits'>(vms: VmUsage[], key: K) => vms.reduce((t, v) => t + v[key], 0);

@@ -52,6 +52,19 @@ export class SnapshotMeteringRepository {
       .execute() as Promise<DueSnapshot[]>;
   }
 
+  /** The sizes of a user's snapshots that storage metering charges (live and billed). */
+  async billedSizes(userId: number): Promise<number[]> {
+    const rows = await this.db
+      .selectFrom('snapshots')
+      .select('size_bytes')
+      .where('user_id', '=', userId)
+      .where('deleted_at', 'is', null)
+      .where('billed_until', 'is not', null)
+      .where('status', 'in', ['available', 'deleting'])
+      .execute();
+    return rows.map((r) => Number(r.size_bytes));
+  }
+
   /**
    * Compare-and-swap of many paid-up marks in one statement (as MeteringRepository.advance for
    * VMs): a mark moves only if it still holds `from`. Returns the snapshots this call moved.

@@ -56,6 +56,16 @@ export class SnapshotMetering {
   constructor(private readonly d: SnapshotMeteringDeps) {}
 
   /** Charges every day begun and not paid; returns each charged user's balance before and after. */
+  /**
+   * Credits per hour a user's snapshots cost this month (the monthly price spread over the
+   * month's hours): part of the burn rate, so the runway and low-balance warnings count storage.
+   */
+  async hourlyRate(userId: number, now: Date = this.d.clock.now()): Promise<number> {
+    const gb = (await this.d.repo.billedSizes(userId)).reduce((total, bytes) => total + billedGb(bytes), 0);
+    const days = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 0)).getUTCDate();
+    return gb * this.d.priceGbMonth / (days * 24);
+  }
+
   async charge(now: Date = this.d.clock.now()): Promise<Map<number, BalanceMove>> {
     const nowIso = now.toISOString();
     const moves = new Map<number, BalanceMove>();

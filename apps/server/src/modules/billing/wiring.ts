@@ -39,11 +39,12 @@ export function createBilling(d: BillingDeps) {
   const ledgerRepo = new LedgerRepository(d.db);
   const repo = new BillingRepository(d.db);
   const policy = balancePolicy(d.config);
-  const service = new BillingService({ repo, clock: d.clock, policy, monthlyCapHours: d.config.monthlyCapHours });
+  // Snapshot storage is charged per day by the metering pass; its hourly share is part of the burn rate.
+  const storage = new SnapshotMetering({ repo: new SnapshotMeteringRepository(d.db), ledgerRepo, ledger: d.ledger, clock: d.clock, priceGbMonth: d.config.snapshotPriceGbMonth });
+  const service = new BillingService({ repo, clock: d.clock, policy, monthlyCapHours: d.config.monthlyCapHours, storageRate: (userId) => storage.hourlyRate(userId) });
   const watch = new BalanceWatch({ repo, vms: d.vms, events: d.events, notifier: d.notifier, clock: d.clock, log: d.log, policy, burnRate: (userId) => service.burnRate(userId) });
   // After every pass: the users it charged, and anyone whose grace period may have ended.
-  // Snapshot storage is charged per day in the same pass (its balance moves reach the watch too).
-  const storage = new SnapshotMetering({ repo: new SnapshotMeteringRepository(d.db), ledgerRepo, ledger: d.ledger, clock: d.clock, priceGbMonth: d.config.snapshotPriceGbMonth });
+  // Storage is charged in the same pass (its balance moves reach the watch too).
   const metering = new Metering({ repo: new MeteringRepository(d.db), ledger: d.ledger, events: d.events, clock: d.clock, log: d.log, monthlyCapHours: d.config.monthlyCapHours, storage, afterPass: () => watch.sweep() });
   // A listener on the ledger rather than UserChanges: it fires for balance changes only (not
   // for every role, session or password change) and for every one of them, top-ups included.

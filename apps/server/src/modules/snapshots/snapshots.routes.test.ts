@@ -76,6 +76,17 @@ for (const kind of testDatabaseKinds()) {
       assert.deepEqual((await h.request({ method: 'GET', url: '/api/snapshots', token: alice.token })).json<SnapshotList>().snapshots.map((x) => x.name).slice(0, 2), ['before-upgrade', s.name], 'newest first');
     });
 
+    test("the billing page's burn rate and runway count snapshot storage (its monthly price spread over the month's hours)", async () => {
+      const billing = async () => (await h.request({ method: 'GET', url: '/api/account/billing', token: alice.token })).json() as { burn_rate_hourly: number; runway_hours: number | null };
+      const vmsHourly = (await h.request({ method: 'GET', url: '/api/vms', token: alice.token })).json<{ price_hourly: number }[]>().reduce((t, v) => t + v.price_hourly, 0);
+      const stored = (await h.request({ method: 'GET', url: '/api/snapshots', token: alice.token })).json<SnapshotList>().snapshots.filter((x) => x.status === 'available');
+      const now = h.clock.now();
+      const hoursThisMonth = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 0)).getUTCDate() * 24;
+      const storage = stored.reduce((t, x) => t + x.price_monthly, 0) / hoursThisMonth;
+      assert.ok(storage > 0, 'alice keeps snapshots');
+      assert.equal((await billing()).burn_rate_hourly, Math.round((vmsHourly + storage) * 100) / 100);
+    });
+
     test('names: a clash is 409, a bad name 400', async () => {
       const again = await take(db2, { name: 'before-upgrade' });
       assert.equal(again.statusCode, 409, again.body);
