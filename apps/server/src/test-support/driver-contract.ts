@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { pickFreePort } from '../compute/ports.js';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import net, { type AddressInfo } from 'node:net';
 import os from 'node:os';
@@ -36,10 +37,21 @@ export interface ContractOptions {
  * and vagrant run the same suite). `extra` adds driver-specific tests that run before the
  * forced stop and destroy; they must leave the instance running.
  */
+/**
+ * A free port for the contract VM's SSH forward, above the integration servers' ranges (below
+ * 24500, tests/support/port-ranges.test.ts), from a random start so that suites running at the
+ * same time rarely try the same one.
+ */
+async function contractSshPort(): Promise<number> {
+  const port = await pickFreePort(`${24500 + Math.floor(Math.random() * 400)}-24999`, ['127.0.0.1'], new Set());
+  if (!port) throw new Error('no free port in 24500-24999 for the contract VM');
+  return port;
+}
+
 export function driverContractSuite(name: string, makeDriver: (dir: string) => ComputeDriver, extra?: (ctx: () => ContractContext) => void, options: ContractOptions = {}): void {
   describe(`compute driver contract: ${name}`, () => {
     let ctx: ContractContext;
-    before(() => {
+    before(async () => {
       const dir = mkdtempSync(path.join(os.tmpdir(), `twarga-${name}-`));
       execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', path.join(dir, 'key')], { timeout: 30_000 });
       const id = 'vm-1';
@@ -49,7 +61,7 @@ export function driverContractSuite(name: string, makeDriver: (dir: string) => C
         memoryMb: 256,
         vcpus: 1,
         diskGb: 1,
-        sshPort: 24000 + Math.floor(Math.random() * 1000),
+        sshPort: await contractSshPort(),
         boot: { kind: 'kernel', kernel: path.join(TINY_DIR, 'vmlinuz'), initrd: path.join(TINY_DIR, 'initrd.img'), cmdline: 'console=ttyS0 panic=-1' },
         seed: seedFiles({ instanceId: id, hostname: 'contract-test', sshAuthorizedKeys: [readFileSync(path.join(dir, 'key.pub'), 'utf8').trim()] }),
         info: { name: 'contract-test' },
