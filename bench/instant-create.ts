@@ -16,6 +16,7 @@
  * Target (issue 13): median instant POST → banner < 1 s (software emulation).
  *
  * BENCH_ROUNDS (default 5) runs of each; BENCH_TINY_DIR the image (default images/tiny/dist).
+ * BENCH_INSTANT_ONLY=1 (with BENCH_LEVEL=driver BENCH_CONCURRENT=0): instant rounds only, for quick iterations.
  * Traffic only to 127.0.0.1. Every wait is bounded; the server(s), every QEMU of the run
  * (tracked PIDs, pidfiles, and any QEMU whose argv names our temp dir, warm builds included)
  * and the temp dirs are removed on every exit path, including Ctrl-C and the global time limit.
@@ -41,6 +42,8 @@ import {
 const ROUNDS = envInt('BENCH_ROUNDS', 5);
 const CONCURRENT = envInt('BENCH_CONCURRENT', 10);
 const LEVEL = process.env.BENCH_LEVEL ?? 'both';
+/** BENCH_INSTANT_ONLY=1: driver level, instant rounds only (no cold or raw boots): for quick iterations. */
+const INSTANT_ONLY = process.env.BENCH_INSTANT_ONLY === '1';
 const TINY_DIR = process.env.BENCH_TINY_DIR ?? path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../images/tiny/dist');
 const API_PORTS = process.env.BENCH_SSH_PORTS ?? '26100-26149';
 /** Driver-level VMs and raw QEMUs forward from here up (outside the servers' range). */
@@ -147,6 +150,10 @@ async function driverLevel(root: string, user: { publicKey: string }): Promise<R
     instant.push((await banner(spec.sshPort, driver.paths(spec.id).dir)) - t0);
     reaper.trackQemu(readPidfile(driver.paths(spec.id).pidfile));
     await driver.destroy(spec.id);
+    if (INSTANT_ONLY) {
+      console.log(`  driver round ${round}: instant ${fmt(instant.at(-1)! / 1000, 2)} s  phases ${JSON.stringify(phases.at(-1))}`);
+      continue;
+    }
 
     spec = driverSpec(++n, user.publicKey);
     t0 = now();

@@ -130,6 +130,15 @@ describe('instant VMs from a warm snapshot', () => {
       assert.equal(ran, `user-data ran on instant-${k}`);
     }
 
+    // One SSH server: the identity started dropbear itself (no wait for init's sshd poll), and init's
+    // sshd waits while that one runs instead of starting a second one that fights for port 22.
+    for (const k of ['a', 'b'] as const) {
+      const ps = await ssh(k, 'cat /run/twarga/dropbear.pid; ps -o pid,ppid,args');
+      const [pidLine, ...rows] = ps.trim().split('\n');
+      const listeners = rows.map((r) => r.trim().split(/\s+/)).filter(([, ppid, cmd]) => ppid === '1' && /(^|\/)dropbear$/.test(cmd ?? ''));
+      assert.deepEqual(listeners.map(([pid]) => pid), [pidLine!.trim()], ps);
+    }
+
     // /data is the VM's own disk size, not the warm snapshot's 1 GiB (an instant guest formats and
     // mounts it in the background after its identity: /run/twarga-data-ready says it is done).
     for (const [k, gb] of [['a', 2], ['b', 3]] as const) {

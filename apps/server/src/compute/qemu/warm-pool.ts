@@ -7,7 +7,7 @@ import type { QemuInstanceHost } from './instance-host.js';
 import { loadState } from './migration.js';
 import { killAndWait, readPid } from './process.js';
 import { buildRoot, buildWarmSnapshot, warmFiles, type WarmMeta } from './warm-build.js';
-import { connectAgent, guestExec } from './warm-guest.js';
+import { connectAgent, dropbearEd25519HostKey, guestExec, identityInput } from './warm-guest.js';
 import { FileChecksums, sameShape, sha256File, shapeOf, warmKeyInputs, warmKeyOf, WARM_DISK_BYTES, type WarmKeyInputs } from './warm-key.js';
 
 /** What the pool tells its owner (logs; the service may turn them into events). */
@@ -169,8 +169,15 @@ export class WarmPool {
     const qga = await agent;
     const tAgent = Date.now();
     try {
-      const now = String(Math.floor(Date.now() / 1000));
-      const result = await guestExec(qga, IDENTITY_PROGRAM, ['--now', now, '--entropy', randomBytes(32).toString('hex')], deadline);
+      // The identity on stdin (no seed ISO mount in the guest; secrets never in argv), with a host
+      // key made here: this instance's own, never reused.
+      const hostKey = dropbearEd25519HostKey().file;
+      const nowS = Math.floor(Date.now() / 1000);
+      let result = await guestExec(qga, IDENTITY_PROGRAM, ['--stdin'], deadline, identityInput(spec.seed, nowS, hostKey));
+      // An image from before --stdin: its script reads the seed ISO itself.
+      if (result.exitcode === 2 && result.stderr.includes('unknown argument: --stdin')) {
+        result = await guestExec(qga, IDENTITY_PROGRAM, ['--now', String(nowS), '--entropy', randomBytes(32).toString('hex')], deadline);
+      }
       if (result.exitcode !== 0) throw new Error(`${IDENTITY_PROGRAM} exited ${result.exitcode}: ${(result.stderr || result.stdout).trim().slice(-400)}`);
     } finally {
       qga.close();
