@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ApiClient, type AdminHealth, type Event, type Vm } from '@twarga/contract';
-import { sshExec } from '../../apps/server/src/test-support/ssh.js';
+import { sshExec, waitForSshBanner } from '../../apps/server/src/test-support/ssh.js';
 import { killQemusUnder } from '../support/qemu.js';
 import { startServer } from '../support/server.js';
 import { until } from '../support/until.js';
@@ -76,8 +76,10 @@ describe('instant VMs through the API with real QEMU', () => {
     const vm = await running(created.id);
     const log = await createLog(vm);
     assert.ok(log.some((l) => /^Instant start from a warm snapshot \(\d+ ms\)$/.test(l)), log.join(' | '));
+    // "running" comes when the identity is applied; its SSH server answers a few hundred ms later.
+    await waitForSshBanner(vm.ssh_port!);
     const out = await until('user-data ran', async () => {
-      const r = await sshExec({ port: vm.ssh_port!, privateKey, command: 'hostname; cat /root/user-data-ran 2>/dev/null', timeoutMs: 30_000 });
+      const r = await sshExec({ port: vm.ssh_port!, privateKey, command: 'hostname; cat /root/user-data-ran 2>/dev/null; true', timeoutMs: 30_000 });
       return r.includes('ran-') ? r : undefined;
     }, 60_000);
     assert.deepEqual(out.trim().split('\n'), ['quick-1', 'ran-quick-1']);
