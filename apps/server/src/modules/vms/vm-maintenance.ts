@@ -1,8 +1,7 @@
-import type { Selectable } from 'kysely';
 import type { ActionType, VmActionRequest } from '@twarga/contract';
 import { canRebuild, canResize, instanceId, type ComputeDriver } from '../../compute/driver.js';
 import type { ComputeRegistry } from '../../compute/registry.js';
-import type { SnapshotsTable } from '../../db/schema.js';
+import type { SnapshotRow, SnapshotSource } from '../snapshots/snapshot-actions.js';
 import { AppError, badRequest, quotaExceeded } from '../../http/errors.js';
 import type { EventLog } from '../events/event-log.js';
 import type { HostsService } from '../hosts/hosts.service.js';
@@ -17,21 +16,7 @@ import { resolveShape, type Shape } from './shape.js';
 import type { VmOperations } from './vm-operations.js';
 import type { VmRow, VmsRepository } from './vms.repository.js';
 
-export type SnapshotRow = Selectable<SnapshotsTable>;
-
-/** What a VM made from a snapshot takes from it (modules/snapshots answers it). */
-export interface SnapshotSource {
-  id: number;
-  snap: string;
-  image: string;
-  os_type: string;
-  minDisk: number;
-  ram: number;
-  cpu: number;
-  hostId: number | null;
-  driver: string;
-  memory: boolean;
-}
+export type { SnapshotRow, SnapshotSource };
 
 /**
  * The snapshots module as the VM actions use it (modules/snapshots/snapshot-actions.ts): the
