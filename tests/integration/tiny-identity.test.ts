@@ -1,18 +1,15 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import os from 'node:os';
+import { copyFileSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { seedFiles } from '../../apps/server/src/cloudinit/seed-iso.js';
-import { QemuDriver } from '../../apps/server/src/compute/qemu/qemu-driver.js';
+import type { QemuDriver } from '../../apps/server/src/compute/qemu/qemu-driver.js';
+import { TINY_DIR, tinyLab } from '../support/tiny-lab.js';
 import type { InstanceSpec } from '../../apps/server/src/compute/driver.js';
 import { sshExec, waitForSshBanner } from '../../apps/server/src/test-support/ssh.js';
-import { root } from '../support/server.js';
 import { until } from '../support/until.js';
 
-/** The image under test: the built one, or another build (TWARGA_TINY_IMAGE_DIR) before it is swapped in. */
-const TINY_DIR = process.env.TWARGA_TINY_IMAGE_DIR ?? path.join(root, 'images/tiny/dist');
 /** This file's SSH ports (24350-24399 belong to it), one per VM. */
 const PORTS = { once: 24360, first: 24361, copy: 24362 };
 
@@ -23,23 +20,17 @@ const PORTS = { once: 24360, first: 24361, copy: 24362 };
  * reboot keeps them, and a grown disk shows its new size in /data.
  */
 describe('tiny image: identity per instance', () => {
+  let lab: ReturnType<typeof tinyLab>;
   let dir: string;
   let driver: QemuDriver;
   let privateKey: string;
   let publicKey: string;
 
   before(() => {
-    dir = mkdtempSync(path.join(os.tmpdir(), 'twarga-tiny-identity-'));
-    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', path.join(dir, 'key')], { timeout: 30_000 });
-    privateKey = readFileSync(path.join(dir, 'key'), 'utf8');
-    publicKey = readFileSync(path.join(dir, 'key.pub'), 'utf8').trim();
-    driver = new QemuDriver({ vmsDir: path.join(dir, 'vms'), accel: async () => 'tcg', stopTimeoutMs: 30_000 });
+    lab = tinyLab('tiny-identity');
+    ({ dir, driver, privateKey, publicKey } = lab);
   });
-  after(async () => {
-    // Only this test's VMs: the driver stops those under its own vmsDir, by their pidfiles.
-    for (const id of await driver.list()) await driver.destroy(id).catch(() => {});
-    rmSync(dir, { recursive: true, force: true });
-  });
+  after(() => lab.close());
 
   const specFor = (id: string, sshPort: number, userData?: string): InstanceSpec => ({
     id,

@@ -1,18 +1,16 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { seedFiles } from '../../apps/server/src/cloudinit/seed-iso.js';
-import { QemuDriver } from '../../apps/server/src/compute/qemu/qemu-driver.js';
+import type { QemuDriver } from '../../apps/server/src/compute/qemu/qemu-driver.js';
+import { TINY_DIR, tinyLab } from '../support/tiny-lab.js';
 import type { InstanceSpec } from '../../apps/server/src/compute/driver.js';
 import { sshExec, waitForSshBanner } from '../../apps/server/src/test-support/ssh.js';
-import { freePort, root } from '../support/server.js';
+import { freePort } from '../support/server.js';
 import { until } from '../support/until.js';
 
-/** The image under test: the built one, or another build (TWARGA_TINY_IMAGE_DIR) before it is swapped in. */
-const TINY_DIR = process.env.TWARGA_TINY_IMAGE_DIR ?? path.join(root, 'images/tiny/dist');
 
 function alive(pid: number): boolean {
   try {
@@ -28,22 +26,17 @@ function alive(pid: number): boolean {
  * ext2 by older images must be carried over.
  */
 describe('tiny image: /data survives an unclean power-off', () => {
+  let lab: ReturnType<typeof tinyLab>;
   let dir: string;
   let driver: QemuDriver;
   let privateKey: string;
   let publicKey: string;
 
   before(() => {
-    dir = mkdtempSync(path.join(os.tmpdir(), 'twarga-tiny-data-'));
-    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', path.join(dir, 'key')], { timeout: 30_000 });
-    privateKey = readFileSync(path.join(dir, 'key'), 'utf8');
-    publicKey = readFileSync(path.join(dir, 'key.pub'), 'utf8').trim();
-    driver = new QemuDriver({ vmsDir: path.join(dir, 'vms'), accel: async () => 'tcg', stopTimeoutMs: 30_000 });
+    lab = tinyLab('tiny-data');
+    ({ dir, driver, privateKey, publicKey } = lab);
   });
-  after(async () => {
-    for (const id of await driver.list()) await driver.destroy(id).catch(() => {});
-    rmSync(dir, { recursive: true, force: true });
-  });
+  after(() => lab.close());
 
   const specFor = async (id: string): Promise<InstanceSpec> => ({
     id,
