@@ -19,9 +19,10 @@ node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(
 
 # --- Debian packages -----------------------------------------------------------------
 # Server: a C/C++ toolchain in case better-sqlite3/argon2 must compile for this Node;
-# QEMU and what builds the built-in tiny image and the NoCloud seed ISOs.
+# QEMU and what builds the built-in tiny image and the NoCloud seed ISOs; mmdebstrap and fdisk
+# build the Debian 12 image (the server builds it in the background on its first start).
 packages=(build-essential python3 ca-certificates qemu-system-x86 qemu-utils genisoimage
-  busybox-static dropbear-bin cpio kmod)
+  busybox-static dropbear-bin cpio kmod mmdebstrap fdisk)
 # Tests: a real PostgreSQL, Debian's Chromium for the browser tier, ssh-keygen for real keys,
 # and libvirt + Vagrant (vagrant-libvirt) for the libvirt and Vagrant drivers; their daemon runs
 # only inside a network namespace the tests create (scripts/lib/libvirt-netns.sh).
@@ -62,4 +63,10 @@ npm run build --silent >/dev/null
 bash images/tiny/build.sh images/tiny/dist
 # The same image as a Vagrant box (twarga/tiny), for the Vagrant driver, when Vagrant is here.
 if command -v vagrant >/dev/null; then bash images/tiny/build-box.sh images/tiny/dist; fi
+# The tests boot Debian 12: build it now (cached in /var/cache/twarga/images; about 1.5 min the
+# first time). The server alone does not wait for it: it builds the image in the background.
+if $want_tests; then
+  if [ "$(id -u)" = 0 ]; then bash images/debian/build.sh | grep -v '^PROGRESS'
+  else echo "note: not root, the Debian 12 image is not built (its tests will fail)" >&2; fi
+fi
 say "ready"
