@@ -53,7 +53,17 @@ up_to_date() {
 }
 if $check; then up_to_date; exit; fi
 
-[ "$(id -u)" = 0 ] || die "building the Debian image needs root (mmdebstrap and a chroot)"
+if [ "$(id -u)" != 0 ]; then
+  # A server running as its own user cannot build; it can wait for a root build in progress
+  # (scripts/setup.sh, deploy/twarga-image-build.service) and then use its result.
+  up_to_date && { progress 100 "up to date"; exit 0; }
+  if [ -r "$cache/debian-12.lock" ] && exec 9<"$cache/debian-12.lock" && ! flock -n 9; then
+    progress 1 "waiting for the build running as root"
+    flock 9
+    up_to_date && { progress 100 "built"; exit 0; }
+  fi
+  die "building the Debian image needs root (mmdebstrap and a chroot): run 'sudo bash $0 $cache'"
+fi
 for tool in mmdebstrap mkfs.ext4 sfdisk qemu-img sha512sum flock chroot; do
   command -v "$tool" >/dev/null || die "$tool is missing (apt-get install mmdebstrap e2fsprogs fdisk qemu-utils util-linux)"
 done
@@ -67,7 +77,17 @@ if up_to_date; then
 fi
 
 work=$(mktemp -d "$cache/.debian-12.build.XXXXXX")
-trap 'rm -rf "$work"' EXIT
+child=
+# mmdebstrap mounts /proc, /sys and /dev inside the tree while it works: if it is stopped half-way,
+# those are unmounted before anything is deleted, and rm never crosses into another file system.
+cleanup() {
+  set +e
+  [ -n "$child" ] && { kill "$child" 2>/dev/null; wait "$child" 2>/dev/null; }
+  findmnt -rn -o TARGET | grep -F "$work/" | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
+  rm -rf --one-file-system "$work"
+}
+trap cleanup EXIT
+trap 'exit 143' TERM INT
 root="$work/root"
 # The host's Debian sources (bookworm, updates, security) when it has them: the same mirror setup
 # apt uses here. Otherwise Debian's own.
@@ -84,7 +104,11 @@ mmdebstrap --mode=root --variant=minbase --include="$include" --format=directory
   --customize-hook='chroot "$1" systemctl enable serial-getty@ttyS0.service' \
   --customize-hook='echo localhost > "$1"/etc/hostname' \
   --customize-hook='chroot "$1" systemctl mask e2scrub_reap.service e2scrub_all.timer' \
-  bookworm "$root" "${mirrors[@]}" >"$work/mmdebstrap.log" 2>&1 || { tail -30 "$work/mmdebstrap.log" >&2; die "mmdebstrap failed"; }
+  bookworm "$root" "${mirrors[@]}" >"$work/mmdebstrap.log" 2>&1 &
+# In the background so that a TERM (the server stopping) reaches this script, which stops it.
+child=$!
+wait "$child" || { child=; tail -30 "$work/mmdebstrap.log" >&2; die "mmdebstrap failed"; }
+child=
 
 progress 60 "configuring"
 cp -a "$here/rootfs/." "$root/"

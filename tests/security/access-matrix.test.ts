@@ -67,6 +67,7 @@ const FIXTURES: Record<string, { params: (f: Fixtures) => string[]; body?: Parti
   '/api/metrics/vm/:id': { params: (f) => [String(f.vmId)] },
   '/api/metrics/vm/:id/history': { params: (f) => [String(f.vmId)] },
   '/api/admin/images/:slug/download': { params: () => ['tiny'] },
+  '/api/admin/images/:slug/build': { params: () => ['tiny'] },
   '/api/notifications/channels/:id': { params: (f) => [String(f.channelId)], body: { PATCH: { name: 'taken over' } } },
   '/api/notifications/channels/:id/test': { params: (f) => [String(f.channelId)] },
   '/api/notifications/channels/:id/rotate-secret': { params: (f) => [String(f.channelId)] },

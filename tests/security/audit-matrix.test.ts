@@ -50,6 +50,8 @@ const CALLS: Record<string, Call> = {
   // Loopback URL: nothing is fetched by registering; the download of the built-in image is refused (409).
   'POST /api/admin/images': { action: 'image.registered', body: () => ({ slug: 'matrix-img', name: 'Matrix', distribution: 'test', version: '1', os_type: 'ubuntu', min_disk: 1, url: 'http://127.0.0.1:9/matrix.img', sha256: 'a'.repeat(64) }) },
   'POST /api/admin/images/:slug/download': { action: 'image.download_started', url: () => '/api/admin/images/tiny/download' },
+  // The built-in image is not built here: 409, no build starts, and the attempt is still audited.
+  'POST /api/admin/images/:slug/build': { action: 'image.build_started', url: () => '/api/admin/images/tiny/build' },
   'DELETE /api/admin/images/:slug': { action: 'image.deleted', url: (f) => `/api/admin/images/${f.imageSlug}`, late: true },
   'POST /api/metrics/collect': { action: 'POST /api/metrics/collect' },
   'DELETE /api/metrics/cleanup': {},

@@ -69,7 +69,8 @@ async function startOnce(env: Record<string, string>) {
   const port = await freePort();
   const child = spawn(process.execPath, [serverJs], {
     // Instant VMs off unless a test asks: a warm-snapshot build is a QEMU boot in the background of every server.
-    env: { PATH: process.env.PATH ?? '', TWARGA_INSTANT_VMS: 'off', ...env, TWARGA_PORT: String(port), TWARGA_HOST: '127.0.0.1', TWARGA_LOG_LEVEL: env.TWARGA_LOG_LEVEL ?? 'warn' },
+    // Image builds off too: a valid Debian cache is still imported, but no server starts a 2-minute build.
+    env: { PATH: process.env.PATH ?? '', TWARGA_INSTANT_VMS: 'off', TWARGA_IMAGE_BUILD: 'off', ...env, TWARGA_PORT: String(port), TWARGA_HOST: '127.0.0.1', TWARGA_LOG_LEVEL: env.TWARGA_LOG_LEVEL ?? 'warn' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

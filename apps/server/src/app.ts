@@ -56,6 +56,7 @@ import { streamRoutes } from './modules/events/stream.routes.js';
 import { ImagesRepository } from './modules/images/images.repository.js';
 import { ImagesService } from './modules/images/images.service.js';
 import { imagesRoutes } from './modules/images/images.routes.js';
+import { ImageBuilder } from './modules/images/image-build.js';
 import { parseMirrorHosts } from './lib/guarded-fetch.js';
 import { Reconciler } from './modules/vms/reconciler.js';
 import { createSnapshots } from './modules/snapshots/wiring.js';
@@ -115,6 +116,8 @@ export interface AppDeps {
   logger?: FastifyServerOptions['logger'];
   /** The compute driver; defaults to QEMU run directly. Tests of upper layers may pass a fake. */
   driver?: ComputeDriver;
+  /** The Debian image's build scripts; default images/debian/*.sh. Tests pass fakes. */
+  imageScripts?: { build?: string; box?: string };
 }
 
 /** Composition root: wires repositories → services → routes. No I/O happens here beyond registration. */
@@ -168,6 +171,12 @@ export async function buildApp(deps: AppDeps) {
   const imagesRepo = new ImagesRepository(db);
   const images = new ImagesService(imagesRepo, config.tinyImageDir, path.join(config.dataDir, 'images'), clock, app.log, { mirrorHosts: parseMirrorHosts(config.imageMirrorHosts) });
   const hostsRepo = new HostsRepository(db);
+  // Debian 12, built on this host in the background once the server listens (never on the start path).
+  const imageBuilder = new ImageBuilder({
+    repo: imagesRepo, imagesDir: path.join(config.dataDir, 'images'), cacheRoot: config.imageCacheDir, mode: config.imageBuild, log: app.log, scripts: deps.imageScripts,
+    vagrantWanted: async () => config.defaultDriver === 'vagrant' || (await hostsRepo.list()).some((h) => h.driver === 'vagrant' && h.enabled === 1),
+  });
+  images.attachBuilder(imageBuilder);
   const actions = new ActionsRepository(db);
   const progress = new ActionProgress({ actions, bus, clock, log: app.log });
   const drivers = new ComputeRegistry(hostsRepo, deps.driver ? singleDriverFactories(deps.driver) : driverFactories(config, app.log, progress, warmEventSink(events, app.log)));
@@ -353,6 +362,7 @@ export async function buildApp(deps: AppDeps) {
     // Deliveries a previous run left pending are sent now.
     await notifications.start();
   });
+  app.addHook('onListen', async () => imageBuilder.start());
   app.addHook('onClose', async () => {
     reconciler.stop();
     snapshotReconciler.stop();
@@ -369,5 +379,5 @@ export async function buildApp(deps: AppDeps) {
     await images.close();
   });
 
-  return { app, routes, services: { soc, healthWatch, notifications, alerts, alertEngine, auth, events, tokens, keys, admin: admin.admin, billing, ledger: billing.ledgerRepo, vms, ops, images, reconciler, snapshots, snapshotReconciler, metering: billing.metering, drivers, hosts, bus, terminal, liveAccess, collector, metrics } };
+  return { app, routes, services: { soc, healthWatch, notifications, alerts, alertEngine, auth, events, tokens, keys, admin: admin.admin, billing, ledger: billing.ledgerRepo, vms, ops, images, reconciler, snapshots, snapshotReconciler, metering: billing.metering, drivers, hosts, bus, terminal, liveAccess, collector, metrics, imageBuilder } };
 }

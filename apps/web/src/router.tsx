@@ -4,6 +4,7 @@ import { Layout } from './components/Layout';
 import { AccountPage } from './pages/AccountPage';
 import { AdminPage } from './pages/AdminPage';
 import { AdminHostsPage } from './pages/admin/AdminHostsPage';
+import { AdminImagesPage } from './pages/admin/AdminImagesPage';
 import { AdminTerminalsPage } from './pages/admin/AdminTerminalsPage';
 import { AdminAuditPage } from './pages/admin/AdminAuditPage';
 import { AdminUserPage } from './pages/admin/AdminUserPage';
@@ -52,6 +53,7 @@ export const router = createBrowserRouter([
       { path: 'admin', element: <AdminPage /> },
       { path: 'admin/terminals', element: <AdminTerminalsPage /> },
       { path: 'admin/hosts', element: <AdminHostsPage /> },
+      { path: 'admin/images', element: <AdminImagesPage /> },
       { path: 'admin/users', element: <AdminUsersPage /> },
       { path: 'admin/users/:id', element: <AdminUserPage /> },
       { path: 'admin/vms', element: <AdminVmsPage /> },

@@ -278,6 +278,7 @@ export class ApiClient {
     },
     registerImage: (body: RegisterImageRequest) => this.request<Image>('POST', '/api/admin/images', body),
     downloadImage: (slug: string) => this.request<Image>('POST', `/api/admin/images/${slug}/download`),
+    buildImage: (slug: string) => this.request<Image>('POST', `/api/admin/images/${slug}/build`),
     deleteImage: (slug: string) => this.request<void>('DELETE', `/api/admin/images/${slug}`),
     users: () => this.request<AdminUser[]>('GET', '/api/admin/users'),
     updateUser: (id: number, body: UpdateUserRequest) =>

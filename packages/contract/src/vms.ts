@@ -188,10 +188,13 @@ export const Image = Type.Object(
     version: Type.String(),
     /** GiB */
     min_disk: Type.Integer(),
-    kind: Type.Union([Type.Literal('builtin'), Type.Literal('url')]),
-    status: Type.Union(['available', 'pending', 'downloading', 'error'].map((s) => Type.Literal(s))),
-    /** 0..1 while downloading */
+    /** builtin: ships with the server; built: built on this host from packages (debian-12); url: downloaded by an admin. */
+    kind: Type.Union([Type.Literal('builtin'), Type.Literal('built'), Type.Literal('url')]),
+    status: Type.Union(['available', 'pending', 'downloading', 'building', 'error'].map((s) => Type.Literal(s))),
+    /** 0..1 while downloading or building */
     progress: Type.Union([Type.Number(), Type.Null()]),
+    /** The user VMs of this image log in as over SSH (cloud-init's default user), e.g. debian. */
+    ssh_user: Type.String(),
     /** Why the image is in error; shown to admins only (always null for other users). */
     error: Type.Union([Type.String(), Type.Null()]),
   },
@@ -213,6 +216,8 @@ export const RegisterImageRequest = Type.Object(
     sha256: Type.Optional(Type.String({ pattern: '^[a-f0-9]{64}$' })),
     /** A SHA256SUMS file listing the image's file name. */
     checksums_url: Type.Optional(Type.String({ pattern: '^https?://', maxLength: 2048 })),
+    /** The user VMs of this image log in as (the image's cloud-init default user). Default root. */
+    ssh_user: Type.Optional(Type.String({ pattern: '^[a-z_][a-z0-9_-]{0,31}$' })),
   },
   { additionalProperties: false },
 );

@@ -1,4 +1,5 @@
-import { readFileSync, existsSync } from 'node:fs';
+import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Type, type Static } from '@sinclair/typebox';
@@ -118,6 +119,10 @@ export const ConfigSchema = Type.Object(
     instantVms: Type.Boolean(),
     /** Instant VMs: size slugs whose warm snapshots are built at start for every instant-capable image (others on their first creation). */
     warmSizes: Type.String({ pattern: '^$|^[a-z0-9-]{1,64}(,[a-z0-9-]{1,64})*$' }),
+    /** Debian 12 image: 'auto' builds it in the background after start when the cache lacks it; 'off' only imports a valid cache (an admin may still start a build). */
+    imageBuild: Type.Union([Type.Literal('auto'), Type.Literal('off')]),
+    /** Where built images are cached (shared by every data dir on this machine): images/debian/build.sh's cache root. */
+    imageCacheDir: Type.String({ minLength: 1 }),
   },
   { additionalProperties: false },
 );
@@ -204,6 +209,8 @@ export const ENV_VARS: EnvSpec[] = [
   { key: 'snapshotPriceGbMonth', env: 'TWARGA_SNAPSHOT_PRICE_GB_MONTH', kind: 'int' },
   { key: 'instantVms', env: 'TWARGA_INSTANT_VMS', kind: 'bool' },
   { key: 'warmSizes', env: 'TWARGA_WARM_SIZES', kind: 'string' },
+  { key: 'imageBuild', env: 'TWARGA_IMAGE_BUILD', kind: 'string' },
+  { key: 'imageCacheDir', env: 'TWARGA_IMAGE_CACHE', kind: 'string' },
 ];
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -287,7 +294,30 @@ export function defaultConfig(cwd = process.cwd()): Config {
     snapshotPriceGbMonth: 10,
     instantVms: true,
     warmSizes: 's-1vcpu-256mb',
+    imageBuild: 'auto',
+    imageCacheDir: defaultImageCacheDir(),
   };
+}
+
+/**
+ * The same default as images/debian/build.sh: /var/cache/twarga/images when this user may write
+ * there (it or its nearest existing parent is writable), else the user's cache directory.
+ */
+export function defaultImageCacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  const system = '/var/cache/twarga/images';
+  for (let dir = system; ; dir = path.dirname(dir)) {
+    if (existsSync(dir)) {
+      try {
+        accessSync(dir, constants.W_OK);
+        return system;
+      } catch {
+        break;
+      }
+    }
+    if (dir === path.dirname(dir)) break;
+  }
+  const home = env.HOME ?? os.homedir();
+  return path.join(env.XDG_CACHE_HOME || path.join(home, '.cache'), 'twarga', 'images');
 }
 
 export class ConfigError extends Error {}

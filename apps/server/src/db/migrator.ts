@@ -17,6 +17,7 @@ import * as m015 from './migrations/015_event_search.js';
 import * as m016 from './migrations/016_event_fold_key.js';
 import * as m017 from './migrations/017_admin_billing.js';
 import * as m018 from './migrations/018_snapshots.js';
+import * as m019 from './migrations/019_built_images.js';
 
 export interface MigrationContext {
   /** Auto-increment integer primary key that never reuses ids (events refer to deleted rows). */
@@ -52,6 +53,7 @@ const MIGRATIONS: Migration[] = [
   { name: '016_event_fold_key', ...m016 },
   { name: '017_admin_billing', ...m017 },
   { name: '018_snapshots', ...m018 },
+  { name: '019_built_images', ...m019 },
 ];
 
 /**

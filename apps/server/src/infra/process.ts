@@ -11,6 +11,8 @@ export interface RunOptions {
   maxBuffer?: number;
   /** Each line of output (stdout and stderr) as it comes, e.g. for an action's progress log. */
   onLine?: (line: string) => void;
+  /** Sent on timeout or abort; default SIGKILL. SIGTERM lets a script's trap clean up after itself. */
+  killSignal?: NodeJS.Signals;
 }
 
 export interface RunResult {
@@ -48,7 +50,7 @@ export function run(command: string, args: readonly string[], options: RunOption
       args,
       {
         timeout: options.timeoutMs,
-        killSignal: 'SIGKILL',
+        killSignal: options.killSignal ?? 'SIGKILL',
         cwd: options.cwd,
         env: options.env,
         signal: options.signal,
@@ -59,7 +61,7 @@ export function run(command: string, args: readonly string[], options: RunOption
       (err, stdout, stderr) => {
         if (!err) return resolve({ stdout, stderr });
         const e = err as NodeJS.ErrnoException & { code?: number | string; killed?: boolean; signal?: string };
-        const timedOut = e.killed === true && e.signal === 'SIGKILL';
+        const timedOut = e.killed === true && e.signal === (options.killSignal ?? 'SIGKILL') && !options.signal?.aborted;
         // Never err.message for a command that ran: it is "Command failed: <the whole argv>", which
         // pushed the reason out of the message. A spawn failure (ENOENT…) has no output but says why.
         const output = stderr.trim() ? stderr : stdout.trim() ? stdout : typeof e.code === 'string' ? e.message : '';

@@ -1,5 +1,6 @@
+import path from 'node:path';
 import type { LightMyRequestResponse } from 'fastify';
-import { buildApp } from '../app.js';
+import { buildApp, type AppDeps } from '../app.js';
 import { defaultConfig, type Config } from '../config/config.js';
 import { loadOrCreateSecrets } from '../config/secrets.js';
 import type { Clock } from '../lib/time.js';
@@ -49,7 +50,7 @@ export interface Harness {
  * medium test that creates a VM must never boot a real QEMU by accident (one did, and its QEMU
  * outlived the test's deleted data dir). Pass a real driver on purpose.
  */
-export async function createHarness(kind: DbKind, overrides: Partial<Config> = {}, driver: ComputeDriver = new FakeDriver()): Promise<Harness> {
+export async function createHarness(kind: DbKind, overrides: Partial<Config> = {}, driver: ComputeDriver = new FakeDriver(), deps: Pick<AppDeps, 'imageScripts'> = {}): Promise<Harness> {
   const db = await createTestDatabase(kind);
   const clock = new TestClock();
   const config: Config = {
@@ -59,6 +60,9 @@ export async function createHarness(kind: DbKind, overrides: Partial<Config> = {
     loginRateLimitPerMinute: 1000,
     registerRateLimitPerHour: 1000,
     webDir: '/nonexistent-web-dir',
+    // A test that listens must not start a real Debian build, nor import the machine's cache.
+    imageBuild: 'off',
+    imageCacheDir: path.join(db.dataDir, 'image-cache'),
     ...overrides,
   };
   const { app, services, routes } = await buildApp({
@@ -68,6 +72,7 @@ export async function createHarness(kind: DbKind, overrides: Partial<Config> = {
     clock,
     logger: false,
     driver,
+    ...deps,
   });
   await services.auth.ensureAdmin({ username: 'admin', email: 'admin@example.com', password: ADMIN_PASSWORD });
   await app.ready();

@@ -107,17 +107,20 @@ export interface ImagesTable {
   /** Seed OS name it answers to (tiny, ubuntu, debian…). */
   os_type: string;
   min_disk: number;
-  kind: 'builtin' | 'url';
+  /** builtin: ships with the server (tiny); built: built on this host (debian-12, 019); url: downloaded. */
+  kind: 'builtin' | 'built' | 'url';
   url: string | null;
   sha256: string | null;
   /** A distribution's SHA256SUMS file to verify against when sha256 is not given. */
   checksums_url: string | null;
   format: 'qcow2' | 'raw' | null;
   size_bytes: number | null;
-  status: 'available' | 'pending' | 'downloading' | 'error';
+  status: 'available' | 'pending' | 'downloading' | 'building' | 'error';
   progress: number | null;
   error: string | null;
   created_at: Timestamp;
+  /** The user its VMs log in as over SSH (019; 'root' for older rows and the tiny image). */
+  ssh_user: string;
 }
 
 export interface ComputeHostsTable {

@@ -15,6 +15,7 @@ export const toImage = (r: ImageRow): Image => ({
   status: r.status,
   progress: r.progress,
   error: r.error,
+  ssh_user: r.ssh_user,
 });
 
 export class ImagesRepository {
@@ -44,7 +45,10 @@ export class ImagesRepository {
     await this.db.deleteFrom('images').where('slug', '=', slug).execute();
   }
 
-  /** Inserts the row if missing; otherwise refreshes only its status (catalog seeding at start). */
+  /**
+   * Inserts the row if missing; otherwise refreshes only a built-in image's status (catalog
+   * seeding at start). A built or downloaded image's status belongs to its builder or download.
+   */
   async upsert(row: ImageRow): Promise<void> {
     const existing = await this.find(row.slug);
     if (!existing) {

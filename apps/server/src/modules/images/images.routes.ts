@@ -35,9 +35,18 @@ export async function imagesRoutes(app: App, { images, vms }: { images: ImagesSe
     },
   });
 
+  app.post('/api/admin/images/:slug/build', {
+    config: { access: 'admin' },
+    schema: { tags: ['images'], summary: 'Build an image built on this host (debian-12) and import it (asynchronous; progress in GET /api/images; 409 while building or once available)', params: SlugParam, response: { 202: Image, ...errorResponses } },
+    handler: async (request, reply) => {
+      noteAudit(request, { action: 'image.build_started', target: { type: 'image', id: request.params.slug } });
+      return reply.status(202).send(await images.startBuild(request.params.slug));
+    },
+  });
+
   app.delete('/api/admin/images/:slug', {
     config: { access: 'admin' },
-    schema: { tags: ['images'], summary: 'Delete a downloaded image no live VM uses', params: SlugParam, response: { 204: Type.Null(), ...errorResponses } },
+    schema: { tags: ['images'], summary: 'Delete a downloaded image no live VM uses (a built image stays listed, pending: Build imports it again)', params: SlugParam, response: { 204: Type.Null(), ...errorResponses } },
     handler: async (request, reply) => {
       noteAudit(request, { action: 'image.deleted', target: { type: 'image', id: request.params.slug } });
       const using = (await vms.listLive()).filter((v) => v.image === request.params.slug).length;

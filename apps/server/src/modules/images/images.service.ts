@@ -10,6 +10,7 @@ import { downloadImage, type Checksum } from './image-download.js';
 import type { FetchPolicy } from '../../lib/guarded-fetch.js';
 import type { BootSource } from '../../compute/driver.js';
 import { toImage, type ImageRow, type ImagesRepository } from './images.repository.js';
+import { BUILT_SLUG, type ImageBuilder } from './image-build.js';
 
 /** Seed box names map to the distribution they ask for. */
 const OS_ALIASES: Record<string, string> = {
@@ -28,9 +29,18 @@ const CHECKSUMS_DEBIAN = 'https://cloud.debian.org/images/cloud/bookworm/latest/
 
 /** Cloud images we know how to verify: listed, downloaded only when an admin asks. */
 const PRELISTED: Omit<ImageRow, 'created_at'>[] = [
-  { slug: 'ubuntu-24-04', name: 'Ubuntu 24.04 LTS (cloud image)', distribution: 'Ubuntu', version: '24.04', os_type: 'ubuntu', min_disk: 4, kind: 'url', url: 'https://cloud-images.ubuntu.com/noble/current/noble-server-cloudimg-amd64.img', sha256: null, checksums_url: CHECKSUMS_UBUNTU, format: null, size_bytes: null, status: 'pending', progress: null, error: null },
-  { slug: 'debian-12', name: 'Debian 12 (generic cloud image)', distribution: 'Debian', version: '12', os_type: 'debian', min_disk: 3, kind: 'url', url: 'https://cloud.debian.org/images/cloud/bookworm/latest/debian-12-genericcloud-amd64.qcow2', sha256: null, checksums_url: CHECKSUMS_DEBIAN, format: null, size_bytes: null, status: 'pending', progress: null, error: null },
+  { slug: 'ubuntu-24-04', name: 'Ubuntu 24.04 LTS (cloud image)', distribution: 'Ubuntu', version: '24.04', os_type: 'ubuntu', min_disk: 4, kind: 'url', url: 'https://cloud-images.ubuntu.com/noble/current/noble-server-cloudimg-amd64.img', sha256: null, checksums_url: CHECKSUMS_UBUNTU, format: null, size_bytes: null, status: 'pending', progress: null, error: null, ssh_user: 'ubuntu' },
+  { slug: 'debian-12-genericcloud', name: 'Debian 12 (official generic cloud image)', distribution: 'Debian', version: '12', os_type: 'debian', min_disk: 3, kind: 'url', url: 'https://cloud.debian.org/images/cloud/bookworm/latest/debian-12-genericcloud-amd64.qcow2', sha256: null, checksums_url: CHECKSUMS_DEBIAN, format: null, size_bytes: null, status: 'pending', progress: null, error: null, ssh_user: 'debian' },
 ];
+
+/**
+ * Debian 12 built on this host from Debian's packages (images/debian/build.sh, see image-build.ts):
+ * pending until the builder imports it. Its disk is 2 GiB; cloud-init grows it to the VM's.
+ */
+const BUILT: Omit<ImageRow, 'created_at'> = {
+  slug: BUILT_SLUG, name: 'Debian 12 (bookworm), built here', distribution: 'Debian', version: '12', os_type: 'debian', min_disk: 2, kind: 'built',
+  url: null, sha256: null, checksums_url: null, format: null, size_bytes: null, status: 'pending', progress: null, error: null, ssh_user: 'debian',
+};
 
 const MAX_IMAGE_BYTES = 20 * 1024 ** 3;
 const DOWNLOAD_TIMEOUT_MS = 2 * 60 * 60 * 1000;
@@ -50,6 +60,12 @@ export class ImagesService {
     private readonly fetchPolicy: FetchPolicy = { mirrorHosts: new Set() },
   ) {}
 
+  /** Builds and imports the images built on this host (wired after construction: it shares the repository). */
+  private builder: ImageBuilder | undefined;
+  attachBuilder(builder: ImageBuilder): void {
+    this.builder = builder;
+  }
+
   private file(slug: string) {
     return confined(this.imagesDir, `${slug}.img`);
   }
@@ -60,7 +76,7 @@ export class ImagesService {
     const row: ImageRow = {
       slug: input.slug, name: input.name, distribution: input.distribution, version: input.version, os_type: input.os_type,
       min_disk: input.min_disk, kind: 'url', url: input.url, sha256: input.sha256 ?? null, checksums_url: input.checksums_url ?? null,
-      format: null, size_bytes: null, status: 'pending', progress: null, error: null, created_at: this.clock.now().toISOString(),
+      format: null, size_bytes: null, status: 'pending', progress: null, error: null, created_at: this.clock.now().toISOString(), ssh_user: input.ssh_user ?? 'root',
     };
     await this.repo.insert(row);
     return toImage(row);
@@ -70,7 +86,7 @@ export class ImagesService {
   async startDownload(slug: string): Promise<Image> {
     const img = await this.repo.find(slug);
     if (!img) throw notFound('Image');
-    if (img.kind !== 'url' || !img.url) throw conflict(`Image ${slug} is built in; there is nothing to download`);
+    if (img.kind !== 'url' || !img.url) throw conflict(`Image ${slug} is ${img.kind === 'built' ? 'built on this host (POST /api/admin/images/:slug/build)' : 'built in'}; there is nothing to download`);
     if (img.status === 'downloading' || this.downloads.has(slug)) throw conflict(`Image ${slug} is already downloading`);
     await mkdir(this.imagesDir, { recursive: true, mode: 0o700 });
     await this.repo.update(slug, { status: 'downloading', progress: 0, error: null });
@@ -89,25 +105,41 @@ export class ImagesService {
     return toImage((await this.repo.find(slug))!);
   }
 
-  /** Resolves when every running download has ended (tests). */
-  async idle(): Promise<void> {
-    await Promise.allSettled([...this.downloads.values()]);
+  /**
+   * (Re)starts the build of an image built on this host, in the background; progress in GET
+   * /api/images. An imported image is not rebuilt: delete it first (its VMs keep their disks).
+   */
+  async startBuild(slug: string): Promise<Image> {
+    const img = await this.repo.find(slug);
+    if (!img) throw notFound('Image');
+    if (img.kind !== 'built' || !this.builder) throw conflict(`Image ${slug} is not built on this host${img.kind === 'url' ? ': download it instead' : ''}`);
+    if (img.status === 'building' || this.builder.busy) throw conflict(`Image ${slug} is already being built or imported`);
+    if (img.status === 'available') throw conflict(`Image ${slug} is built and available; delete it first to build it again`);
+    await this.builder.build();
+    return toImage((await this.repo.find(slug))!);
   }
 
-  /** Server shutdown: running downloads are abandoned (and marked errored). */
+  /** Resolves when every running download and build has ended (tests). */
+  async idle(): Promise<void> {
+    await Promise.allSettled([...this.downloads.values(), this.builder?.idle()]);
+  }
+
+  /** Server shutdown: running downloads are abandoned (and marked errored); a build is aborted without waiting for it. */
   async close(): Promise<void> {
     this.closing.abort(new Error('interrupted: the server stopped during the download'));
-    await this.idle();
+    await Promise.all([Promise.allSettled([...this.downloads.values()]), this.builder?.close()]);
   }
 
   async remove(slug: string, liveVmsUsing: number): Promise<void> {
     const img = await this.repo.find(slug);
     if (!img) throw notFound('Image');
     if (img.kind === 'builtin') throw conflict('The built-in image cannot be deleted');
-    if (img.status === 'downloading') throw conflict('Wait for the download to end first');
+    if (img.status === 'downloading' || img.status === 'building') throw conflict(`Wait for the ${img.status === 'building' ? 'build' : 'download'} to end first`);
     if (liveVmsUsing > 0) throw conflict(`${liveVmsUsing} live VM(s) still use this image`);
     await rm(this.file(slug), { force: true });
-    await this.repo.delete(slug);
+    // A built image stays listed (it is seeded at every start): Build imports it again.
+    if (img.kind === 'built') await this.repo.update(slug, { status: 'pending', progress: null, format: null, size_bytes: null, error: null });
+    else await this.repo.delete(slug);
   }
 
   /** Makes sure the built-in image and the pre-listed cloud images are in the catalog. */
@@ -116,11 +148,13 @@ export class ImagesService {
     await this.repo.upsert({
       slug: 'tiny', name: 'Twarga tiny Linux (busybox, dropbear, Debian kernel)', distribution: 'Twarga tiny', version: '1', os_type: 'tiny', min_disk: 1, kind: 'builtin',
       url: null, sha256: null, checksums_url: null, format: null, size_bytes: null, status: tinyReady ? 'available' : 'error', progress: null,
-      error: tinyReady ? null : `tiny image not built in ${this.tinyDir} (run scripts/setup.sh)`, created_at: now,
+      error: tinyReady ? null : `tiny image not built in ${this.tinyDir} (run scripts/setup.sh)`, created_at: now, ssh_user: 'root',
     });
-    for (const img of PRELISTED) await this.repo.upsert({ ...img, created_at: now });
+    for (const img of [BUILT, ...PRELISTED]) await this.repo.upsert({ ...img, created_at: now });
     for (const img of await this.repo.list()) {
       if (img.status === 'downloading') await this.repo.update(img.slug, { status: 'error', error: 'interrupted: the server restarted during the download' });
+      // The builder, started once the server listens, picks it up again.
+      if (img.status === 'building') await this.repo.update(img.slug, { status: 'pending', progress: null, error: null });
     }
   }
 
@@ -129,7 +163,10 @@ export class ImagesService {
    * admin's network, which plain users have no business probing.
    */
   async list(viewer: { isAdmin: boolean }): Promise<Image[]> {
-    return (await this.repo.list()).map((r) => (viewer.isAdmin ? toImage(r) : { ...toImage(r), error: null }));
+    // The built-in image first (the launch form's default: it boots in seconds), then the one built here, then downloads.
+    const rank = { builtin: 0, built: 1, url: 2 } as const;
+    const rows = (await this.repo.list()).sort((a, b) => rank[a.kind] - rank[b.kind]);
+    return rows.map((r) => (viewer.isAdmin ? toImage(r) : { ...toImage(r), error: null }));
   }
 
   /** Resolves `image` (a slug) or `os_type` (seed names) to an available image, or a clear 400. */
@@ -142,10 +179,12 @@ export class ImagesService {
     }
     const requested = input.os_type ?? 'tiny';
     const os = OS_ALIASES[requested] ?? requested;
-    const candidates = await this.repo.findByOsType(os);
+    // The image built here first (debian → debian-12, not the official download), then newest slug first.
+    const candidates = (await this.repo.findByOsType(os)).sort((a, b) => Number(b.kind === 'built') - Number(a.kind === 'built'));
     const ready = candidates.find((c) => c.status === 'available');
     if (ready) return ready;
-    const why = candidates.length ? `no ${os} image has been downloaded on this host yet` : `no image for "${requested}" exists on this host`;
+    const building = candidates.find((c) => c.status === 'building');
+    const why = building ? `${building.slug} is still being built on this host (see GET /api/images)` : candidates.length ? `no ${os} image has been downloaded on this host yet` : `no image for "${requested}" exists on this host`;
     throw badRequest(`Cannot create a ${requested} VM: ${why}`, [{ field: 'os_type', message: why }]);
   }
 

@@ -239,12 +239,12 @@ export class VmMaintenance {
     if (!canRebuild(driver)) throw new Error(`the ${driver.info().name} driver cannot rebuild VMs`);
     const image = await this.d.images.resolve({ image: slug });
     const consoleKey = await this.d.consoleKeys.ensure(row.id, row.name);
-    const rebuilt: VmRow = { ...row, image: image.slug, os_type: image.os_type };
+    const rebuilt: VmRow = { ...row, image: image.slug, os_type: image.os_type, ssh_user: image.ssh_user };
     this.step(row, `Rebuilding from image ${image.slug}: the ${row.disk} GB disk and all data on it are wiped`);
     await driver.rebuild(instanceSpecOf(rebuilt, this.d.images.bootSource(image), consoleKey, { status: 'stopped', fromSnapshot: false }));
     // New disk, new host keys: the terminal pins them on its next connection.
     await this.d.consoleKeys.unpinHostKey(row.id);
-    await this.d.ops.setStatus(row.id, 'stopped', { image: image.slug, os_type: image.os_type, booted_at: null, status_reason: null, error: null });
+    await this.d.ops.setStatus(row.id, 'stopped', { image: image.slug, os_type: image.os_type, ssh_user: image.ssh_user, booted_at: null, status_reason: null, error: null });
     this.step(row, `Rebuilt from ${image.slug}: a fresh ${row.disk} GB disk; same SSH port and keys; start the VM to boot it`);
   }
 }

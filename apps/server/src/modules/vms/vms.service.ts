@@ -187,7 +187,7 @@ export class VmsService {
     return this.insertWithPort(host.driver === 'qemu', {
       user_id: userId, name: input.name, status: 'pending', os_type: image.os_type, image: image.slug, size: spec.size,
       ram: spec.ram, cpu: spec.cpu, disk: spec.disk, price_hourly: price, driver: host.driver, host_id: host.id, guest_ssh_host: null, guest_ssh_port: null, ip_address: null, ssh_port: null,
-      ssh_user: 'root', ssh_keys: JSON.stringify(sshKeys), user_data: input.user_data ?? null, locked: 1, error: null, status_reason: null,
+      ssh_user: image.ssh_user, ssh_keys: JSON.stringify(sshKeys), user_data: input.user_data ?? null, locked: 1, error: null, status_reason: null,
       booted_at: null, destroyed_at: null, billed_until: null, created_at: now, updated_at: now,
       health: null, health_since: null, health_boot: null, health_source: null, watchdog_reset: input.watchdog_reset ? 1 : 0, watchdog_reset_at: null,
       snapshot_id: source?.id ?? null, boot_path: null,

@@ -5,6 +5,7 @@ const TABS = [
   { to: '/admin/users', label: 'Users', end: false },
   { to: '/admin/vms', label: 'VMs', end: false },
   { to: '/admin/hosts', label: 'Hosts', end: false },
+  { to: '/admin/images', label: 'Images', end: false },
   { to: '/admin/terminals', label: 'Terminal sessions', end: false },
   { to: '/admin/audit', label: 'Audit log', end: false },
 ];

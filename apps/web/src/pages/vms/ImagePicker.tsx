@@ -8,7 +8,9 @@ import { ChoiceCard, ChoiceGroup } from './Choices';
 import { useImages } from './queries';
 
 function unavailable(image: Image): string {
-  if (image.status === 'downloading') return image.progress === null ? 'downloading' : `downloading ${Math.round(image.progress * 100)}%`;
+  if (image.status === 'downloading' || image.status === 'building') {
+    return image.progress === null ? image.status : `${image.status} ${Math.round(image.progress * 100)}%`;
+  }
   // The API gives the reason to admins only; other users just learn it cannot be used.
   if (image.status === 'error') return image.error ? `error: ${image.error}` : 'not available (an administrator can see why)';
   return image.status;

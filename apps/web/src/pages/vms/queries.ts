@@ -2,7 +2,14 @@ import { useQuery } from '@tanstack/react-query';
 import { client, keys } from '../../api';
 
 /** Images and sizes change rarely: share one answer for a minute between pages. */
-export const useImages = () => useQuery({ queryKey: keys.images, queryFn: client.images.list, staleTime: 60_000 });
+/** Refreshed every 3 s while an image builds or downloads, so its progress (and then its card) comes alive. */
+export const useImages = () =>
+  useQuery({
+    queryKey: keys.images,
+    queryFn: client.images.list,
+    staleTime: 60_000,
+    refetchInterval: (q) => (q.state.data?.some((i) => i.status === 'building' || i.status === 'downloading') ? 3000 : false),
+  });
 export const useSizes = () => useQuery({ queryKey: keys.sizes, queryFn: client.sizes.list, staleTime: 60_000 });
 export const useVms = () => useQuery({ queryKey: keys.vms, queryFn: client.vms.list });
 export const useVm = (id: number) => useQuery({ queryKey: keys.vm(id), queryFn: () => client.vms.get(id), enabled: Number.isInteger(id) && id > 0 });
