@@ -167,6 +167,7 @@ export function CreateVmPage() {
           hint={NAME_HINT}
         />
         <SshKeyPicker
+          user={source === 'snapshot' ? undefined : image?.ssh_user}
           unchecked={unchecked}
           onToggle={(id) => {
             setUnchecked((u) => {

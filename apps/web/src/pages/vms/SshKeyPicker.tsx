@@ -6,11 +6,15 @@ import { link } from '../../components/ui';
 import { useSshKeys } from './queries';
 import { ChoiceCard, ChoiceGroup } from './Choices';
 
-/** Checkboxes of the user's SSH keys; every key is checked unless its id is in `unchecked`. */
-export function SshKeyPicker({ unchecked, onToggle, error }: { unchecked: ReadonlySet<number>; onToggle: (id: number) => void; error?: string }) {
+/**
+ * Checkboxes of the user's SSH keys; every key is checked unless its id is in `unchecked`.
+ * `user`: who the keys log in as (the image's SSH user), when known.
+ */
+export function SshKeyPicker({ unchecked, onToggle, error, user }: { unchecked: ReadonlySet<number>; onToggle: (id: number) => void; error?: string; user?: string }) {
   const list = useSshKeys();
+  const hint = user ? `Installed for ${user} on the new VM.` : 'Installed on the new VM.';
   return (
-    <ChoiceGroup legend="SSH keys" error={error} hint={list.data?.length ? 'Installed for root on the new VM.' : undefined}>
+    <ChoiceGroup legend="SSH keys" error={error} hint={list.data?.length ? hint : undefined}>
       {list.isPending && <SkeletonRows label="Loading SSH keys…" rows={1} />}
       {list.isError && <Alert>Could not load your SSH keys: {errorMessage(list.error)}</Alert>}
       {list.isSuccess && list.data.length === 0 && (

@@ -48,7 +48,7 @@ export function ConnectSection({ vm }: { vm: Vm }) {
           ? 'SSH works when the VM runs.'
           : 'The SSH command appears here once the VM is running.';
   return (
-    <Section title="Connect" description="Log in as root with one of the SSH keys you chose at creation.">
+    <Section title="Connect" description={`Log in as ${vm.ssh_user} with one of the SSH keys you chose at creation.`}>
       <dl className="grid grid-cols-2 gap-3 sm:grid-cols-3">
         <Item term="IP address" mono className="col-span-2 sm:col-span-1">
           {vm.ip_address ?? '—'}
