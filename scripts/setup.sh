@@ -68,5 +68,6 @@ if command -v vagrant >/dev/null; then bash images/tiny/build-box.sh images/tiny
 if $want_tests; then
   if [ "$(id -u)" = 0 ]; then bash images/debian/build.sh | grep -v '^PROGRESS'
   else echo "note: not root, the Debian 12 image is not built (its tests will fail)" >&2; fi
+  if command -v vagrant >/dev/null && bash images/debian/build.sh --check; then bash images/debian/build-box.sh; fi
 fi
 say "ready"

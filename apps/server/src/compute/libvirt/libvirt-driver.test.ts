@@ -1,9 +1,13 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
-import { hasSerialConsole } from '../driver.js';
+import { seedFiles } from '../../cloudinit/seed-iso.js';
+import { hasSerialConsole, type InstanceSpec } from '../driver.js';
+import { DEBIAN_DISK, debianImageMissing, sshWhenReady } from '../../test-support/debian-image.js';
 import { driverContractSuite, TINY_DIR } from '../../test-support/driver-contract.js';
 import { inPrivateNetns } from '../../test-support/netns.js';
 import { LibvirtDriver } from './libvirt-driver.js';
@@ -156,6 +160,85 @@ if (reason) {
     assert.deepEqual(parseNameList(await virsh.run(['list', '--all', '--name'])).filter((n) => n.startsWith(prefix)), []);
     assert.deepEqual(await driver.list(), []);
     assertOnlySharedVolumes(parseVolList(await virsh.run(['vol-list', '--pool', pool])).map((v) => v.name));
+  });
+
+  // Debian 12 (images/debian/build.sh) the usual libvirt way: BIOS → GRUB from the image's disk,
+  // the seed read by cloud-init. One boot, every check in one test (each boot costs a minute or more).
+  const debianMissing = debianImageMissing();
+  test('libvirt: Debian 12 boots from its disk image: SSH as debian with the seeded key, a shell on ttyS0, the guest agent; destroy leaves nothing', { skip: debianMissing && !debianMissing.fail ? debianMissing.reason : false }, async (t) => {
+    if (debianMissing) assert.fail(`${debianMissing.reason} (CI is set: the image must be there)`);
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'twarga-libvirt-debian-'));
+    const id = 'vm-14';
+    const name = `${prefix}${id}`;
+    try {
+      execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', path.join(dir, 'key')], { timeout: 30_000 });
+      const spec: InstanceSpec = {
+        id,
+        hostname: 'debian-libvirt',
+        memoryMb: 1024,
+        vcpus: 1,
+        // Below the image's 2 GiB virtual size: the disk must still hold the whole image.
+        diskGb: 1,
+        sshPort: 0,
+        boot: { kind: 'disk', path: DEBIAN_DISK, format: 'qcow2' },
+        seed: seedFiles({ instanceId: id, hostname: 'debian-libvirt', sshAuthorizedKeys: [readFileSync(path.join(dir, 'key.pub'), 'utf8').trim()] }),
+        info: { name: 'debian-libvirt', os_type: 'debian' },
+      };
+      await driver.create(spec);
+      const started = Date.now();
+      await driver.start(id);
+      const xml = await virsh.run(['dumpxml', name]);
+      assert.doesNotMatch(xml, /<kernel>/, 'booted by the BIOS from the disk, not a kernel');
+      const ins = await driver.inspect(id);
+      assert.match(ins.privateIp ?? '', /^192\.168\.122\.[0-9]+$/);
+      const privateKey = readFileSync(path.join(dir, 'key'), 'utf8');
+      const out = await sshWhenReady({ host: ins.privateIp!, port: 22, username: 'debian', privateKey, command: 'id -un; hostname; lsblk -bdno SIZE /dev/vda', timeoutMs: 300_000 });
+      t.diagnostic(`Debian 12 on libvirt (TCG, 1 GB): SSH as debian after ${((Date.now() - started) / 1000).toFixed(1)} s`);
+      const [user, host, size] = out.trim().split('\n');
+      assert.equal(user, 'debian');
+      assert.equal(host, 'debian-libvirt', 'the hostname from the seed');
+      assert.ok(Number(size) >= 2 * 1024 ** 3, `the disk holds the image's 2 GiB: ${size} bytes`);
+
+      // The serial console: the image's getty on ttyS0 (autologin as root, images/debian/rootfs)
+      // answers Enter with a shell prompt and runs what is typed.
+      const serial = await driver.openSerial(id);
+      let serialOut = '';
+      serial.on('data', (d: Buffer) => (serialOut += d.toString('utf8')));
+      try {
+        const waitFor = async (re: RegExp, ms: number, poke?: string) => {
+          const deadline = Date.now() + ms;
+          while (!re.test(serialOut) && Date.now() < deadline) {
+            if (poke) serial.write(poke);
+            await new Promise((r) => setTimeout(r, poke ? 2000 : 200));
+          }
+          assert.match(serialOut, re, `the serial console printed: ${JSON.stringify(serialOut.slice(-500))}`);
+        };
+        await waitFor(/root@debian-libvirt:~# $/m, 60_000, '\r');
+        serial.write('echo serial-$((6*7)) $(tty); hostname\r');
+        await waitFor(/serial-42 \/dev\/ttyS0\s+debian-libvirt/, 20_000);
+      } finally {
+        serial.destroy();
+      }
+
+      // qemu-guest-agent answers on org.qemu.guest_agent.0 and sees the root filesystem.
+      const deadline = Date.now() + 60_000;
+      let report = await driver.guestReport(id);
+      while (!(report?.agent && report.filesystems?.some((f) => f.mountpoint === '/')) && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 2000));
+        report = await driver.guestReport(id);
+      }
+      assert.ok(report?.agent, `the guest agent answers: ${JSON.stringify(report)}`);
+      assert.equal(report.filesystems?.find((f) => f.mountpoint === '/')?.type, 'ext4', JSON.stringify(report.filesystems));
+      t.diagnostic(`guest agent answered ${((Date.now() - started) / 1000).toFixed(1)} s after start`);
+
+      await driver.destroy(id);
+      assert.equal((await driver.inspect(id)).state, 'missing');
+      assert.deepEqual(parseNameList(await virsh.run(['list', '--all', '--name'])).filter((n) => n.startsWith(name)), []);
+      assert.deepEqual(parseVolList(await virsh.run(['vol-list', '--pool', pool])).map((v) => v.name).filter((v) => v.startsWith(`${name}-`)), []);
+    } finally {
+      await driver.destroy(id).catch(() => {});
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   // A remote host: nothing on this machine's disk is shared with it and its PTYs are not ours.

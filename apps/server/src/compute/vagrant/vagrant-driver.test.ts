@@ -8,6 +8,7 @@ import { seedFiles } from '../../cloudinit/seed-iso.js';
 import { CommandError, type RunResult } from '../../infra/process.js';
 import { driverContractSuite, TINY_DIR } from '../../test-support/driver-contract.js';
 import { inPrivateNetns } from '../../test-support/netns.js';
+import { DEBIAN_DISK, debianImageMissing, sshWhenReady } from '../../test-support/debian-image.js';
 import type { InstanceSpec } from '../driver.js';
 import { parseBoxList, parseStatus } from './machine-readable.js';
 import { defaultRunner, VagrantDriver, type CommandRunner } from './vagrant-driver.js';
@@ -110,6 +111,11 @@ describe('vagrant driver with a scripted runner', () => {
     const d = new VagrantDriver({ machinesDir: path.join(dir, 'b'), runner });
     await assert.rejects(d.create(tinySpec(dir)), /Vagrant box twarga\/tiny \(libvirt\) is not installed: run images\/tiny\/build-box\.sh/);
     await assert.rejects(d.create({ ...tinySpec(dir), boot: { kind: 'disk', path: '/x.qcow2', format: 'qcow2' }, info: { os_type: 'plan9' } }), /no Vagrant box for os_type "plan9"/);
+    // Debian is the box made from the image built here, and the error says how to make it.
+    await assert.rejects(
+      d.create({ ...tinySpec(dir), boot: { kind: 'disk', path: '/x.qcow2', format: 'qcow2' }, info: { os_type: 'debian' } }),
+      /Vagrant box twarga\/debian-12 \(libvirt\) is not installed: run images\/debian\/build-box\.sh/,
+    );
   });
 
   function created(sub: string, rules: Parameters<typeof scripted>[0]) {
@@ -369,4 +375,69 @@ if (reason) {
 
   // The box's disk that vagrant-libvirt caches in the pool, the pool and the management network
   // are shared by every Vagrant machine on this libvirtd (other tests run at the same time): kept.
+
+  // twarga/debian-12 (images/debian/build-box.sh): the os_type `debian` picks it, vagrant-libvirt
+  // boots its disk (GRUB), cloud-init reads the seed. One boot, every check in one test.
+  const DEBIAN_BOX = 'twarga/debian-12';
+  const debianWhyNot = (() => {
+    const missing = debianImageMissing();
+    if (missing) return missing;
+    const boxes = parseBoxList(sh('vagrant', ['box', 'list', '--machine-readable']));
+    if (!boxes.some((b) => b.name === DEBIAN_BOX && b.provider === 'libvirt')) {
+      return { reason: `vagrant box ${DEBIAN_BOX} (libvirt) is not installed (run images/debian/build-box.sh)`, fail: !!process.env.CI };
+    }
+    return undefined;
+  })();
+  test('vagrant: Debian 12 (os_type debian → twarga/debian-12) boots; SSH as debian with the per-instance and the user\'s key; cloud-init set the hostname from the seed; destroy leaves nothing', { skip: debianWhyNot && !debianWhyNot.fail ? debianWhyNot.reason : false }, async (t) => {
+    if (debianWhyNot) assert.fail(`${debianWhyNot.reason} (CI is set: it must be there)`);
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'twarga-vagrant-debian-'));
+    const id = 'vm-14';
+    const dom = domainName(id);
+    const machines = path.join(dir, 'machines');
+    const driver = new VagrantDriver({ machinesDir: machines, runner: timedRunner });
+    try {
+      execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', path.join(dir, 'key')], { timeout: 30_000 });
+      const spec: InstanceSpec = {
+        id,
+        hostname: 'debian-vagrant',
+        memoryMb: 1024,
+        vcpus: 1,
+        diskGb: 2,
+        sshPort: 0,
+        boot: { kind: 'disk', path: DEBIAN_DISK, format: 'qcow2' },
+        seed: seedFiles({ instanceId: id, hostname: 'debian-vagrant', sshAuthorizedKeys: [readFileSync(path.join(dir, 'key.pub'), 'utf8').trim()] }),
+        info: { name: 'debian-vagrant', os_type: 'debian' },
+      };
+      await driver.create(spec);
+      assert.match(readFileSync(path.join(machines, id, 'Vagrantfile'), 'utf8'), /m\.vm\.box = 'twarga\/debian-12'\n[\s\S]*m\.ssh\.username = 'debian'/);
+      const started = Date.now();
+      await driver.start(id);
+      t.diagnostic(`Debian 12 on vagrant-libvirt (TCG, 1 GB): vagrant up took ${((Date.now() - started) / 1000).toFixed(1)} s`);
+      const ins = await driver.inspect(id);
+      assert.equal(ins.state, 'running');
+      assert.equal(ins.sshEndpoint?.username, 'debian');
+      assert.equal(ins.sshEndpoint?.port, 22);
+      assert.match(ins.sshEndpoint?.host ?? '', /^192\.168\.126\.\d+$/);
+      assert.doesNotMatch(virsh('dumpxml', dom), /<kernel>/, 'booted by the BIOS from the box disk');
+      const host = ins.sshEndpoint!.host;
+      // The key Vagrant logs in with (the driver's own, in the seed's meta-data public-keys).
+      const out = await sshWhenReady({
+        host, port: 22, username: 'debian', privateKey: readFileSync(path.join(machines, id, 'ssh_key'), 'utf8'), timeoutMs: 120_000,
+        command: 'id -un; hostname; cloud-init query local_hostname; cat /var/lib/cloud/data/instance-id',
+      });
+      assert.deepEqual(out.trim().split('\n'), ['debian', 'debian-vagrant', 'debian-vagrant', id], 'cloud-init ran with the seed: its hostname and instance-id');
+      // The user's key from the seed's user-data, which only cloud-init installs for debian.
+      const user = await sshWhenReady({ host, port: 22, username: 'debian', privateKey: readFileSync(path.join(dir, 'key'), 'utf8'), command: 'id -un', timeoutMs: 30_000 });
+      assert.equal(user.trim(), 'debian');
+      
+      await driver.destroy(id);
+      assert.equal((await driver.inspect(id)).state, 'missing');
+      assert.doesNotMatch(virsh('list', '--all', '--name'), new RegExp(dom));
+      assert.doesNotMatch(virsh('vol-list', 'default'), new RegExp(dom));
+      assert.equal(existsSync(path.join(machines, id)), false);
+    } finally {
+      await driver.destroy(id).catch(() => {});
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 }

@@ -67,6 +67,12 @@ export interface VagrantDriverOptions {
   runner?: CommandRunner;
 }
 
+/** The boxes made on this host, and the script that makes each (named in the not-installed error). */
+const LOCAL_BOX_SCRIPTS: Readonly<Record<string, string>> = {
+  'twarga/tiny': ': run images/tiny/build-box.sh',
+  'twarga/debian-12': ': run images/debian/build-box.sh (after images/debian/build.sh)',
+};
+
 const DEFAULT_TIMEOUTS: VagrantTimeouts = { upMs: 20 * 60_000, haltMs: 60_000, destroyMs: 5 * 60_000, queryMs: 60_000 };
 
 export function machinePaths(machinesDir: string, id: string) {
@@ -129,7 +135,7 @@ export class VagrantDriver implements ComputeDriver, SerialConsole, StatsSource,
     const box = this.boxFor(spec);
     const tmpl = templateFor(box, this.tinyBox);
     if (!this.opts.allowBoxDownload && !(await this.boxInstalled(box))) {
-      throw new Error(`Vagrant box ${box} (${this.provider}) is not installed${box === this.tinyBox ? ': run images/tiny/build-box.sh' : ''} (vagrant box add)`);
+      throw new Error(`Vagrant box ${box} (${this.provider}) is not installed${LOCAL_BOX_SCRIPTS[box === this.tinyBox ? 'twarga/tiny' : box] ?? ''} (vagrant box add)`);
     }
     await mkdir(p.dir, { recursive: true, mode: 0o700 });
     // Vagrant logs in with a key of this VM's own, never the well-known insecure one.

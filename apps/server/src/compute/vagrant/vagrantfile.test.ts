@@ -47,7 +47,8 @@ describe('rubyString', () => {
 
 describe('box templates', () => {
   test('cover the seed boxes and the tiny box', () => {
-    for (const box of ['ubuntu/focal64', 'ubuntu/jammy64', 'debian/bookworm64', 'centos/stream8', 'twarga/tiny']) assert.ok(BOX_TEMPLATES[box], box);
+    for (const box of ['ubuntu/focal64', 'ubuntu/jammy64', 'debian/bookworm64', 'centos/stream8', 'twarga/tiny', 'twarga/debian-12']) assert.ok(BOX_TEMPLATES[box], box);
+    assert.deepEqual(BOX_TEMPLATES['twarga/debian-12'], { kind: 'cloud', sshUser: 'debian', providers: ['libvirt'], cloudInit: true, description: 'Debian 12 (bookworm), built here from Debian packages' });
     assert.equal(templateFor('my/tiny', 'my/tiny').kind, 'tiny');
     assert.equal(templateFor('generic/alpine318').kind, 'cloud');
   });
@@ -57,6 +58,11 @@ describe('box templates', () => {
     assert.equal(boxForOsType('ubuntu', 'twarga/tiny'), 'ubuntu/jammy64');
     assert.equal(boxForOsType('ubuntu/focal64', 'twarga/tiny'), 'ubuntu/focal64');
     assert.equal(boxForOsType('centos', 'twarga/tiny'), 'centos/stream8');
+    // Debian, and the seed's Debian box, are the image built here (the seed's box cannot be downloaded offline).
+    assert.equal(boxForOsType('debian', 'twarga/tiny'), 'twarga/debian-12');
+    assert.equal(boxForOsType('debian/bookworm64', 'twarga/tiny'), 'twarga/debian-12');
+    assert.equal(boxForOsType('twarga/debian-12', 'twarga/tiny'), 'twarga/debian-12');
+    for (const key of ['constructor', '__proto__', 'toString']) assert.equal(boxForOsType(key, 'twarga/tiny'), undefined, key);
     assert.equal(boxForOsType('windows', 'twarga/tiny'), undefined);
     assert.equal(boxForOsType(undefined, 'twarga/tiny'), undefined);
   });
@@ -190,6 +196,15 @@ describe('renderVagrantfile: cloud boxes', () => {
     }
     assert.doesNotMatch(text, /:libvirt/);
     assert.match(text, /TODO\(virtualbox\)/);
+  });
+
+  test('twarga/debian-12: logs in as debian, boots its own disk, libvirt only', () => {
+    const text = renderVagrantfile({ ...cloud, box: 'twarga/debian-12', diskGb: 2 });
+    for (const line of ["m.vm.box = 'twarga/debian-12'", "m.ssh.username = 'debian'", "m.vm.hostname = 'db-1'", 'lv.machine_virtual_size = 2', "lv.storage :file, path: 'twarga-vagrant-vm-8-seed.iso', type: 'raw', bus: 'virtio', allow_existing: true"]) {
+      assert.ok(text.includes(line), line);
+    }
+    assert.doesNotMatch(text, /lv\.kernel|twarga_tiny/);
+    assert.throws(() => renderVagrantfile({ ...cloud, box: 'twarga/debian-12', provider: 'virtualbox' }), /box twarga\/debian-12 does not run on the virtualbox provider/);
   });
 
   test('keys with quotes cannot break out of the provisioner', () => {

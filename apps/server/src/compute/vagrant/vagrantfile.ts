@@ -23,27 +23,35 @@ export interface BoxTemplate {
   description: string;
 }
 
-/** The seed's box names plus the local tiny box (images/tiny/build-box.sh). */
+/** The seed's box names plus the local boxes (images/tiny/build-box.sh, images/debian/build-box.sh). */
 export const BOX_TEMPLATES: Readonly<Record<string, BoxTemplate>> = {
   'twarga/tiny': { kind: 'tiny', sshUser: 'root', providers: ['libvirt'], cloudInit: false, description: 'Twarga tiny Linux (kernel + initrd, blank /data disk)' },
+  // The Debian 12 image built here, booted from its disk (GRUB); cloud-init's default user.
+  'twarga/debian-12': { kind: 'cloud', sshUser: 'debian', providers: ['libvirt'], cloudInit: true, description: 'Debian 12 (bookworm), built here from Debian packages' },
   'ubuntu/focal64': { kind: 'cloud', sshUser: 'vagrant', providers: ['virtualbox', 'libvirt'], cloudInit: true, description: 'Ubuntu 20.04 LTS' },
   'ubuntu/jammy64': { kind: 'cloud', sshUser: 'vagrant', providers: ['virtualbox', 'libvirt'], cloudInit: true, description: 'Ubuntu 22.04 LTS' },
   'debian/bookworm64': { kind: 'cloud', sshUser: 'vagrant', providers: ['libvirt', 'virtualbox'], cloudInit: false, description: 'Debian 12' },
   'centos/stream8': { kind: 'cloud', sshUser: 'vagrant', providers: ['libvirt', 'virtualbox'], cloudInit: false, description: 'CentOS Stream 8' },
 };
 
-/** Box for an os_type (seed box names, or the distribution names the images module uses). */
+/**
+ * Box for an os_type (seed box names, or the distribution names the images module uses). Debian
+ * is the box made from the image built here: the seed's debian/bookworm64 cannot be downloaded
+ * on hosts without internet access, and twarga/debian-12 runs the user's cloud-init user-data.
+ */
 const OS_TYPE_BOXES: Readonly<Record<string, string>> = {
   ubuntu: 'ubuntu/jammy64',
-  debian: 'debian/bookworm64',
+  debian: 'twarga/debian-12',
+  'debian/bookworm64': 'twarga/debian-12',
   centos: 'centos/stream8',
 };
 
 export function boxForOsType(osType: string | undefined, tinyBox: string): string | undefined {
   if (!osType) return undefined;
   if (osType === 'tiny' || osType === tinyBox) return tinyBox;
-  if (BOX_TEMPLATES[osType]) return osType;
-  return OS_TYPE_BOXES[osType];
+  // Own keys only: an os_type of 'constructor' is no box.
+  if (Object.hasOwn(OS_TYPE_BOXES, osType)) return OS_TYPE_BOXES[osType];
+  return Object.hasOwn(BOX_TEMPLATES, osType) ? osType : undefined;
 }
 
 /** The template of a box: a known one, the tiny box under another name, or a generic cloud box. */

@@ -1,0 +1,38 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { defaultImageCacheDir } from '../config/config.js';
+import { sshExec } from './ssh.js';
+
+/**
+ * The Debian 12 image that images/debian/build.sh keeps in the build cache (TWARGA_IMAGE_CACHE,
+ * else the same default as the script), for the driver suites that boot it once each.
+ */
+export const DEBIAN_DIR = path.join(process.env.TWARGA_IMAGE_CACHE || defaultImageCacheDir(), 'debian-12');
+export const DEBIAN_DISK = path.join(DEBIAN_DIR, 'disk.qcow2');
+
+/**
+ * Why the Debian boot cannot run here, or undefined when the image is built. In CI (env CI set)
+ * a missing image is a failure, never a skip: scripts/setup.sh --test builds it there.
+ */
+export function debianImageMissing(): { reason: string; fail: boolean } | undefined {
+  if (existsSync(DEBIAN_DISK)) return undefined;
+  return { reason: `the Debian 12 image is not built (${DEBIAN_DISK}; run images/debian/build.sh as root)`, fail: !!process.env.CI };
+}
+
+/**
+ * Runs a command over SSH, retrying while the guest is still coming up: sshd answers before
+ * cloud-init has installed the keys (authentication fails), or not at all yet.
+ */
+export async function sshWhenReady(opts: { host: string; port: number; username: string; privateKey: string; command: string; timeoutMs: number }): Promise<string> {
+  const deadline = Date.now() + opts.timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      return await sshExec({ ...opts, timeoutMs: 30_000 });
+    } catch (err) {
+      last = err;
+      await new Promise((r) => setTimeout(r, 2000));
+    }
+  }
+  throw new Error(`no SSH as ${opts.username}@${opts.host}:${opts.port} within ${opts.timeoutMs} ms: ${(last as Error)?.message}`);
+}
