@@ -20,6 +20,9 @@ const CLOUD_CONFIG = ['#cloud-config', 'write_files:', '  - path: /etc/motd-from
 /**
  * The issue's "done means": a new user picks Debian 12 in the launch form, pastes a cloud-config,
  * logs in over SSH as `debian` with the command the page shows, and finds that their config ran.
+ * A browser test that lives with the integration tests: its Debian boot takes minutes under
+ * software emulation, which it spends beside the other VM tests rather than lengthening the
+ * browser phase; its page steps are few and wait long.
  */
 describe('browser: launch Debian 12 with a cloud-config and log in as debian', { skip: missing && !missing.fail ? missing.reason : false }, () => {
   let server: Awaited<ReturnType<typeof startServer>>;
