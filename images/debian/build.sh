@@ -19,6 +19,8 @@
 # While building, stdout carries `PROGRESS <0-100> <phase>` lines (the server shows them).
 # Concurrent runs wait for each other (flock) and the later one finds the image up to date.
 set -euo pipefail
+# The image holds no secret, and servers running as other users read it (the server's own umask is 077).
+umask 022
 here=$(cd "$(dirname "$0")" && pwd)
 check=false
 [ "${1:-}" = "--check" ] && { check=true; shift; }
