@@ -28,7 +28,9 @@ export async function sshWhenReady(opts: { host: string; port: number; username:
   let last: unknown;
   while (Date.now() < deadline) {
     try {
-      return await sshExec({ ...opts, timeoutMs: 30_000 });
+      // One connection at a time, given two minutes: connections given up early pile up in a
+      // starved guest's sshd (OpenSSH forks a process for each) and slow it further.
+      return await sshExec({ ...opts, timeoutMs: 150_000, readyTimeoutMs: 120_000 });
     } catch (err) {
       last = err;
       await new Promise((r) => setTimeout(r, 2000));

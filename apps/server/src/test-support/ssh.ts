@@ -2,7 +2,11 @@ import { Client } from 'ssh2';
 import { connect } from 'node:net';
 
 /** Runs one command over SSH (ssh2) with a private key; resolves with stdout. */
-export function sshExec(opts: { host?: string; port: number; privateKey: string; command: string; username?: string; timeoutMs?: number }): Promise<string> {
+export function sshExec(opts: {
+  host?: string; port: number; privateKey: string; command: string; username?: string; timeoutMs?: number;
+  /** The handshake's limit (default 20 s). A starved guest under emulation may need minutes. */
+  readyTimeoutMs?: number;
+}): Promise<string> {
   return new Promise((resolve, reject) => {
     const conn = new Client();
     const timer = setTimeout(() => {
@@ -28,7 +32,7 @@ export function sshExec(opts: { host?: string; port: number; privateKey: string;
         clearTimeout(timer);
         reject(e);
       })
-      .connect({ host: opts.host ?? '127.0.0.1', port: opts.port, username: opts.username ?? 'root', privateKey: opts.privateKey, readyTimeout: 20_000 });
+      .connect({ host: opts.host ?? '127.0.0.1', port: opts.port, username: opts.username ?? 'root', privateKey: opts.privateKey, readyTimeout: opts.readyTimeoutMs ?? 20_000 });
   });
 }
 
