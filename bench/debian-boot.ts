@@ -23,7 +23,6 @@
  * Ports: BENCH_SSH_PORTS (default 28200-28249) for the server's VMs, 28250 and up for the raw
  * ones. Traffic only to 127.0.0.1; every QEMU, the server and the temp dirs are removed on every exit path.
  */
-import { spawn } from 'node:child_process';
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -32,7 +31,7 @@ import { defaultImageCacheDir } from '../apps/server/src/config/config.js';
 import type { InstanceSpec } from '../apps/server/src/compute/driver.js';
 import { instancePaths } from '../apps/server/src/compute/qemu/paths.js';
 import { seedFiles } from '../apps/server/src/cloudinit/seed-iso.js';
-import { argvDifferences, prepareRaw, rawArgv } from './lib/raw-qemu.js';
+import { argvDifferences, prepareRaw, rawArgv, spawnRawQemu } from './lib/raw-qemu.js';
 import {
   Reaper, SerialWatch, alive, diagnoseGuest, envInt, firstSshBanner, fmt, machineInfo, max, median, min, now, readPidfile, runBench, sec,
   setupUser, startBenchServer, waitStatus, type BenchServer, type BenchUser,
@@ -140,17 +139,11 @@ async function rawRun(root: string, user: BenchUser, template: InstanceSpec, lab
   const tPrep = now();
   await prepareRaw(spec, p);
   const t0 = now();
-  const child = spawn('qemu-system-x86_64', argv, { cwd: p.dir, stdio: ['ignore', 'ignore', 'pipe'] });
-  reaper.trackChild(child);
-  let stderr = '';
-  child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const abort = new AbortController();
-  child.once('exit', (code, signal) => abort.abort(new Error(`raw QEMU exited early (${code ?? signal}): ${stderr}`)));
+  const qemu = spawnRawQemu(argv, p.dir, label, (child) => reaper.trackChild(child));
   const serial = new SerialWatch(p.serialLog, LOGIN_LINE, 100);
   try {
-    const tBanner = await banner(spec.sshPort, p.dir, abort.signal).catch((err: Error) => {
-      throw abort.signal.aborted ? (abort.signal.reason as Error) : err;
+    const tBanner = await banner(spec.sshPort, p.dir, qemu.abort).catch((err: Error) => {
+      throw qemu.abort.aborted ? (qemu.abort.reason as Error) : err;
     });
     serial.stop();
     const rel = (t: number | undefined) => (t === undefined ? undefined : t - t0);
@@ -160,9 +153,7 @@ async function rawRun(root: string, user: BenchUser, template: InstanceSpec, lab
     };
   } finally {
     serial.stop();
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    await Promise.race([exited, sleep(10_000)]);
-    if (child.pid !== undefined && alive(child.pid)) throw new Error(`${label}: raw QEMU ${child.pid} did not exit`);
+    await qemu.stop();
   }
 }
 

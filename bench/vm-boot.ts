@@ -22,15 +22,12 @@
  * spawned PIDs, and any QEMU whose argv names our temp dir) and the temp dirs are removed on
  * every exit path, including Ctrl-C and the global time limit. See bench/README-vm.md.
  */
-import { spawn } from 'node:child_process';
-import { mkdir, readFile, stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { qemuArgs } from '../apps/server/src/compute/qemu/args.js';
 import { instancePaths } from '../apps/server/src/compute/qemu/paths.js';
+import { argvDifferences, prepareRaw, rawArgv, spawnRawQemu } from './lib/raw-qemu.js';
 import type { InstanceSpec } from '../apps/server/src/compute/driver.js';
-import { seedFiles, writeSeedIso } from '../apps/server/src/cloudinit/seed-iso.js';
-import { run } from '../apps/server/src/infra/process.js';
+import { seedFiles } from '../apps/server/src/cloudinit/seed-iso.js';
 import {
   Reaper, SerialWatch, alive, envInt, firstSshBanner, fmt, machineInfo, max, median, min, now, readPidfile, runBench, sec,
   serverEnvFromBench, setupUser, startBenchServer, waitStatus, type BenchServer, type BenchUser,
@@ -164,45 +161,22 @@ function bareSpec(template: InstanceSpec, n: number, port: number, publicKey: st
   };
 }
 
-/** qemuArgs() minus -daemonize and -pidfile <file>. */
-function bareArgv(spec: InstanceSpec, p: ReturnType<typeof instancePaths>): string[] {
-  const args = qemuArgs(spec, p, 'tcg');
-  const out: string[] = [];
-  for (let i = 0; i < args.length; i++) {
-    if (args[i] === '-daemonize') continue;
-    if (args[i] === '-pidfile') {
-      i++;
-      continue;
-    }
-    out.push(args[i]!);
-  }
-  return out;
-}
-
 async function bareRun(root: string, user: BenchUser, template: InstanceSpec, label: string, n: number): Promise<BareRun> {
   const port = BARE_PORT_BASE + (n % 40);
   const spec = bareSpec(template, n, port, user.publicKey);
   const p = instancePaths(path.join(root, 'bare', 'vms'), spec.id);
-  const argv = bareArgv(spec, p);
+  const argv = rawArgv(spec, p);
 
   // Preparation, as QemuDriver.create does it (qemu-img create, seed ISO), timed separately.
   const tPrep = now();
-  await mkdir(p.dir, { recursive: true, mode: 0o700 });
-  await run('qemu-img', ['create', '-q', '-f', 'qcow2', p.disk, `${spec.diskGb}G`], { timeoutMs: 60_000 });
-  await writeSeedIso(p.seed, spec.seed);
+  await prepareRaw(spec, p);
   const t0 = now();
 
-  const child = spawn('qemu-system-x86_64', argv, { cwd: p.dir, stdio: ['ignore', 'ignore', 'pipe'] });
-  reaper.trackChild(child);
-  let stderr = '';
-  child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const abort = new AbortController();
-  child.once('exit', (code, signal) => abort.abort(new Error(`bare QEMU exited early (${code ?? signal}): ${stderr}`)));
+  const qemu = spawnRawQemu(argv, p.dir, label, (child) => reaper.trackChild(child));
   const serial = new SerialWatch(p.serialLog, UP_LINE);
   try {
-    const tBanner = await firstSshBanner(port, { ...PROBE, timeoutMs: BOOT_TIMEOUT_MS, signal: abort.signal }).catch((err: Error) => {
-      throw abort.signal.aborted ? (abort.signal.reason as Error) : err;
+    const tBanner = await firstSshBanner(port, { ...PROBE, timeoutMs: BOOT_TIMEOUT_MS, signal: qemu.abort }).catch((err: Error) => {
+      throw qemu.abort.aborted ? (qemu.abort.reason as Error) : err;
     });
     serial.stop();
     const qmp = await stat(p.qmp).then((s) => s.ctimeMs).catch(() => undefined);
@@ -217,37 +191,11 @@ async function bareRun(root: string, user: BenchUser, template: InstanceSpec, la
     };
   } finally {
     serial.stop();
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    await Promise.race([exited, sleep(10_000)]);
-    if (child.pid !== undefined && alive(child.pid)) throw new Error(`${label}: bare QEMU ${child.pid} did not exit`);
+    await qemu.stop();
   }
 }
 
 // ---------------------------------------------------------------- same argv?
-
-/** Both argvs with the per-instance parts (dir, id, hostname, port) replaced by placeholders. */
-function compareArgv(product: ProductRun, bare: BareRun): string[] {
-  const norm = (argv: string[], r: { dir: string; id: string; hostname: string; port: number }) =>
-    argv.map((a) =>
-      a.split(r.dir).join('<DIR>').split(r.id).join('<ID>').split(`hostname=${r.hostname}`).join('hostname=<NAME>').split(`:${r.port}-`).join(':<PORT>-'),
-    );
-  const prod = norm(product.cmdline, product);
-  // The product's QEMU shows the argv it was given; drop what the bare one does not take.
-  const prodTrimmed: string[] = [];
-  for (let i = 0; i < prod.length; i++) {
-    if (prod[i] === '-daemonize') continue;
-    if (prod[i] === '-pidfile') {
-      i++;
-      continue;
-    }
-    prodTrimmed.push(prod[i]!);
-  }
-  const bareN = ['qemu-system-x86_64', ...norm(bare.argv, bare)];
-  const diffs: string[] = [];
-  const len = Math.max(prodTrimmed.length, bareN.length);
-  for (let i = 0; i < len; i++) if (prodTrimmed[i] !== bareN[i]) diffs.push(`  [${i}] product ${JSON.stringify(prodTrimmed[i])} vs bare ${JSON.stringify(bareN[i])}`);
-  return diffs;
-}
 
 // ---------------------------------------------------------------- main
 
@@ -292,7 +240,7 @@ async function main(): Promise<number> {
       }
       if (!argvChecked && lastProduct && lastBare) {
         argvChecked = true;
-        const diffs = compareArgv(lastProduct, lastBare);
+        const diffs = argvDifferences(lastProduct, lastBare);
         if (lastProduct.cmdline.length === 0) console.log('  (could not read the product QEMU argv)');
         else if (diffs.length === 0) console.log('  argv check: the product QEMU and the bare one have the same argv (but -daemonize/-pidfile) once dir, id, name and port are masked');
         else throw new Error(`the bare QEMU argv differs from the product's:\n${diffs.join('\n')}`);

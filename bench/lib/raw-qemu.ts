@@ -4,7 +4,9 @@
  * -daemonize/-pidfile (spawned by the bench, which owns the PID), the disk and NoCloud seed made
  * the way QemuDriver.create makes them, and an argv comparison with a product QEMU's /proc cmdline.
  */
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { InstanceSpec } from '../../apps/server/src/compute/driver.js';
 import { qemuArgs, SYSLOG_GUEST_ADDRESS, SYSLOG_GUEST_PORT } from '../../apps/server/src/compute/qemu/args.js';
 import { instancePaths } from '../../apps/server/src/compute/qemu/paths.js';
@@ -36,6 +38,34 @@ export async function prepareRaw(spec: InstanceSpec, p: ReturnType<typeof instan
   await mkdir(p.dir, { recursive: true, mode: 0o700 });
   await createDisk(p.disk, spec.diskGb, spec.boot.kind === 'disk' ? { path: spec.boot.path, format: spec.boot.format } : undefined);
   await writeSeedIso(p.seed, { ...spec.seed, vendorData: syslogVendorData({ address: SYSLOG_GUEST_ADDRESS, port: SYSLOG_GUEST_PORT }) });
+}
+
+/** A raw QEMU spawned in the foreground; `abort` fires (with its stderr) if it exits early. */
+export interface RawQemu {
+  child: ChildProcess;
+  abort: AbortSignal;
+  /** Kills it (if still running) and waits for its exit; throws if it outlives 10 s. */
+  stop(): Promise<void>;
+}
+
+/** Spawns QEMU with `argv` in `dir`; `track` lets the bench's reaper kill it if the bench dies. */
+export function spawnRawQemu(argv: string[], dir: string, label: string, track: (child: ChildProcess) => void): RawQemu {
+  const child = spawn('qemu-system-x86_64', argv, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+  track(child);
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const abort = new AbortController();
+  child.once('exit', (code, signal) => abort.abort(new Error(`${label}: raw QEMU exited early (${code ?? signal}): ${stderr}`)));
+  return {
+    child,
+    abort: abort.signal,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await Promise.race([exited, sleep(10_000)]);
+      if (child.exitCode === null && child.signalCode === null) throw new Error(`${label}: raw QEMU ${child.pid} did not exit`);
+    },
+  };
 }
 
 interface Instance {
