@@ -1,5 +1,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { seedFiles } from '../cloudinit/seed-iso.js';
+import type { InstanceSpec } from '../compute/driver.js';
 import { defaultImageCacheDir } from '../config/config.js';
 import { sshExec } from './ssh.js';
 
@@ -37,4 +39,19 @@ export async function sshWhenReady(opts: { host: string; port: number; username:
     }
   }
   throw new Error(`no SSH as ${opts.username}@${opts.host}:${opts.port} within ${opts.timeoutMs} ms: ${(last as Error)?.message}`);
+}
+
+/** A driver-level spec of a 1 GB Debian VM booted from the cached image, seeded with one key. */
+export function debianSpec(o: { id: string; hostname: string; publicKey: string; diskGb: number }): InstanceSpec {
+  return {
+    id: o.id,
+    hostname: o.hostname,
+    memoryMb: 1024,
+    vcpus: 1,
+    diskGb: o.diskGb,
+    sshPort: 0,
+    boot: { kind: 'disk', path: DEBIAN_DISK, format: 'qcow2' },
+    seed: seedFiles({ instanceId: o.id, hostname: o.hostname, sshAuthorizedKeys: [o.publicKey] }),
+    info: { name: o.hostname, os_type: 'debian' },
+  };
 }

@@ -5,9 +5,8 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:f
 import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
-import { seedFiles } from '../../cloudinit/seed-iso.js';
-import { hasSerialConsole, type InstanceSpec } from '../driver.js';
-import { DEBIAN_DISK, debianImageMissing, sshWhenReady } from '../../test-support/debian-image.js';
+import { hasSerialConsole } from '../driver.js';
+import { debianImageMissing, debianSpec, sshWhenReady } from '../../test-support/debian-image.js';
 import { driverContractSuite, TINY_DIR } from '../../test-support/driver-contract.js';
 import { inPrivateNetns } from '../../test-support/netns.js';
 import { LibvirtDriver } from './libvirt-driver.js';
@@ -172,18 +171,8 @@ if (reason) {
     const name = `${prefix}${id}`;
     try {
       execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', path.join(dir, 'key')], { timeout: 30_000 });
-      const spec: InstanceSpec = {
-        id,
-        hostname: 'debian-libvirt',
-        memoryMb: 1024,
-        vcpus: 1,
-        // Below the image's 2 GiB virtual size: the disk must still hold the whole image.
-        diskGb: 1,
-        sshPort: 0,
-        boot: { kind: 'disk', path: DEBIAN_DISK, format: 'qcow2' },
-        seed: seedFiles({ instanceId: id, hostname: 'debian-libvirt', sshAuthorizedKeys: [readFileSync(path.join(dir, 'key.pub'), 'utf8').trim()] }),
-        info: { name: 'debian-libvirt', os_type: 'debian' },
-      };
+      // Below the image's 2 GiB virtual size: the disk must still hold the whole image.
+      const spec = debianSpec({ id, hostname: 'debian-libvirt', publicKey: readFileSync(path.join(dir, 'key.pub'), 'utf8').trim(), diskGb: 1 });
       await driver.create(spec);
       const started = Date.now();
       await driver.start(id);

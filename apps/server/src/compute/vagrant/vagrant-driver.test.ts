@@ -8,7 +8,7 @@ import { seedFiles } from '../../cloudinit/seed-iso.js';
 import { CommandError, type RunResult } from '../../infra/process.js';
 import { driverContractSuite, TINY_DIR } from '../../test-support/driver-contract.js';
 import { inPrivateNetns } from '../../test-support/netns.js';
-import { DEBIAN_DISK, debianImageMissing, sshWhenReady } from '../../test-support/debian-image.js';
+import { debianImageMissing, debianSpec, sshWhenReady } from '../../test-support/debian-image.js';
 import type { InstanceSpec } from '../driver.js';
 import { parseBoxList, parseStatus } from './machine-readable.js';
 import { defaultRunner, VagrantDriver, type CommandRunner } from './vagrant-driver.js';
@@ -397,17 +397,7 @@ if (reason) {
     const driver = new VagrantDriver({ machinesDir: machines, runner: timedRunner });
     try {
       execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', path.join(dir, 'key')], { timeout: 30_000 });
-      const spec: InstanceSpec = {
-        id,
-        hostname: 'debian-vagrant',
-        memoryMb: 1024,
-        vcpus: 1,
-        diskGb: 2,
-        sshPort: 0,
-        boot: { kind: 'disk', path: DEBIAN_DISK, format: 'qcow2' },
-        seed: seedFiles({ instanceId: id, hostname: 'debian-vagrant', sshAuthorizedKeys: [readFileSync(path.join(dir, 'key.pub'), 'utf8').trim()] }),
-        info: { name: 'debian-vagrant', os_type: 'debian' },
-      };
+      const spec = debianSpec({ id, hostname: 'debian-vagrant', publicKey: readFileSync(path.join(dir, 'key.pub'), 'utf8').trim(), diskGb: 2 });
       await driver.create(spec);
       assert.match(readFileSync(path.join(machines, id, 'Vagrantfile'), 'utf8'), /m\.vm\.box = 'twarga\/debian-12'\n[\s\S]*m\.ssh\.username = 'debian'/);
       const started = Date.now();
