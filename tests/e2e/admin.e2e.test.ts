@@ -8,9 +8,11 @@ import { ApiClient, EMERGENCY_STOP_ALL_PHRASE, type AdminUserDetail, type AuditP
 import { browserTrouble, cspViolations, launchChromium, pageErrors, screenshotsDir } from '../support/browser.js';
 import { killQemusUnder } from '../support/qemu.js';
 import { startServer } from '../support/server.js';
+import { debianImageMissing } from '../../apps/server/src/test-support/debian-image.js';
 import { until } from '../support/until.js';
 
 const shots = screenshotsDir();
+const debianMissing = debianImageMissing();
 const ADMIN_PASSWORD = 'e2e-admin-password';
 const PASSWORD = 'correct horse battery';
 const BULK_REASON = 'E2E launch bonus';
@@ -291,6 +293,20 @@ describe('browser: an admin runs the service from the admin panel', () => {
     await result.waitFor();
     assert.equal(await result.getAttribute('data-requested'), '0', 'no VM runs here');
     await page.getByText('No VM was running.').waitFor();
+  });
+
+  test("Images: with builds off Debian 12 waits for an admin; Build imports the host's cached image", { skip: debianMissing && !debianMissing.fail ? debianMissing.reason : false }, async () => {
+    assert.equal(debianMissing, undefined, debianMissing?.reason);
+    await page.goto(url('/admin/images'));
+    const row = page.locator('tr[data-slug="debian-12"]');
+    await row.getByText('pending', { exact: true }).waitFor();
+    await row.getByText(/automatic builds are off/).waitFor();
+    await row.getByText('debian', { exact: true }).waitFor();
+    await page.screenshot({ path: path.join(shots, 'admin-images-light.png') });
+    // The cache holds a valid build (scripts/setup.sh --test made it): Build checks it and imports it.
+    await row.getByRole('button', { name: 'Build debian-12' }).click();
+    await row.getByText('available', { exact: true }).waitFor({ timeout: 90_000 });
+    assert.equal(await row.getByRole('button').count(), 0, 'nothing to start once available');
   });
 
   test('deleting dave takes his username typed out; he stays listed as deleted, history kept', async () => {

@@ -10,7 +10,7 @@ import { AdminShell } from './AdminShell';
 import { Forbidden, isForbidden } from './Forbidden';
 import { useImages } from '../vms/queries';
 
-const KIND: Record<Image['kind'], string> = { builtin: 'built in', built: 'built on this host', url: 'downloaded' };
+const KIND: Record<Image['kind'], string> = { builtin: 'built in', built: 'built on this host', url: 'download by URL' };
 
 /** "building 40%", "downloading", "available"… */
 function imageStatusText(image: Image): string {
