@@ -40,6 +40,8 @@ test('kernel boot and accelerator land in the argv', () => {
   const tcg = qemuArgs(spec, paths, 'tcg');
   assert.deepEqual(values(tcg, '-accel'), ['tcg,tb-size=32']);
   assert.deepEqual([values(tcg, '-kernel'), values(tcg, '-initrd'), values(tcg, '-append')], [['/img/vmlinuz'], ['/img/initrd.img'], ['console=ttyS0']]);
+  // A distribution's code needs a bigger TCG code buffer than the tiny image's.
+  assert.deepEqual(values(qemuArgs({ ...spec, boot: { kind: 'disk', path: '/img/x.qcow2', format: 'qcow2' } }, paths, 'tcg'), '-accel'), ['tcg,tb-size=256']);
   const kvm = qemuArgs({ ...spec, boot: { kind: 'disk', path: '/img/x.qcow2', format: 'qcow2' } }, paths, 'kvm');
   assert.deepEqual([values(kvm, '-accel'), values(kvm, '-cpu'), values(kvm, '-kernel')], [['kvm'], ['host'], []]);
 });
