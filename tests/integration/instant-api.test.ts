@@ -92,7 +92,9 @@ describe('instant VMs through the API with real QEMU', () => {
     assert.ok(log.some((l) => /^Cold boot: no warm snapshot for this image and shape yet/.test(l)), log.join(' | '));
     const fallback = await api.request<Event[]>('GET', `/api/soc/events?code=vm.instant_fallback&vm_id=${vm.id}`);
     assert.equal(fallback.length, 1);
-    const r = await sshExec({ port: vm.ssh_port!, privateKey, command: 'hostname', timeoutMs: 60_000 });
+    // A cold boot: 'running' comes before the guest's SSH server (seconds, more on a loaded machine).
+    await waitForSshBanner(vm.ssh_port!);
+    const r = await sshExec({ port: vm.ssh_port!, privateKey, command: 'hostname', timeoutMs: 60_000, readyTimeoutMs: 60_000 });
     assert.equal(r.trim(), 'cold-1');
   });
 });
