@@ -8,10 +8,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import { Client } from 'ssh2';
 import { ApiClient, type Image, type Vm } from '@twarga/contract';
 import { defaultImageCacheDir } from '../../apps/server/src/config/config.js';
-import { sshExec } from '../../apps/server/src/test-support/ssh.js';
+import { failedLogin, sshExec } from '../../apps/server/src/test-support/ssh.js';
 import { browserTrouble, cspViolations, launchChromium, pageErrors, screenshotsDir } from '../support/browser.js';
 import { killQemusUnder } from '../support/qemu.js';
 import { startServer } from '../support/server.js';
@@ -69,19 +68,6 @@ function alive(pid: number): boolean {
   } catch {
     return false;
   }
-}
-
-/** One password login the guest refuses (ssh2, straight to the VM's forwarded port): resolves when refused. */
-function failedLogin(port: number, username: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const c = new Client();
-    c.on('ready', () => {
-      c.end();
-      reject(new Error(`the login as ${username} succeeded`));
-    });
-    c.on('error', (err: Error & { level?: string }) => (err.level === 'client-authentication' ? resolve() : reject(err)));
-    c.connect({ host: '127.0.0.1', port, username, password: 'wrong-password-123', tryKeyboard: false, readyTimeout: 120_000 });
-  });
 }
 
 /** SHA-512 of a file, streamed. */

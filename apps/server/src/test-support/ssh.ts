@@ -60,3 +60,16 @@ export async function waitForSshBanner(port: number, timeoutMs = 120_000, host =
   }
   throw new Error(`no SSH banner on ${host}:${port} within ${timeoutMs} ms`);
 }
+
+/** One password login the guest refuses (ssh2, to 127.0.0.1:port): resolves when refused. */
+export function failedLogin(port: number, username: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const c = new Client();
+    c.on('ready', () => {
+      c.end();
+      reject(new Error(`the login as ${username} succeeded`));
+    });
+    c.on('error', (err: Error & { level?: string }) => (err.level === 'client-authentication' ? resolve() : reject(err)));
+    c.connect({ host: '127.0.0.1', port, username, password: 'wrong-password-123', tryKeyboard: false, readyTimeout: 120_000 });
+  });
+}
