@@ -64,6 +64,8 @@ export const ConfigSchema = Type.Object(
     maxDiskGbPerUser: Type.Integer({ minimum: 0 }),
     maxTokensPerUser: Type.Integer({ minimum: 1 }),
     maxKeysPerUser: Type.Integer({ minimum: 1 }),
+    /** The DigitalOcean-compatible API (/v2): requests per hour per user, like DO's 5,000. */
+    doRateLimitPerHour: Type.Integer({ minimum: 1 }),
     /** Notifications: the SMTP server for e-mail channels (smtp[s]://user:pass@host:port); unset: e-mail deliveries fail. */
     smtpUrl: Type.Optional(Type.String({ pattern: '^smtps?://' })),
     smtpFrom: Type.String({ minLength: 3 }),
@@ -180,6 +182,7 @@ export const ENV_VARS: EnvSpec[] = [
   { key: 'maxDiskGbPerUser', env: 'TWARGA_MAX_DISK_GB_PER_USER', kind: 'int' },
   { key: 'maxTokensPerUser', env: 'TWARGA_MAX_TOKENS_PER_USER', kind: 'int' },
   { key: 'maxKeysPerUser', env: 'TWARGA_MAX_KEYS_PER_USER', kind: 'int' },
+  { key: 'doRateLimitPerHour', env: 'TWARGA_DO_RATE_LIMIT_PER_HOUR', kind: 'int' },
   { key: 'smtpUrl', env: 'TWARGA_SMTP_URL', kind: 'string' },
   { key: 'smtpFrom', env: 'TWARGA_SMTP_FROM', kind: 'string' },
   { key: 'webhookAllowHosts', env: 'TWARGA_WEBHOOK_ALLOW_HOSTS', kind: 'string' },
@@ -266,6 +269,7 @@ export function defaultConfig(cwd = process.cwd()): Config {
     maxDiskGbPerUser: 200,
     maxTokensPerUser: 25,
     maxKeysPerUser: 25,
+    doRateLimitPerHour: 5000,
     smtpFrom: 'Twarga Cloud <twarga@localhost>',
     webhookAllowHosts: '',
     maxChannelsPerUser: 10,

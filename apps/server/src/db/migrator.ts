@@ -18,6 +18,7 @@ import * as m016 from './migrations/016_event_fold_key.js';
 import * as m017 from './migrations/017_admin_billing.js';
 import * as m018 from './migrations/018_snapshots.js';
 import * as m019 from './migrations/019_built_images.js';
+import * as m020 from './migrations/020_do_compat.js';
 
 export interface MigrationContext {
   /** Auto-increment integer primary key that never reuses ids (events refer to deleted rows). */
@@ -54,6 +55,7 @@ const MIGRATIONS: Migration[] = [
   { name: '017_admin_billing', ...m017 },
   { name: '018_snapshots', ...m018 },
   { name: '019_built_images', ...m019 },
+  { name: '020_do_compat', ...m020 },
 ];
 
 /**

@@ -1,6 +1,6 @@
 import type { UsersTable, SessionsTable, ApiTokensTable, SshKeysTable, LoginFailuresTable } from './schema/accounts.js';
 import type { CreditLedgerTable, AuditLogTable } from './schema/billing.js';
-import type { VmsTable, SnapshotsTable, ActionsTable, ActionLogTable, ImagesTable, ComputeHostsTable, VmConsoleKeysTable, TerminalSessionsTable } from './schema/compute.js';
+import type { VmsTable, VmTagsTable, SnapshotsTable, ActionsTable, ActionLogTable, ImagesTable, ComputeHostsTable, VmConsoleKeysTable, TerminalSessionsTable } from './schema/compute.js';
 import type { HealthHeartbeatTable, MetricsTable, MetricSamplesTable, AlertPoliciesTable, AlertsTable, NotificationChannelsTable, NotificationDeliveriesTable } from './schema/monitoring.js';
 import type { EventsTable, SocRulesTable, SocIncidentsTable, SocIncidentEventsTable, SocIncidentHistoryTable, SocSeenValuesTable, SocBlocksTable } from './schema/soc.js';
 
@@ -23,6 +23,7 @@ export interface Database {
   audit_log: AuditLogTable;
   events: EventsTable;
   vms: VmsTable;
+  vm_tags: VmTagsTable;
   snapshots: SnapshotsTable;
   actions: ActionsTable;
   images: ImagesTable;

@@ -1,4 +1,4 @@
-import type { Generated } from 'kysely';
+import type { ColumnType, Generated } from 'kysely';
 import type { Flag, Timestamp } from './columns.js';
 
 /** VMs, their actions and logs, images, compute hosts, console keys and terminal sessions. */
@@ -121,6 +121,14 @@ export interface ImagesTable {
   created_at: Timestamp;
   /** The user its VMs log in as over SSH (019; 'root' for older rows and the tiny image). */
   ssh_user: string;
+  /** A stable integer id (020; DO clients address images by id); the repository numbers new rows. */
+  id: ColumnType<number, number | undefined, never>;
+}
+
+/** A VM's tags (020; DO droplet tags). */
+export interface VmTagsTable {
+  vm_id: number;
+  tag: string;
 }
 
 export interface ComputeHostsTable {

@@ -9,7 +9,7 @@ import type { Clock } from '../../lib/time.js';
 import { downloadImage, type Checksum } from './image-download.js';
 import type { FetchPolicy } from '../../lib/guarded-fetch.js';
 import type { BootSource } from '../../compute/driver.js';
-import { toImage, type ImageRow, type ImagesRepository } from './images.repository.js';
+import { toImage, type ImageRow, type NewImageRow, type ImagesRepository } from './images.repository.js';
 import { BUILT_SLUG, type ImageBuilder } from './image-build.js';
 
 /** Seed box names map to the distribution they ask for. */
@@ -28,7 +28,7 @@ const CHECKSUMS_UBUNTU = 'https://cloud-images.ubuntu.com/noble/current/SHA256SU
 const CHECKSUMS_DEBIAN = 'https://cloud.debian.org/images/cloud/bookworm/latest/SHA512SUMS';
 
 /** Cloud images we know how to verify: listed, downloaded only when an admin asks. */
-const PRELISTED: Omit<ImageRow, 'created_at'>[] = [
+const PRELISTED: Omit<NewImageRow, 'created_at'>[] = [
   { slug: 'ubuntu-24-04', name: 'Ubuntu 24.04 LTS (cloud image)', distribution: 'Ubuntu', version: '24.04', os_type: 'ubuntu', min_disk: 4, kind: 'url', url: 'https://cloud-images.ubuntu.com/noble/current/noble-server-cloudimg-amd64.img', sha256: null, checksums_url: CHECKSUMS_UBUNTU, format: null, size_bytes: null, status: 'pending', progress: null, error: null, ssh_user: 'ubuntu' },
   { slug: 'debian-12-genericcloud', name: 'Debian 12 (official generic cloud image)', distribution: 'Debian', version: '12', os_type: 'debian', min_disk: 3, kind: 'url', url: 'https://cloud.debian.org/images/cloud/bookworm/latest/debian-12-genericcloud-amd64.qcow2', sha256: null, checksums_url: CHECKSUMS_DEBIAN, format: null, size_bytes: null, status: 'pending', progress: null, error: null, ssh_user: 'debian' },
 ];
@@ -37,7 +37,7 @@ const PRELISTED: Omit<ImageRow, 'created_at'>[] = [
  * Debian 12 built on this host from Debian's packages (images/debian/build.sh, see image-build.ts):
  * pending until the builder imports it. Its disk is 2 GiB; cloud-init grows it to the VM's.
  */
-const BUILT: Omit<ImageRow, 'created_at'> = {
+const BUILT: Omit<NewImageRow, 'created_at'> = {
   slug: BUILT_SLUG, name: 'Debian 12 (bookworm), built here', distribution: 'Debian', version: '12', os_type: 'debian', min_disk: 2, kind: 'built',
   url: null, sha256: null, checksums_url: null, format: null, size_bytes: null, status: 'pending', progress: null, error: null, ssh_user: 'debian',
 };
@@ -73,13 +73,12 @@ export class ImagesService {
   async register(input: RegisterImageRequest): Promise<Image> {
     if (!input.sha256 && !input.checksums_url) throw badRequest('Give sha256 or checksums_url so the download can be verified', [{ field: 'sha256', message: 'or checksums_url is required' }]);
     if (await this.repo.find(input.slug)) throw conflict(`An image ${input.slug} already exists`, [{ field: 'slug', message: 'is taken' }]);
-    const row: ImageRow = {
+    const row: NewImageRow = {
       slug: input.slug, name: input.name, distribution: input.distribution, version: input.version, os_type: input.os_type,
       min_disk: input.min_disk, kind: 'url', url: input.url, sha256: input.sha256 ?? null, checksums_url: input.checksums_url ?? null,
       format: null, size_bytes: null, status: 'pending', progress: null, error: null, created_at: this.clock.now().toISOString(), ssh_user: input.ssh_user ?? 'root',
     };
-    await this.repo.insert(row);
-    return toImage(row);
+    return toImage(await this.repo.insert(row));
   }
 
   /** Starts the download in the background; GET /api/images shows its progress. */
