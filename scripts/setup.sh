@@ -23,10 +23,11 @@ node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(
 # build the Debian 12 image (the server builds it in the background on its first start).
 packages=(build-essential python3 ca-certificates qemu-system-x86 qemu-utils genisoimage
   busybox-static dropbear-bin cpio kmod mmdebstrap fdisk)
-# Tests: a real PostgreSQL, Debian's Chromium for the browser tier, ssh-keygen for real keys,
-# and libvirt + Vagrant (vagrant-libvirt) for the libvirt and Vagrant drivers; their daemon runs
-# only inside a network namespace the tests create (scripts/lib/libvirt-netns.sh).
-$want_tests && packages+=(postgresql chromium openssh-client fonts-dejavu-core
+# Tests: a real PostgreSQL, Debian's Chromium for the browser tier, ssh-keygen for real keys (and
+# ssh for `twarga vm ssh`), zsh to check the CLI's zsh completion script, and libvirt + Vagrant
+# (vagrant-libvirt) for the libvirt and Vagrant drivers; their daemon runs only inside a network
+# namespace the tests create (scripts/lib/libvirt-netns.sh).
+$want_tests && packages+=(postgresql chromium openssh-client zsh fonts-dejavu-core
   libvirt-daemon-system libvirt-clients dnsmasq-base iptables iproute2 vagrant vagrant-libvirt)
 
 missing=()

@@ -29,6 +29,8 @@ interface Fixtures {
   blockId: number;
   /** A snapshot of the owner's VM. */
   snapshotId: number;
+  /** The owner's key's SHA256 fingerprint (DO clients name keys by fingerprint too). */
+  keyFingerprint: string;
 }
 
 type Method = 'GET' | 'HEAD' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
@@ -85,9 +87,22 @@ const FIXTURES: Record<string, { params: (f: Fixtures) => string[]; body?: Parti
   '/billing/*': { params: () => ['statement/2026-11'] },
   '/*': { params: (f) => [`vms/${f.vmId}`, `terminals/${f.liveSessionId}`] },
   '/api/docs/static/*': { exempt: 'public files of the API documentation, nobody’s objects' },
+  // The DigitalOcean-compatible API: the same objects under DO's names (a value per parameter, '|'-separated).
+  '/v2/droplets/:id': { params: (f) => [String(f.vmId)] },
+  '/v2/droplets/:id/actions': { params: (f) => [String(f.vmId)], body: { POST: { type: 'power_off' } } },
+  '/v2/droplets/:id/actions/:action_id': { params: (f) => [`${f.vmId}|${f.actionId}`] },
+  '/v2/actions/:id': { params: (f) => [String(f.actionId)] },
+  '/v2/account/keys/:ref': { params: (f) => [String(f.keyId), encodeURIComponent(f.keyFingerprint)], body: { PUT: { name: 'taken over' } } },
+  '/v2/images/:ref': { exempt: 'the image catalog, the same for every user' },
+  '/v2/monitoring/metrics/droplet/:metric': { params: (f) => [`memory_total?host_id=${f.vmId}&start=${Math.floor(Date.now() / 1000) - 3600}&end=${Math.floor(Date.now() / 1000)}`] },
+  '/v2/monitoring/alerts/:uuid': {
+    params: (f) => [String(f.policyId)],
+    body: { PUT: { type: 'v1/insights/droplet/cpu', description: 'taken over', compare: 'GreaterThan', value: 50, window: '5m', entities: [], tags: [], alerts: { email: [], slack: [] }, enabled: true } },
+  },
 };
 
-const concrete = (url: string, value: string) => url.replace(/:[a-z_]+|\*/, value);
+/** The route with its parameters filled in order ('|' separates the values of a route with several). */
+const concrete = (url: string, value: string) => value.split('|').reduce((u, v) => u.replace(/:[a-z_]+|\*/, v), url);
 
 /** An OpenSSH ed25519 public key line, made in-process. */
 function sshPublicKey(comment: string): string {
@@ -151,7 +166,7 @@ for (const kind of testDatabaseKinds()) {
       liveTerminal = live.t;
       const hosts = (await h.request({ method: 'GET', url: '/api/admin/hosts', token: await h.adminToken() })).json();
       const channel = await call('POST', '/api/notifications/channels', { kind: 'email', name: `chan-${tag}`, email: `notify-${tag}@example.com` }, 201);
-      f = { ownerId: owner.id, vmId: vm.id, keyId: key.id, tokenId: token.id, actionId: actions[0].id, liveSessionId: live.ready.session_id, recordedSessionId: recorded.ready.session_id, hostId: hosts[0].id, channelId: channel.id, policyId: 0, eventId: 0, incidentId: 0, blockId: 0, snapshotId };
+      f = { ownerId: owner.id, vmId: vm.id, keyId: key.id, tokenId: token.id, actionId: actions[0].id, liveSessionId: live.ready.session_id, recordedSessionId: recorded.ready.session_id, hostId: hosts[0].id, channelId: channel.id, policyId: 0, eventId: 0, incidentId: 0, blockId: 0, snapshotId, keyFingerprint: key.fingerprint };
       f.policyId = (await call('POST', '/api/alerts/policies', { entity: 'vm', metric: 'cpu_percent', compare: 'GreaterThan', value: 90, vm_ids: [vm.id], channel_ids: [channel.id], description: `policy-${tag}` }, 201)).id;
       // The owner's newest SOC event (their VM's creation, their sign-in...).
       f.eventId = ((await call('GET', '/api/soc/events?limit=1')) as { id: number }[])[0]!.id;
@@ -196,7 +211,7 @@ for (const kind of testDatabaseKinds()) {
         const fixture = FIXTURES[route.url];
         if (!fixture || 'exempt' in fixture) continue;
         const method = route.method as Method;
-        const isApi = route.url.startsWith('/api/');
+        const isApi = /^\/(api|v2)\//.test(route.url);
         for (const value of fixture.params(f)) {
           const url = concrete(route.url, value);
           for (const c of callers) {
@@ -211,7 +226,8 @@ for (const kind of testDatabaseKinds()) {
             const what = `${c.label}: ${method} ${url} → ${res.statusCode} ${res.body.slice(0, 200)}`;
             if (isApi) assert.ok([403, 404].includes(res.statusCode), what);
             else assert.ok(res.statusCode < 500, what);
-            if (isApi && method !== 'HEAD') assert.ok(res.json().code && res.json().request_id, `one error body: ${what}`);
+            // /api's error body has a code, /v2's (DigitalOcean's) an id.
+            if (isApi && method !== 'HEAD') assert.ok((res.json().code ?? res.json().id) && res.json().request_id, `one error body: ${what}`);
             for (const m of markers) assert.ok(!res.body.includes(m), `leaks "${m}": ${what}`);
             checked++;
           }

@@ -15,6 +15,7 @@ import { DOCS_CONTENT_SECURITY_POLICY } from './http/content-security.js';
 import { AppError, registerErrorHandling } from './http/errors.js';
 import { DOCS_PREFIX, registerGuard } from './http/guard.js';
 import { registerBlockedAddresses } from './http/blocked-addresses.js';
+import { registerEmptyBody } from './http/empty-body.js';
 import type { Access, App } from './http/types.js';
 import { systemClock, type Clock } from './lib/time.js';
 import { createAdmin } from './modules/admin/wiring.js';
@@ -89,6 +90,7 @@ import { HealthRepository } from './modules/health-watch/health.repository.js';
 import { HealthWatch } from './modules/health-watch/health-watch.js';
 import { createSoc } from './modules/soc/wiring.js';
 import { PeerRegistry } from './modules/soc/gateway/peer-registry.js';
+import { createDoCompat } from './modules/do-compat/wiring.js';
 
 export const VERSION = '0.1.0';
 
@@ -268,8 +270,15 @@ export async function buildApp(deps: AppDeps) {
     jobs: () => [billing.metering, reconciler, snapshotReconciler, collector, healthWatch].map((job) => job.job),
   });
 
+  // The DigitalOcean-compatible API (/v2): DO's shapes over the same services.
+  const doCompat = createDoCompat({
+    config, clock, vms, vmsRepo, actions, keys, images, imagesRepo, hostsRepo, metrics, alerts, billing: billing.service, ledger: ledgerService, users, tokens,
+    snapshotsRepo: snapshots.repo,
+  });
+
   const storageAlarm = new StorageAlarm();
   registerErrorHandling(app, { storageAlarm });
+  registerEmptyBody(app);
   await app.register(fastifyCookie, { hook: false });
   await app.register(fastifyFormbody);
   // Before the guard: an address the SOC blocked on the control plane gets 403 address_blocked for
@@ -349,6 +358,7 @@ export async function buildApp(deps: AppDeps) {
   await app.register(metricsRoutes, { metrics, hostForUsers: config.hostMetricsForUsers });
   await app.register(alertsRoutes, { alerts });
   await soc.register(app);
+  await doCompat.register(app);
   if (prometheus) await app.register(prometheusRoutes, { exporter: prometheus, access: config.prometheusAccess });
   await app.register(webRoutes, { webDir: config.webDir, events });
 

@@ -27,6 +27,7 @@ export const EventCodes = [
   // Credentials a user holds
   'ssh_key.added', // an SSH key was added
   'ssh_key.deleted', // an SSH key was deleted
+  'ssh_key.renamed', // an SSH key was renamed (DO API: PUT /v2/account/keys/{id})
   'token.created', // an API token was created
   'token.revoked', // an API token was revoked
   'token.revoked_all', // all of a user's API tokens were revoked

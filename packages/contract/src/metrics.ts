@@ -70,11 +70,15 @@ export const VmMetrics = Type.Object({
 export type VmMetrics = Static<typeof VmMetrics>;
 
 export const MetricsHistoryQuery = Type.Object({
-  metric: Type.Optional(Type.Array(Type.String(), { description: 'one or several metric names (repeat the parameter, or comma-separated); required' })),
+  metric: Type.Optional(Type.Array(Type.String(), { description: 'one or several metric names (repeat the parameter, or comma-separated); default: every metric of the host or VM' })),
+  /** The seed's name for `metric` (GET /api/metrics/vm/{id}/history?metric_name=…): the two are merged. */
+  metric_name: Type.Optional(Type.Array(Type.String(), { description: 'the seed\'s name for metric; merged with it' })),
   range: Type.Optional(Type.String({ description: '1h|6h|24h|7d|30d (default 1h); or from/to' })),
   from: Type.Optional(Timestamp),
   to: Type.Optional(Timestamp),
   step: Type.Optional(Type.Integer({ description: 'seconds per point; default and minimum depend on the range' })),
+  /** The seed's `limit` (number of records): each series keeps only its newest `limit` points. */
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 20_000, description: 'keep only the newest limit points of each series (the seed\'s "number of records")' })),
 });
 export type MetricsHistoryQuery = Static<typeof MetricsHistoryQuery>;
 

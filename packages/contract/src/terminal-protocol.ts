@@ -51,6 +51,20 @@ export const TERMINAL_CLOSE_CODES = {
   backendError: 4500,
 } as const;
 
+/** What each close code means, for a client to tell its user (lower case, no final period: callers phrase the sentence). */
+export const TERMINAL_CLOSE_MEANINGS: Readonly<Record<number, string>> = {
+  [TERMINAL_CLOSE_CODES.badMessage]: 'the server rejected a message from the client',
+  [TERMINAL_CLOSE_CODES.unauthorized]: 'the server did not accept the terminal ticket',
+  [TERMINAL_CLOSE_CODES.forbiddenOrigin]: 'the server refused the connection’s origin',
+  [TERMINAL_CLOSE_CODES.idleTimeout]: 'the session was idle for too long',
+  [TERMINAL_CLOSE_CODES.maxDuration]: 'the session reached its maximum duration',
+  [TERMINAL_CLOSE_CODES.ended]: 'the session was ended',
+  [TERMINAL_CLOSE_CODES.vmStopped]: 'the VM stopped',
+  [TERMINAL_CLOSE_CODES.accessRevoked]: 'your access ended: you were signed out, the token was revoked, or you may no longer use this VM',
+  [TERMINAL_CLOSE_CODES.backendError]: 'the connection to the VM failed',
+  1001: 'the server is restarting',
+};
+
 export type TerminalClientMessage =
   | { type: 'auth'; ticket: string }
   | { type: 'resize'; cols: number; rows: number }

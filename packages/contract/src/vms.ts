@@ -6,6 +6,9 @@ import type { MetricsStreamEvent } from './metrics.js';
 
 import { SNAPSHOT_NAME_PATTERN, USER_DATA_MAX_BYTES, VM_NAME_PATTERN } from './constants.js';
 
+/** DigitalOcean's tag names: letters, digits, _ : . and -, 1–255 characters. */
+export const VM_TAG_PATTERN = '^[a-zA-Z0-9_:.-]{1,255}$';
+
 /** paused: the VM's process runs but its hypervisor halted the guest (status_reason says why, e.g. io-error). */
 export const VmStatuses = ['pending', 'provisioning', 'running', 'paused', 'stopping', 'stopped', 'rebooting', 'destroying', 'destroyed', 'error'] as const;
 export type VmStatus = (typeof VmStatuses)[number];
@@ -88,6 +91,8 @@ export const Vm = Type.Object(
     health_since: Type.Union([Timestamp, Type.Null()]),
     /** Opt-in: an unresponsive VM is reset (hard reset) once per boot. */
     watchdog_reset: Type.Boolean(),
+    /** The VM's tags (GET /api/vms and /api/vms/{id}, the create answer and live VM events); admin lists leave them out. */
+    tags: Type.Optional(Type.Array(Type.String())),
   },
   { title: 'Vm' },
 );
@@ -115,6 +120,10 @@ export const CreateVmRequest = Type.Object(
      * neither). It gets its own identity: hostname, SSH host keys, instance-id, your keys.
      */
     snapshot_id: Type.Optional(Type.Integer({ minimum: 1 })),
+    /** Tags (DigitalOcean's rules): list and filter VMs by them (/v2 ?tag_name=). */
+    tags: Type.Optional(Type.Array(Type.String({ pattern: VM_TAG_PATTERN }), { maxItems: 64 })),
+    /** A compute host's name: the VM is placed on that host (default: wherever the scheduler finds room). */
+    region: Type.Optional(Type.String({ pattern: '^[a-z0-9][a-z0-9-]{0,62}$' })),
   },
   { additionalProperties: false },
 );

@@ -38,6 +38,11 @@ export class ActionsRepository {
     return (await this.db.selectFrom('actions').selectAll().where('vm_id', '=', vmId).orderBy('id', 'desc').limit(100).execute()).map(toAction);
   }
 
+  /** One user's actions on all their VMs (destroyed ones too), newest first, at most `limit`. */
+  async listForUser(userId: number, limit: number): Promise<Action[]> {
+    return (await this.db.selectFrom('actions').selectAll().where('user_id', '=', userId).orderBy('id', 'desc').limit(limit).execute()).map(toAction);
+  }
+
   /** Actions a server crash left open: they can no longer finish. */
   async failInterrupted(now: string): Promise<number> {
     const rows = await this.db

@@ -1,4 +1,4 @@
-import { TERMINAL_CLOSE_CODES, type TerminalEndReason } from '@twarga/contract/browser';
+import { TERMINAL_CLOSE_MEANINGS, type TerminalEndReason } from '@twarga/contract/browser';
 import type { TerminalEnd } from './terminalSocket';
 
 /** Short labels for the sessions tables. */
@@ -15,21 +15,10 @@ export const END_REASON_LABELS: Record<TerminalEndReason, string> = {
   access_revoked: 'Access revoked',
 };
 
-const CLOSE_MESSAGES: Record<number, string> = {
-  [TERMINAL_CLOSE_CODES.unauthorized]: 'The server did not accept the terminal ticket.',
-  [TERMINAL_CLOSE_CODES.forbiddenOrigin]: 'The server refused this page’s origin.',
-  [TERMINAL_CLOSE_CODES.idleTimeout]: 'The session was idle for too long.',
-  [TERMINAL_CLOSE_CODES.maxDuration]: 'The session reached its maximum duration.',
-  [TERMINAL_CLOSE_CODES.ended]: 'The session was ended.',
-  [TERMINAL_CLOSE_CODES.vmStopped]: 'The VM stopped.',
-  [TERMINAL_CLOSE_CODES.backendError]: 'The connection to the VM failed.',
-  [TERMINAL_CLOSE_CODES.accessRevoked]: 'Your access ended: you were signed out, or you may no longer use this VM.',
-  1001: 'The server is restarting.',
-};
 
 /** A close with no exit or error message first: say what the code means, or that the line broke. */
 export function describeClose(code: number, wasReady: boolean): TerminalEnd {
-  const known = CLOSE_MESSAGES[code];
+  const known = TERMINAL_CLOSE_MEANINGS[code];
   if (known) return wasReady ? { kind: 'dropped', message: known } : { kind: 'refused', message: known };
   return { kind: 'dropped', message: wasReady ? 'The connection to the server was lost.' : 'Could not open a connection to the server.' };
 }

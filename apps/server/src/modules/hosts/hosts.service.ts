@@ -124,6 +124,17 @@ export class HostsService {
   }
 
   /** The host a new VM goes to (only `onHost` when given: a snapshot's files are there), or 503 no_capacity. */
+  /**
+   * The host a VM's `region` names (regions are compute hosts, by name): one that takes new VMs,
+   * i.e. enabled and not draining; otherwise a 400 saying which and why.
+   */
+  async forRegion(name: string): Promise<HostRow> {
+    const host = (await this.repo.list()).find((h) => h.name === name);
+    if (!host) throw badRequest(`Region ${name} is not a compute host of this cloud`, [{ field: 'region', message: 'is not a compute host' }]);
+    if (!host.enabled || host.draining) throw badRequest(`Compute host ${name} takes no new VMs (${host.enabled ? 'draining' : 'disabled'})`, [{ field: 'region', message: 'takes no new VMs' }]);
+    return host;
+  }
+
   async place(need: Placement, onHost?: number): Promise<HostRow> {
     const usage = await this.repo.usage();
     const hosts = (await this.repo.list()).filter((h) => onHost === undefined || h.id === onHost);

@@ -36,6 +36,10 @@ export class KeysRepository {
     return this.db.insertInto('ssh_keys').values(k).returning(COLUMNS).executeTakeFirstOrThrow();
   }
 
+  rename(userId: number, id: number, name: string): Promise<SshKey | undefined> {
+    return this.db.updateTable('ssh_keys').set({ name }).where('user_id', '=', userId).where('id', '=', id).returning(COLUMNS).executeTakeFirst();
+  }
+
   async delete(userId: number, id: number): Promise<SshKey | undefined> {
     return this.db.deleteFrom('ssh_keys').where('user_id', '=', userId).where('id', '=', id).returning(COLUMNS).executeTakeFirst();
   }

@@ -64,6 +64,16 @@ export class KeysService {
     return key;
   }
 
+  /** Renames a key (DO's PUT /v2/account/keys/{id}); the name rules of a new key apply (the schema's, and not blank). */
+  async rename(identity: Identity, id: number, name: string, ctx: RequestContext): Promise<SshKey> {
+    const trimmed = name.trim();
+    if (!trimmed) throw badRequest('Name must not be blank', [{ field: 'name', message: 'must not be blank' }]);
+    const key = await this.repo.rename(identity.user.id, id, trimmed);
+    if (!key) throw notFound('SSH key');
+    await this.events.record({ type: 'auth', action: 'ssh_key.renamed', message: `SSH key renamed to "${key.name}"`, userId: identity.user.id, username: identity.user.username, sourceIp: ctx.ip, details: { key_id: id, fingerprint: key.fingerprint } });
+    return key;
+  }
+
   async remove(identity: Identity, id: number, ctx: RequestContext): Promise<void> {
     const key = await this.repo.delete(identity.user.id, id);
     if (!key) throw notFound('SSH key');

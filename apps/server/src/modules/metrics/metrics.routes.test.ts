@@ -133,7 +133,8 @@ for (const kind of testDatabaseKinds()) {
         [`${base}?metric=cpu_percent&range=1h&step=1`, /at least 5 s/],
         [`${base}?metric=cpu_percent&range=30d&step=60`, /at least 3600 s/],
         [`${base}?metric=cpu_percent&from=2020-01-01T00:00:00Z`, /Range too large/],
-        [`${base}`, /metric/],
+        // No metric at all is every metric (the seed's history takes none); an empty one is still a 400.
+        [`${base}?metric=`, /Name a metric/],
       ];
       for (const [url, msg] of cases) {
         const res = await get(url);

@@ -1,4 +1,4 @@
-import type { HostMetrics, MetricsHistory, VmMetrics } from '@twarga/contract';
+import { HostMetricNames, VmMetricNames, type HostMetrics, type MetricsHistory, type VmMetrics } from '@twarga/contract';
 import { notFound } from '../../http/errors.js';
 import type { Clock } from '../../lib/time.js';
 import type { Identity } from '../auth/identity.js';
@@ -9,12 +9,16 @@ import type { HostSampler } from './host-sampler.js';
 import type { MetricsRepository } from './metrics.repository.js';
 
 export interface HistoryQuery {
-  /** Optional in the schema so that a VM the caller cannot see is a 404 before any 400. */
+  /** Optional in the schema so that a VM the caller cannot see is a 404 before any 400. None named: every metric of the entity (the seed's history takes none). */
   metric?: string[];
+  /** The seed's name for metric (?metric_name=cpu_percent); merged with it. */
+  metric_name?: string[];
   range?: string;
   from?: string;
   to?: string;
   step?: number;
+  /** The seed's limit: only the newest `limit` points of each series. */
+  limit?: number;
 }
 
 /** Current values, history and the admin's collect/cleanup. GETs only read. */
@@ -59,12 +63,17 @@ export class MetricsService {
 
   private async history(entity: 'host' | 'vm', entityId: number, q: HistoryQuery): Promise<MetricsHistory> {
     const nowSec = Math.floor(this.d.clock.now().getTime() / 1000);
-    const plan = planHistory(entity, { ...q, metric: q.metric ?? [] }, nowSec, this.d.retention);
+    const { metric_name, limit, ...rest } = q;
+    const named = [...(q.metric ?? []), ...(metric_name ?? [])];
+    const metric = named.length ? named : [...(entity === 'host' ? HostMetricNames : VmMetricNames)];
+    const plan = planHistory(entity, { ...rest, metric }, nowSec, this.d.retention);
     const points = await this.d.repo.points(entity, entityId, plan.resolution, plan.from, plan.to, plan.metrics);
+    const series = bucketSeries(plan, points);
     return {
       entity, vm_id: entity === 'vm' ? entityId : null,
       from: new Date(plan.from * 1000).toISOString(), to: new Date(plan.to * 1000).toISOString(),
-      step: plan.step, resolution: resolutionName(plan.resolution), series: bucketSeries(plan, points),
+      step: plan.step, resolution: resolutionName(plan.resolution),
+      series: limit ? series.map((s) => ({ ...s, points: s.points.slice(-limit) })) : series,
     };
   }
 

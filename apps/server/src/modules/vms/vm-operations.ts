@@ -58,7 +58,9 @@ export class VmOperations {
 
   /** Pushes the VM's new state to its owner's live channel and writes the .vm_info record. */
   async publish(row: VmRow): Promise<void> {
-    const vm = toVm(row, this.d.sshHost, this.d.clock.now());
+    // A failed tag read leaves the field out: the state change still reaches the owner.
+    const tags = (await this.d.vms.tagsOf([row.id]).catch(() => undefined))?.get(row.id);
+    const vm = toVm(row, this.d.sshHost, this.d.clock.now(), tags);
     this.d.bus.publish(row.user_id, { kind: 'vm', vm });
     // A VM being created has no instance yet: its record would make the instance's directory
     // (an instant start refuses a directory that exists); the driver's create() writes it.

@@ -26,8 +26,11 @@ export function currentHealth(row: VmRow): { health: VmHealth | null; since: str
   return { health: row.health as VmHealth, since: row.health_since };
 }
 
-/** The API's view of a VM row, with what is derived at read time (uptime, SSH command). */
-export function toVm(row: VmRow, sshHost: string, now: Date): Vm {
+/**
+ * The API's view of a VM row, with what is derived at read time (uptime, SSH command), and its
+ * tags when the caller loaded them (VmsRepository.tagsOf; views without them leave the field out).
+ */
+export function toVm(row: VmRow, sshHost: string, now: Date, tags?: string[]): Vm {
   // A paused guest's process still runs: its uptime keeps counting.
   const running = (row.status === 'running' || row.status === 'paused') && row.booted_at;
   const ssh = sshEndpointOf(row, sshHost);
@@ -61,5 +64,6 @@ export function toVm(row: VmRow, sshHost: string, now: Date): Vm {
     health: health.health,
     health_since: health.since,
     watchdog_reset: row.watchdog_reset === 1,
+    ...(tags ? { tags } : {}),
   };
 }

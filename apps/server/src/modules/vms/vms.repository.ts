@@ -31,11 +31,31 @@ export class VmsRepository {
     return this.db.selectFrom('vms').selectAll().where('id', '=', id).executeTakeFirst();
   }
 
-  /** Live VMs (not destroyed): one user's, or everyone's. */
-  listLive(userId?: number): Promise<VmRow[]> {
+  /** Live VMs (not destroyed): one user's, or everyone's; only those with the tag when one is given. */
+  listLive(userId?: number, filter: { tag?: string } = {}): Promise<VmRow[]> {
     let q = this.db.selectFrom('vms').selectAll().where('destroyed_at', 'is', null).orderBy('id');
     if (userId !== undefined) q = q.where('user_id', '=', userId);
+    const tag = filter.tag;
+    if (tag !== undefined) q = q.where('id', 'in', (eb) => eb.selectFrom('vm_tags').select('vm_id').where('tag', '=', tag));
     return q.execute();
+  }
+
+  /** The tags of each of these VMs, sorted (a VM without tags maps to []). */
+  async tagsOf(vmIds: readonly number[]): Promise<Map<number, string[]>> {
+    const tags = new Map<number, string[]>(vmIds.map((id) => [id, []]));
+    if (vmIds.length === 0) return tags;
+    // Chunked: a list of hundreds of VMs stays under any driver's bound-parameter limit.
+    for (let i = 0; i < vmIds.length; i += 500) {
+      const rows = await this.db.selectFrom('vm_tags').select(['vm_id', 'tag']).where('vm_id', 'in', vmIds.slice(i, i + 500)).orderBy('tag').execute();
+      for (const r of rows) tags.get(r.vm_id)?.push(r.tag);
+    }
+    return tags;
+  }
+
+  /** Gives a new VM its tags (in its insert's transaction). */
+  async addTags(vmId: number, tags: readonly string[], db: Db = this.db): Promise<void> {
+    const unique = [...new Set(tags)];
+    if (unique.length) await db.insertInto('vm_tags').values(unique.map((tag) => ({ vm_id: vmId, tag }))).execute();
   }
 
   /**

@@ -5,7 +5,7 @@ import { hasStats, instanceId } from '../../compute/driver.js';
 import { pickFreePort } from '../../compute/ports.js';
 import type { ComputeRegistry } from '../../compute/registry.js';
 import type { Db } from '../../db/database.js';
-import { AppError, badRequest, conflict, notFound, quotaExceeded } from '../../http/errors.js';
+import { AppError, badRequest, conflict, notFound } from '../../http/errors.js';
 import type { Clock } from '../../lib/time.js';
 import type { LedgerService } from '../billing/ledger.service.js';
 import type { ActionsRepository } from '../../operations/actions.repository.js';
@@ -17,12 +17,12 @@ import type { ImageRow } from '../images/images.repository.js';
 import type { KeysRepository } from '../keys/keys.repository.js';
 import { hourlyPrice, SIZES } from '../sizes/sizes.js';
 import type { ConsoleKeys } from '../terminal/console-keys.js';
-import type { UsersRepository } from '../users/users.repository.js';
+import type { UserRow, UsersRepository } from '../users/users.repository.js';
 import { toVm } from './vm-view.js';
 import type { VmOperations } from './vm-operations.js';
 import type { HostsService } from '../hosts/hosts.service.js';
 import type { VmRow, VmsRepository } from './vms.repository.js';
-import { effectiveLimits, type Limits } from './quota.js';
+import { assertFits, effectiveLimits, type Limits } from './quota.js';
 import { ensureHostStorage } from './host-storage.js';
 import { createShape, type Shape } from './shape.js';
 import { isMaintenance, VmMaintenance, type Prepared, type SnapshotPort, type SnapshotSource } from './vm-maintenance.js';
@@ -94,11 +94,21 @@ export class VmsService {
    */
   private readonly admission = new Mutex();
 
-  private view = (row: VmRow) => toVm(row, this.d.policy.sshHost, this.d.clock.now());
+  private view = (row: VmRow, tags?: string[]) => toVm(row, this.d.policy.sshHost, this.d.clock.now(), tags);
 
-  async list(identity: Identity): Promise<Vm[]> {
-    const rows = await this.d.vms.listLive(identity.user.is_admin ? undefined : identity.user.id);
-    return rows.map(this.view);
+  /** Rows as the API shows them, with their tags. */
+  private async views(rows: VmRow[]): Promise<Vm[]> {
+    const tags = await this.d.vms.tagsOf(rows.map((r) => r.id));
+    return rows.map((r) => this.view(r, tags.get(r.id)));
+  }
+
+  /**
+   * Your VMs (an admin: every VM, unless `own`: DO's API is per account), only those with the
+   * tag when one is given.
+   */
+  async list(identity: Identity, filter: { tag?: string; own?: boolean } = {}): Promise<Vm[]> {
+    const everyone = identity.user.is_admin && !filter.own;
+    return this.views(await this.d.vms.listLive(everyone ? undefined : identity.user.id, { tag: filter.tag }));
   }
 
   /** The VM if the caller may see it; someone else's VM is indistinguishable from a missing one. */
@@ -109,12 +119,17 @@ export class VmsService {
   }
 
   async get(identity: Identity, id: number): Promise<Vm> {
-    return this.view(await this.findVisible(identity, id));
+    return (await this.views([await this.findVisible(identity, id)]))[0]!;
   }
 
   async listActions(identity: Identity, id: number): Promise<Action[]> {
     await this.findVisible(identity, id);
     return this.d.actions.listForVm(id);
+  }
+
+  /** The caller's own actions on all their VMs, newest first (DO's account-wide action list). */
+  listMyActions(identity: Identity, limit = 1000): Promise<Action[]> {
+    return this.d.actions.listForUser(identity.user.id, limit);
   }
 
   async getAction(identity: Identity, id: number): Promise<Action> {
@@ -129,22 +144,62 @@ export class VmsService {
   }
 
   async create(identity: Identity, input: CreateVmRequest, ctx: RequestContext): Promise<CreatedVm> {
-    const { images, events } = this.d;
+    const { events } = this.d;
     const userId = identity.user.id;
+    const { source, image, spec, sshKeys, pinned } = await this.plan(userId, input);
+    const { row, action } = await this.admission.runExclusive(() => this.admit(userId, input, image, spec, sshKeys, source, pinned));
+    const from = source ? `snapshot #${source.id} of ${image.slug}` : image.slug;
+    await events.record({ type: 'vm', action: 'vm.create_requested', message: `VM ${row.name} requested (${from}, ${spec.ram} MB, ${spec.cpu} vCPU, ${spec.disk} GB)`, userId, username: identity.user.username, vmId: row.id, sourceIp: ctx.ip });
+    this.d.ops.dispatch(row, action, () => this.d.ops.provision(row));
+    return { ...this.view(row, [...new Set(input.tags ?? [])].sort()), action, message: 'VM creation started' };
+  }
+
+  /**
+   * Several VMs of one request (DigitalOcean's `names`). Whatever can be checked for all of them
+   * is checked first, so a repeated or taken name, or a quota or balance that fits only some of
+   * them, creates none; then they are created one by one with create()'s rules. A launch by
+   * someone else in between can still make a later one fail: the error is answered, the VMs
+   * already created stay (as DO does).
+   */
+  async createMany(identity: Identity, names: string[], input: Omit<CreateVmRequest, 'name'>, ctx: RequestContext): Promise<CreatedVm[]> {
+    const userId = identity.user.id;
+    const repeated = names.find((n, i) => names.indexOf(n) !== i);
+    if (repeated !== undefined) throw badRequest(`The name ${repeated} is given twice`, [{ field: 'names', message: `${repeated} is given twice` }]);
+    const { spec } = await this.plan(userId, { ...input, name: names[0]! });
+    await this.admission.runExclusive(async () => {
+      const user = (await this.d.users.findById(userId))!;
+      assertNotSuspended(user);
+      for (const name of names) if (await this.d.vms.nameTaken(userId, name)) throw duplicateName(name);
+      await this.assertRoom(user, spec, names.length);
+    });
+    const created: CreatedVm[] = [];
+    for (const name of names) created.push(await this.create(identity, { ...input, name }, ctx));
+    return created;
+  }
+
+  /** What a create request resolves to before anything is reserved: source, image, shape, keys and the host it is pinned to. */
+  private async plan(userId: number, input: CreateVmRequest) {
     if (input.image && input.os_type) throw badRequest('Give image or os_type, not both', [{ field: 'image', message: 'conflicts with os_type' }]);
     const source = input.snapshot_id === undefined ? undefined : await this.snapshotSource(userId, input);
-    const image = await images.resolve(source ? { image: source.image } : input);
+    const image = await this.d.images.resolve(source ? { image: source.image } : input);
     const spec = source ? snapshotShape(input, source) : createShape(input);
     if (spec.disk < image.min_disk) throw badRequest(`Image ${image.slug} needs a disk of at least ${image.min_disk} GB`, [{ field: 'disk', message: `must be at least ${image.min_disk}` }]);
     if (input.user_data !== undefined && Buffer.byteLength(input.user_data) > USER_DATA_MAX_BYTES) {
       throw badRequest('user_data is larger than 64 KiB', [{ field: 'user_data', message: 'must be at most 64 KiB' }]);
     }
     const sshKeys = await this.resolveKeys(userId, input.ssh_keys ?? []);
-    const { row, action } = await this.admission.runExclusive(() => this.admit(userId, input, image, spec, sshKeys, source));
-    const from = source ? `snapshot #${source.id} of ${image.slug}` : image.slug;
-    await events.record({ type: 'vm', action: 'vm.create_requested', message: `VM ${row.name} requested (${from}, ${spec.ram} MB, ${spec.cpu} vCPU, ${spec.disk} GB)`, userId, username: identity.user.username, vmId: row.id, sourceIp: ctx.ip });
-    this.d.ops.dispatch(row, action, () => this.d.ops.provision(row));
-    return { ...this.view(row), action, message: 'VM creation started' };
+    const pinned = await this.regionHost(input.region, source);
+    return { source, image, spec, sshKeys, pinned };
+  }
+
+  /** The host a `region` names (see HostsService.forRegion); a VM made from a snapshot must name the snapshot's own host. */
+  private async regionHost(region: string | undefined, source?: SnapshotSource): Promise<{ id: number; name: string } | undefined> {
+    if (region === undefined) return undefined;
+    const host = await this.d.hosts.forRegion(region);
+    if (source?.hostId != null && source.hostId !== host.id) {
+      throw badRequest(`Snapshot #${source.id} is on another host than ${region}: a VM made from it is placed on the snapshot's host`, [{ field: 'region', message: "is not the snapshot's host" }]);
+    }
+    return { id: host.id, name: host.name };
   }
 
   /**
@@ -159,29 +214,21 @@ export class VmsService {
   }
 
   /** The checks against what is in use, and the insert that adds to it (under the admission lock). */
-  private async admit(userId: number, input: CreateVmRequest, image: ImageRow, spec: Shape, sshKeys: string[], source?: SnapshotSource) {
+  private async admit(userId: number, input: CreateVmRequest, image: ImageRow, spec: Shape, sshKeys: string[], source?: SnapshotSource, pinned?: { id: number; name: string }) {
     const { vms, users } = this.d;
     const user = (await users.findById(userId))!;
     assertNotSuspended(user);
     if (await vms.nameTaken(userId, input.name)) throw duplicateName(input.name);
-    // An admin's per-user overrides where set, else the server-wide limits.
-    const limits = effectiveLimits(user, this.defaultLimits());
-    // Resizes under way count at their new shape (their rows change when they finish).
-    const growing = this.maintenance.pendingGrowth(userId);
-    const stored = await vms.usage(userId);
-    const usage = { count: stored.count, ram: stored.ram + growing.ram, cpu: stored.cpu + growing.cpu };
-    if (usage.count + 1 > limits.maxVms) throw quota(`at most ${limits.maxVms} VMs per user`);
-    if (usage.ram + spec.ram > limits.maxRamMb) throw quota(`at most ${limits.maxRamMb} MB of RAM in total (${usage.ram} MB in use)`);
-    if (usage.cpu + spec.cpu > limits.maxVcpus) throw quota(`at most ${limits.maxVcpus} vCPUs in total (${usage.cpu} in use)`);
-    const diskInUse = (await vms.listLive(userId)).reduce((sum, vm) => sum + vm.disk, growing.disk);
-    if (diskInUse + spec.disk > limits.maxDiskGb) throw quota(`at most ${limits.maxDiskGb} GB of disk in total (${diskInUse} GB in use)`);
-    // An early, friendly answer; the charge in the insert's transaction is what guarantees it.
+    await this.assertRoom(user, spec, 1);
     const price = hourlyPrice(spec.ram, spec.cpu);
-    const balance = Number(user.credits);
-    if (balance < price) throw new AppError(402, 'insufficient_credits', `This VM costs ${price} credits per hour and your balance is ${balance}`);
 
-    // A snapshot's files are on its host: a VM made from it is placed there.
-    const host = await this.d.hosts.place({ ramMb: spec.ram, vcpus: spec.cpu }, source?.hostId ?? undefined);
+    // A snapshot's files are on its host: a VM made from it is placed there; a region names the host.
+    const host = await this.d.hosts.place({ ramMb: spec.ram, vcpus: spec.cpu }, source?.hostId ?? pinned?.id).catch((err: unknown) => {
+      if (pinned && source?.hostId == null && err instanceof AppError && err.code === 'no_capacity') {
+        throw new AppError(503, 'no_capacity', `Host ${pinned.name} has no room for ${spec.ram} MB and ${spec.cpu} vCPU right now`);
+      }
+      throw err;
+    });
     if (host.driver === 'qemu') await ensureHostStorage({ ...this.d, ...this.d.policy }, userId, spec.disk, { event: `A ${spec.disk} GB disk`, user: `a ${spec.disk} GB disk` });
     const now = this.d.clock.now().toISOString();
     return this.insertWithPort(host.driver === 'qemu', {
@@ -191,7 +238,28 @@ export class VmsService {
       booted_at: null, destroyed_at: null, billed_until: null, created_at: now, updated_at: now,
       health: null, health_since: null, health_boot: null, health_source: null, watchdog_reset: input.watchdog_reset ? 1 : 0, watchdog_reset_at: null,
       snapshot_id: source?.id ?? null, boot_path: null,
-    });
+    }, input.tags ?? []);
+  }
+
+  /**
+   * The quota and balance checks for `count` more VMs of this shape (a launch: 1; DO's `names`:
+   * all of them at once), against what the user's live VMs and resizes under way use.
+   */
+  private async assertRoom(user: UserRow, spec: Shape, count: number): Promise<void> {
+    // Resizes under way count at their new shape (their rows change when they finish).
+    const growing = this.maintenance.pendingGrowth(user.id);
+    const stored = await this.d.vms.usage(user.id);
+    const disk = (await this.d.vms.listLive(user.id)).reduce((sum, vm) => sum + vm.disk, growing.disk);
+    const usage = { count: stored.count, ram: stored.ram + growing.ram, cpu: stored.cpu + growing.cpu, disk };
+    // An admin's per-user overrides where set, else the server-wide limits.
+    assertFits(effectiveLimits(user, this.defaultLimits()), usage, spec, count);
+    // An early, friendly answer; the charge in the insert's transaction is what guarantees it.
+    const price = hourlyPrice(spec.ram, spec.cpu);
+    const balance = Number(user.credits);
+    if (balance < count * price) {
+      const what = count === 1 ? `This VM costs ${price}` : `These ${count} VMs cost ${count * price}`;
+      throw new AppError(402, 'insufficient_credits', `${what} credits per hour and your balance is ${balance}`);
+    }
   }
 
   /** The server-wide limits (config); an admin may override them per user. */
@@ -311,13 +379,14 @@ export class VmsService {
    * Inserts the VM and its create action, with a free forwarded SSH port when its host forwards
    * one (qemu; libvirt and vagrant guests answer on their own address); retries a lost port race.
    */
-  private async insertWithPort(forwardsSsh: boolean, row: Omit<VmRow, 'id'>) {
+  private async insertWithPort(forwardsSsh: boolean, row: Omit<VmRow, 'id'>, tags: readonly string[]) {
     for (let attempt = 0; attempt < 5; attempt++) {
       const port = forwardsSsh ? await pickFreePort(this.d.policy.sshPortRange, this.d.policy.sshBindAddresses, await this.d.vms.usedPorts()) : null;
       if (port === undefined) throw new AppError(503, 'service_unavailable', 'No free SSH port left in the configured range');
       try {
         return await this.d.db.transaction().execute(async (trx) => {
           const inserted = await this.d.vms.insert({ ...row, ssh_port: port }, trx);
+          await this.d.vms.addTags(inserted.id, tags, trx);
           // Reserved here, refunded if the VM never runs (LedgerService.refundFirstHour).
           await this.d.ledger.chargeFirstHour(inserted, trx, row.created_at);
           const action = await this.d.actions.insert({ vmId: inserted.id, userId: row.user_id, type: 'create', now: row.created_at }, trx);
@@ -359,8 +428,6 @@ function asked(type: ActionType, req: VmActionRequest): string {
 function duplicateName(name: string) {
   return conflict(`You already have a VM named ${name}`, [{ field: 'name', message: 'is already used by one of your VMs' }]);
 }
-
-const quota = quotaExceeded;
 
 /**
  * A VM made from a snapshot: the request's shape, by default the snapshot's own (its VM's RAM,
