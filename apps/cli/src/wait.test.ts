@@ -7,7 +7,7 @@ import type { StreamHandlers } from './sse.js';
 import { waitForAction } from './wait.js';
 
 const action = (over: Partial<Action> = {}): Action => ({
-  id: 7, vm_id: 3, user_id: 1, type: 'create', status: 'in-progress', started_at: '2026-01-01T00:00:00.000Z', completed_at: null, error: null, ...over,
+  id: 7, vm_id: 3, user_id: 1, type: 'create', status: 'in-progress', started_at: '2026-01-01T00:00:00.000Z', completed_at: null, error: null, forced: false, ...over,
 });
 const line = (n: number): ActionLogLine => ({ at: `2026-01-01T00:00:0${n}.000Z`, line: `step ${n}` });
 

@@ -30,6 +30,8 @@ export const Action = Type.Object(
     started_at: Timestamp,
     completed_at: Type.Union([Timestamp, Type.Null()]),
     error: Type.Union([Type.String(), Type.Null()]),
+    /** A stop or reboot that skipped the graceful ACPI step (force: true). */
+    forced: Type.Boolean(),
   },
   { title: 'Action' },
 );

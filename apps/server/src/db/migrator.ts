@@ -19,6 +19,7 @@ import * as m017 from './migrations/017_admin_billing.js';
 import * as m018 from './migrations/018_snapshots.js';
 import * as m019 from './migrations/019_built_images.js';
 import * as m020 from './migrations/020_do_compat.js';
+import * as m021 from './migrations/021_action_force.js';
 
 export interface MigrationContext {
   /** Auto-increment integer primary key that never reuses ids (events refer to deleted rows). */
@@ -56,6 +57,7 @@ const MIGRATIONS: Migration[] = [
   { name: '018_snapshots', ...m018 },
   { name: '019_built_images', ...m019 },
   { name: '020_do_compat', ...m020 },
+  { name: '021_action_force', ...m021 },
 ];
 
 /**

@@ -1,19 +1,20 @@
 import type { Action, ActionStatus, ActionType } from '@twarga/contract';
 import type { Db } from '../db/database.js';
 
-const toAction = (r: { id: number; vm_id: number; user_id: number; type: string; status: string; started_at: string; completed_at: string | null; error: string | null }): Action => ({
+const toAction = (r: { id: number; vm_id: number; user_id: number; type: string; status: string; started_at: string; completed_at: string | null; error: string | null; forced: number }): Action => ({
   ...r,
   type: r.type as ActionType,
   status: r.status as ActionStatus,
+  forced: r.forced === 1,
 });
 
 export class ActionsRepository {
   constructor(private readonly db: Db) {}
 
-  async insert(a: { vmId: number; userId: number; type: ActionType; now: string }, db: Db = this.db): Promise<Action> {
+  async insert(a: { vmId: number; userId: number; type: ActionType; now: string; forced?: boolean }, db: Db = this.db): Promise<Action> {
     const row = await db
       .insertInto('actions')
-      .values({ vm_id: a.vmId, user_id: a.userId, type: a.type, status: 'in-progress', started_at: a.now, completed_at: null, error: null })
+      .values({ vm_id: a.vmId, user_id: a.userId, type: a.type, status: 'in-progress', started_at: a.now, completed_at: null, error: null, forced: a.forced ? 1 : 0 })
       .returningAll()
       .executeTakeFirstOrThrow();
     return toAction(row);

@@ -35,7 +35,7 @@ test("an action's end refetches its whole log; a running action's update does no
       await new Promise((r) => setTimeout(r, 20));
     };
     await settle(1);
-    const action = { id: 3, vm_id: 7, user_id: 1, type: 'create' as const, started_at: '2026-11-23T10:00:00.000Z', completed_at: null, error: null };
+    const action = { id: 3, vm_id: 7, user_id: 1, type: 'create' as const, started_at: '2026-11-23T10:00:00.000Z', completed_at: null, error: null, forced: false };
     applyStreamEvent(qc, { kind: 'action', action: { ...action, status: 'in-progress' } });
     await settle(2);
     assert.equal(fetches, 1, 'a running action does not load its log again');
@@ -73,7 +73,7 @@ test("an action that ends while its log loads for the first time gets its log lo
   const unsubscribe = observer.subscribe(() => {});
   try {
     applyStreamEvent(qc, parseStreamEvent(pushed(5, 'Running'))!); // arrives during the first load
-    const action = { id: 5, vm_id: 7, user_id: 1, type: 'create' as const, started_at: '2026-11-23T10:00:00.000Z', completed_at: '2026-11-23T10:00:05.000Z', error: null };
+    const action = { id: 5, vm_id: 7, user_id: 1, type: 'create' as const, started_at: '2026-11-23T10:00:00.000Z', completed_at: '2026-11-23T10:00:05.000Z', error: null, forced: false };
     applyStreamEvent(qc, { kind: 'action', action: { ...action, status: 'completed' } });
     releaseFirst({ action_id: 5, lines: [l('Starting')] }); // the first answer, older than both events
     for (let i = 0; i < 50 && qc.getQueryData<ActionLog>(keys.actionLog(5))?.lines.length !== 2; i++) await new Promise((r) => setTimeout(r, 10));
@@ -113,7 +113,7 @@ test("a snapshot action's news marks the VM's snapshot list and the all-snapshot
   const list = { snapshots: [], used: 0, limit: 10, price_gb_month: 10 };
   qc.setQueryData(keys.vmSnapshots(7), list);
   qc.setQueryData(keys.snapshots, list);
-  const action = { id: 4, vm_id: 7, user_id: 1, type: 'snapshot' as const, status: 'completed' as const, started_at: '2026-11-23T10:00:00.000Z', completed_at: '2026-11-23T10:00:05.000Z', error: null };
+  const action = { id: 4, vm_id: 7, user_id: 1, type: 'snapshot' as const, status: 'completed' as const, started_at: '2026-11-23T10:00:00.000Z', completed_at: '2026-11-23T10:00:05.000Z', error: null, forced: false };
   applyStreamEvent(qc, { kind: 'action', action });
   assert.equal(qc.getQueryState(keys.vmSnapshots(7))?.isInvalidated, true);
   assert.equal(qc.getQueryState(keys.snapshots)?.isInvalidated, true);

@@ -90,6 +90,8 @@ export interface ActionsTable {
   started_at: Timestamp;
   completed_at: Timestamp | null;
   error: string | null;
+  /** 1 when a stop or reboot skipped the graceful step (021). */
+  forced: Generated<Flag>;
 }
 
 export interface ActionLogTable {

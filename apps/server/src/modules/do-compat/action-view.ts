@@ -28,21 +28,19 @@ export function toVmAction(type: DoActionType): Pick<VmActionRequest, 'action' |
   }
 }
 
-/**
- * Our stored action types as DO's. An action row does not keep whether a stop or reboot was
- * forced: a stored stop reads back as shutdown and a reboot as reboot. The answer to the POST
- * itself carries the type that was asked for (power_off, power_cycle).
- */
+/** Our stored action types as DO's (a forced stop is power_off, a forced reboot power_cycle). */
 const DO_TYPE: Record<ActionType, string> = {
   create: 'create', start: 'power_on', stop: 'shutdown', reboot: 'reboot', destroy: 'destroy',
   snapshot: 'snapshot', restore: 'restore', resize: 'resize', rebuild: 'rebuild',
 };
 
-export function toDoAction(action: Action, region: DoRegion, askedAs?: DoActionType): DoAction {
+const doType = (action: Action) => (action.forced && action.type === 'stop' ? 'power_off' : action.forced && action.type === 'reboot' ? 'power_cycle' : DO_TYPE[action.type]);
+
+export function toDoAction(action: Action, region: DoRegion): DoAction {
   return {
     id: action.id,
     status: action.status,
-    type: askedAs ?? DO_TYPE[action.type],
+    type: doType(action),
     started_at: doDate(action.started_at),
     completed_at: action.completed_at ? doDate(action.completed_at) : null,
     resource_id: action.vm_id,

@@ -279,8 +279,10 @@ for (const kind of testDatabaseKinds()) {
       const history = await v2('GET', `/droplets/${id}/actions`);
       assert.equal(history.statusCode, 200);
       const types = history.json().actions.map((a: { type: string }) => a.type);
-      // Newest first; a stored stop reads back as shutdown (the row does not keep "forced").
-      assert.deepEqual(types, ['shutdown', 'reboot', 'reboot', 'power_on', 'shutdown', 'create']);
+      // Newest first, read back as asked: the row keeps whether a stop or reboot was forced.
+      assert.deepEqual(types, ['shutdown', 'power_cycle', 'reboot', 'power_on', 'power_off', 'create']);
+      const onApi = (await h.request({ method: 'GET', url: `/api/vms/${id}/actions`, token: alice.token })).json() as { type: string; forced: boolean }[];
+      assert.deepEqual(onApi.map((a) => `${a.type}${a.forced ? ' (forced)' : ''}`), ['stop', 'reboot (forced)', 'reboot', 'start', 'stop (forced)', 'create']);
       history.json().actions.forEach((a: Record<string, unknown>) => assertShape('Action', a));
     });
 

@@ -114,7 +114,7 @@ export async function dropletsRoutes(app: App, { deps, route }: DoRoutesOptions)
       const vm = await liveDroplet(deps, identity, request.params.id);
       const action = await vms.act(identity, vm.id, toVmAction(type as DoActionType), contextOf(request));
       const region = regionOf(vm.host_id, await loadCatalog(deps));
-      return reply.status(201).send({ action: toDoAction(action, region, type as DoActionType) });
+      return reply.status(201).send({ action: toDoAction(action, region) });
     },
   });
 

@@ -353,7 +353,7 @@ export class VmsService {
       // 202, the reconciler finds the VM `destroying` and finishes it (it would keep a VM whose
       // destroy was only in memory, and the user was told it is going away).
       if (type === 'destroy') await ops.setStatus(id, 'destroying');
-      return { current, action: await actions.insert({ vmId: id, userId: row.user_id, type, now }) };
+      return { current, action: await actions.insert({ vmId: id, userId: row.user_id, type, now, forced: force && (type === 'stop' || type === 'reboot') }) };
     })().catch(async (err: unknown) => {
       await prepared?.abandon?.(err instanceof Error ? err.message : String(err)).catch(() => {});
       await vms.update(id, { locked: 0 });
