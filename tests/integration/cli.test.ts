@@ -236,7 +236,7 @@ describe('the twarga CLI against a real server', () => {
     });
 
     test('vm create --wait follows the action log live and prints the running VM as JSON', async () => {
-      const r = await ok(['--json', 'vm', 'create', 'cli-vm-1', '--image', 'tiny', '--size', 's-1vcpu-256mb', '--ssh-key', String(key.id), '--wait', '--timeout', '10m'], { timeoutMs: 660_000 });
+      const r = await ok(['--json', 'vm', 'create', 'cli-vm-1', '--image', 'tiny', '--size', 's-1vcpu-256mb', '--ssh-key', key.name, '--wait', '--timeout', '10m'], { timeoutMs: 660_000 });
       vm = JSON.parse(r.stdout) as Vm;
       assert.equal(vm.name, 'cli-vm-1');
       assert.equal(vm.status, 'running');

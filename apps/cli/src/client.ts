@@ -1,4 +1,4 @@
-import { ApiClient, type Vm } from '@twarga/contract';
+import { ApiClient, type SshKey, type Vm } from '@twarga/contract';
 import type { Command } from 'commander';
 import { configPath, loadConfig, resolveTarget, type ConfigFile, type Target } from './config.js';
 import { CliError, EXIT } from './exit-codes.js';
@@ -82,4 +82,13 @@ export async function resolveVm(client: ApiClient, ref: string): Promise<Vm> {
   // Not in the list: an admin may name someone else's VM by id.
   if (/^\d+$/.test(ref)) return client.vms.get(Number(ref));
   throw new CliError(`no VM named "${ref}"`, EXIT.notFound, 'not_found');
+}
+
+/** A key by id, name or fingerprint (SHA256:… or MD5 colon hex). */
+export async function resolveKey(client: ApiClient, ref: string): Promise<SshKey> {
+  const keys = await client.account.keys.list();
+  const key =
+    keys.find((k) => k.name === ref || k.fingerprint === ref || k.fingerprint_md5 === ref) ?? (/^\d+$/.test(ref) ? keys.find((k) => k.id === Number(ref)) : undefined);
+  if (!key) throw new CliError(`no SSH key "${ref}"`, EXIT.notFound, 'not_found');
+  return key;
 }

@@ -1,17 +1,8 @@
 import { readFileSync } from 'node:fs';
-import type { ApiClient, SshKey } from '@twarga/contract';
 import type { Command } from 'commander';
+import { resolveKey } from '../client.js';
 import { CliError, EXIT } from '../exit-codes.js';
 import type { Registrar } from '../program.js';
-
-/** A key by id, name or fingerprint (SHA256:… or MD5 colon hex). */
-export async function resolveKey(client: ApiClient, ref: string): Promise<SshKey> {
-  const keys = await client.account.keys.list();
-  const key =
-    keys.find((k) => k.name === ref || k.fingerprint === ref || k.fingerprint_md5 === ref) ?? (/^\d+$/.test(ref) ? keys.find((k) => k.id === Number(ref)) : undefined);
-  if (!key) throw new CliError(`no SSH key "${ref}"`, EXIT.notFound, 'not_found');
-  return key;
-}
 
 export function registerKeys(program: Command, r: Registrar): void {
   const keys = program.command('keys').description('your SSH public keys (installed into new VMs)');

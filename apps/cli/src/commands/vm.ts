@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import type { Action, CreateVmRequest, Vm, VmActionRequest } from '@twarga/contract';
 import { Option, type Command } from 'commander';
-import { resolveVm, type CommandContext } from '../client.js';
+import { resolveKey, resolveVm, type CommandContext } from '../client.js';
 import { attachConsole } from '../console/attach.js';
 import { CliError, EXIT } from '../exit-codes.js';
 import { formatDuration, renderFields, type Column } from '../output.js';
@@ -101,8 +101,8 @@ async function create(ctx: CommandContext, name: string, o: CreateOptions): Prom
   if (o.cpu !== undefined) body.cpu = o.cpu;
   if (o.ram !== undefined) body.ram = o.ram;
   if (o.disk !== undefined) body.disk = o.disk;
-  // Key ids go as numbers, fingerprints as strings (the API takes both).
-  if (o.sshKey?.length) body.ssh_keys = o.sshKey.map((k) => (/^\d+$/.test(k) ? Number(k) : k));
+  // A key by name, id or fingerprint, as `keys remove` takes it; the API gets its id.
+  if (o.sshKey?.length) body.ssh_keys = await Promise.all(o.sshKey.map(async (k) => (await resolveKey(ctx.client(), k)).id));
   if (o.userData) body.user_data = readFileSync(o.userData === '-' ? 0 : o.userData, 'utf8');
   if (o.tag?.length) body.tags = o.tag;
   if (o.region) body.region = o.region;
@@ -224,7 +224,7 @@ export function registerVm(program: Command, r: Registrar): void {
       .option('--cpu <n>', 'vCPUs (instead of --size)', intArg('--cpu'))
       .option('--ram <mib>', 'memory in MiB (instead of --size)', intArg('--ram'))
       .option('--disk <gib>', 'disk in GiB (instead of --size)', intArg('--disk'))
-      .option('-k, --ssh-key <id|fingerprint>', 'SSH key to install (repeatable)', collect)
+      .option('-k, --ssh-key <key>', 'SSH key to install, by name, id or fingerprint (repeatable)', collect)
       .option('--user-data <file>', 'cloud-init user data from a file (- for stdin)')
       .option('-t, --tag <tag>', 'tag (repeatable)', collect)
       .option('--region <host>', 'place the VM on this compute host')
