@@ -43,6 +43,29 @@ export function commandTree(program: Command): Node[] {
 
 const shq = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
+/**
+ * The part bash and zsh share: the command path typed so far (the words before the cursor that
+ * are not flags or global flags' values), then the deepest command path with a case, which sets
+ * the candidates (`trimmed` when the path had to be shortened: the cursor is past the arguments).
+ */
+function commandPathScript(opts: { words: string; from: number; to: string; cases: string; none: string }): string {
+  return `  for ((i = ${opts.from}; i < ${opts.to}; i++)); do
+    w="\${${opts.words}[i]}"
+    case "$w" in
+      --url|--token|--context) ((i++)) ;;
+      -*) ;;
+      *) cmdpath="\${cmdpath:+$cmdpath }$w" ;;
+    esac
+  done
+  while :; do
+    case "$cmdpath" in
+${opts.cases}
+    *) if [[ "$cmdpath" == *" "* ]]; then cmdpath="\${cmdpath% *}"; trimmed=1; continue; fi; ${opts.none} ;;
+    esac
+    break
+  done`;
+}
+
 export function bashCompletion(program: Command): string {
   const cases = commandTree(program)
     .map((n) => {
@@ -56,21 +79,7 @@ _twarga() {
   local cur cmdpath="" w words i live="" trimmed=0
   cur="\${COMP_WORDS[COMP_CWORD]}"
   # The command path so far: the words before the cursor that are not flags or flag values.
-  for ((i = 1; i < COMP_CWORD; i++)); do
-    w="\${COMP_WORDS[i]}"
-    case "$w" in
-      --url|--token|--context) ((i++)) ;;
-      -*) ;;
-      *) cmdpath="\${cmdpath:+$cmdpath }$w" ;;
-    esac
-  done
-  while :; do
-    case "$cmdpath" in
-${cases}
-    *) if [[ "$cmdpath" == *" "* ]]; then cmdpath="\${cmdpath% *}"; trimmed=1; continue; fi; words="" ;;
-    esac
-    break
-  done
+${commandPathScript({ words: 'COMP_WORDS', from: 1, to: 'COMP_CWORD', cases, none: 'words=""' })}
   # The first argument of vm/keys/context commands: the live names (VMs, keys, contexts).
   if [[ -n "$live" && $trimmed == 0 && "$cur" != -* ]]; then words="$words $(twarga __complete "$live" 2>/dev/null)"; fi
   COMPREPLY=($(compgen -W "$words" -- "$cur"))
@@ -95,21 +104,7 @@ export function zshCompletion(program: Command): string {
 _twarga() {
   local cmdpath="" w i live="" trimmed=0
   local -a cmds flags
-  for ((i = 2; i < CURRENT; i++)); do
-    w="\${words[i]}"
-    case "$w" in
-      --url|--token|--context) ((i++)) ;;
-      -*) ;;
-      *) cmdpath="\${cmdpath:+$cmdpath }$w" ;;
-    esac
-  done
-  while :; do
-    case "$cmdpath" in
-${cases}
-    *) if [[ "$cmdpath" == *" "* ]]; then cmdpath="\${cmdpath% *}"; trimmed=1; continue; fi; cmds=(); flags=() ;;
-    esac
-    break
-  done
+${commandPathScript({ words: 'words', from: 2, to: 'CURRENT', cases, none: 'cmds=(); flags=()' })}
   # The first argument of vm/keys/context commands: the live names (VMs, keys, contexts).
   if [[ -n "$live" && $trimmed == 0 ]]; then cmds+=(\${(f)"$(twarga __complete "$live" 2>/dev/null)"}); fi
   if [[ "\${words[CURRENT]}" == -* ]]; then
