@@ -91,6 +91,7 @@ import { HealthWatch } from './modules/health-watch/health-watch.js';
 import { createSoc } from './modules/soc/wiring.js';
 import { PeerRegistry } from './modules/soc/gateway/peer-registry.js';
 import { createDoCompat } from './modules/do-compat/wiring.js';
+import { ClusterLocks } from './lib/cluster-lock.js';
 
 export const VERSION = '0.1.0';
 
@@ -139,6 +140,8 @@ export async function buildApp(deps: AppDeps) {
   }).withTypeProvider<TypeBoxTypeProvider>() as App;
 
   const db = database.db;
+  // Admissions (read what is in use, then insert) one at a time across every process on this database.
+  const locks = new ClusterLocks(db, database.kind);
   // The live bus fans events out in process (SSE, alert engine); the event log persists events and publishes each stored one on it.
   const bus = new LiveBus();
   const events = new EventLog(new EventsRepository(db), clock, app.log, bus);
@@ -165,8 +168,8 @@ export async function buildApp(deps: AppDeps) {
       allowRegistration: config.allowRegistration,
     },
   });
-  const tokens = new TokensService(tokensRepo, events, clock, { maxTokensPerUser: config.maxTokensPerUser });
-  const keys = new KeysService(new KeysRepository(db), events, clock, { maxKeysPerUser: config.maxKeysPerUser });
+  const tokens = new TokensService(tokensRepo, events, clock, { maxTokensPerUser: config.maxTokensPerUser }, locks.named('token-admission'));
+  const keys = new KeysService(new KeysRepository(db), events, clock, { maxKeysPerUser: config.maxKeysPerUser }, locks.named('key-admission'));
   // Terminals and event streams re-check their login and rights whenever their user changes.
   const liveAccess = new LiveAccess((hash, via) => auth.reverify(hash, via), changes, clock, app.log);
 
@@ -186,10 +189,11 @@ export async function buildApp(deps: AppDeps) {
   const vmsRepo = new VmsRepository(db);
   const consoleKeys = new ConsoleKeys(db, secrets.consoleKeyKey, clock);
   // Snapshot rules, before the VM operations and service that run them inside VM actions.
-  const snapshots = createSnapshots({ db, config, users, drivers, events, clock, log: app.log });
+  const snapshots = createSnapshots({ db, config, users, drivers, events, clock, log: app.log, admission: locks.named('snapshot-admission') });
   const ops = new VmOperations({ ledger: ledgerService, vms: vmsRepo, actions, images, imagesRepo, drivers, consoleKeys, progress, events, bus, clock, log: app.log, sshHost: config.sshHost, stopTimeoutMs: config.stopTimeoutSeconds * 1000, instantVms: config.instantVms, snapshots: snapshots.actions });
   const vms = new VmsService({
     db, vms: vmsRepo, actions, users, ledger: ledgerService, keys: new KeysRepository(db), images, ops, hosts, drivers, events, clock, consoleKeys, snapshots: snapshots.actions,
+    admission: locks.named('vm-admission'),
     policy: {
       maxVmsPerUser: config.maxVmsPerUser,
       maxRamPerUserMb: config.maxRamPerUserMb,

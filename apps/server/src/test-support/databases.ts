@@ -20,6 +20,8 @@ export function testDatabaseKinds(): DbKind[] {
 export interface TestDatabase {
   handle: DatabaseHandle;
   dataDir: string;
+  /** PostgreSQL: the database's URL (a second server process opens it too); SQLite: undefined. */
+  url?: string;
   cleanup(): Promise<void>;
 }
 
@@ -49,6 +51,7 @@ export async function createTestDatabase(kind: DbKind): Promise<TestDatabase> {
   return {
     handle,
     dataDir,
+    url: url.toString(),
     cleanup: async () => {
       await handle.close();
       const c = new pg.Client({ connectionString: adminUrl });

@@ -1,5 +1,6 @@
 import type { CreateSshKeyRequest, SshKey } from '@twarga/contract';
 import { Mutex } from 'async-mutex';
+import type { ExclusiveLock } from '../../lib/cluster-lock.js';
 import { badRequest, conflict, notFound, quotaExceeded } from '../../http/errors.js';
 import type { Clock } from '../../lib/time.js';
 import { isUniqueViolation } from '../auth/auth.service.js';
@@ -14,14 +15,13 @@ export interface KeysPolicy {
 }
 
 export class KeysService {
-  /** Serialises count-then-insert, so two parallel adds cannot both take the last slot. */
-  private readonly admission = new Mutex();
-
   constructor(
     private readonly repo: KeysRepository,
     private readonly events: EventLog,
     private readonly clock: Clock,
     private readonly policy: KeysPolicy,
+    /** The quota check reads what exists, then the insert adds to it: one at a time, across server processes. */
+    private readonly admission: ExclusiveLock = new Mutex(),
   ) {}
 
   list(identity: Identity): Promise<SshKey[]> {

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { FastifyBaseLogger } from 'fastify';
-import { Mutex } from 'async-mutex';
+import type { ExclusiveLock } from '../../lib/cluster-lock.js';
 import { hasSnapshots, instanceId, snapshotId, type ComputeDriver, type SnapshotStore } from '../../compute/driver.js';
 import type { ComputeRegistry } from '../../compute/registry.js';
 import { AppError, conflict, notFound, quotaExceeded } from '../../http/errors.js';
@@ -50,6 +50,8 @@ export interface SnapshotActionsDeps {
   clock: Clock;
   log: FastifyBaseLogger;
   policy: SnapshotPolicy;
+  /** Quota and name checks read what exists, then the insert adds to it: one admission at a time, across server processes. */
+  admission: ExclusiveLock;
 }
 
 /**
@@ -58,8 +60,6 @@ export interface SnapshotActionsDeps {
  * needs, and the snapshot's own deletion.
  */
 export class SnapshotActions {
-  /** Quota and name checks read what exists, then the insert adds to it: one admission at a time. */
-  private readonly admission = new Mutex();
   /** Snapshots a restore or a VM creation reads right now: they cannot be deleted meanwhile. */
   private readonly inUse = new Map<number, number>();
 
@@ -93,7 +93,7 @@ export class SnapshotActions {
     const driver = await this.driverOf(vm);
     const memory = req.memory === true;
     if (memory && vm.status !== 'running') throw conflict(`A snapshot with RAM needs a running VM; ${vm.name} is ${vm.status}`, [{ field: 'memory', message: 'needs a running VM' }]);
-    return this.admission.runExclusive(async () => {
+    return this.d.admission.runExclusive(async () => {
       const { repo } = this.d;
       const limit = await this.limitFor(vm.user_id);
       const used = await repo.countLive(vm.user_id);

@@ -1,6 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { ComputeRegistry } from '../../compute/registry.js';
 import type { Config } from '../../config/config.js';
+import type { ExclusiveLock } from '../../lib/cluster-lock.js';
 import type { Db } from '../../db/database.js';
 import type { App } from '../../http/types.js';
 import type { Clock } from '../../lib/time.js';
@@ -21,6 +22,7 @@ export interface SnapshotsDeps {
   events: EventLog;
   clock: Clock;
   log: FastifyBaseLogger;
+  admission: ExclusiveLock;
 }
 
 /**
@@ -34,6 +36,7 @@ export function createSnapshots(d: SnapshotsDeps) {
     repo, users: d.users, drivers: d.drivers, events: d.events, clock: d.clock, log: d.log,
     // The config itself (its maxSnapshotsPerUser, dataDir, minFreeDiskMb): read at each admission.
     policy: d.config,
+    admission: d.admission,
   });
   let reconciler: SnapshotReconciler | undefined;
   return {

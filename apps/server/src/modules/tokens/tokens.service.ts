@@ -1,5 +1,6 @@
 import type { ApiToken, CreateTokenRequest, CreatedApiToken, RevokedTokens } from '@twarga/contract';
 import { Mutex } from 'async-mutex';
+import type { ExclusiveLock } from '../../lib/cluster-lock.js';
 import { AppError, forbidden, notFound, quotaExceeded } from '../../http/errors.js';
 import { hashToken, newToken } from '../../lib/secrets.js';
 import type { Clock } from '../../lib/time.js';
@@ -15,14 +16,13 @@ export interface TokensPolicy {
 const DAY_MS = 86_400_000;
 
 export class TokensService {
-  /** Serialises count-then-insert, so two parallel creates cannot both take the last slot. */
-  private readonly admission = new Mutex();
-
   constructor(
     private readonly repo: TokensRepository,
     private readonly events: EventLog,
     private readonly clock: Clock,
     private readonly policy: TokensPolicy,
+    /** The quota check reads what exists, then the insert adds to it: one at a time, across server processes. */
+    private readonly admission: ExclusiveLock = new Mutex(),
   ) {}
 
   list(identity: Identity): Promise<ApiToken[]> {

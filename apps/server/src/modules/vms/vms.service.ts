@@ -1,6 +1,6 @@
 import type { Action, ActionLog, ActionType, CreateVmRequest, CreatedVm, EmergencyStopResult, Vm, VmActionRequest, VmStats, VmStatus } from '@twarga/contract';
 import { USER_DATA_MAX_BYTES } from '@twarga/contract';
-import { Mutex } from 'async-mutex';
+import type { ExclusiveLock } from '../../lib/cluster-lock.js';
 import { hasStats, instanceId } from '../../compute/driver.js';
 import { pickFreePort } from '../../compute/ports.js';
 import type { ComputeRegistry } from '../../compute/registry.js';
@@ -76,6 +76,13 @@ export class VmsService {
       policy: VmPolicy;
       consoleKeys: ConsoleKeys;
       snapshots: SnapshotPort;
+      /**
+       * Quota, capacity and disk space checks read what is in use, then the insert adds to it:
+       * two launches at once must not both see the last free slot, in this process or in another
+       * one on the same PostgreSQL (ClusterLocks). Credits do not rely on it: the first hour is
+       * charged in the insert's transaction.
+       */
+      admission: ExclusiveLock;
     },
   ) {
     this.maintenance = new VmMaintenance({
@@ -86,13 +93,9 @@ export class VmsService {
   /** Snapshot, restore, resize and rebuild: their rules and work. */
   private readonly maintenance: VmMaintenance;
 
-  /**
-   * Quota, capacity and disk space checks read what is in use, then the insert adds to it:
-   * two launches at once must not both see the last free slot. One server process owns the
-   * database, so admitting one launch at a time (a few milliseconds each) is enough. Credits
-   * do not rely on this lock: the first hour is charged in the insert's transaction.
-   */
-  private readonly admission = new Mutex();
+  private get admission(): ExclusiveLock {
+    return this.d.admission;
+  }
 
   private view = (row: VmRow, tags?: string[]) => toVm(row, this.d.policy.sshHost, this.d.clock.now(), tags);
 
