@@ -92,6 +92,7 @@ import { createSoc } from './modules/soc/wiring.js';
 import { PeerRegistry } from './modules/soc/gateway/peer-registry.js';
 import { createDoCompat } from './modules/do-compat/wiring.js';
 import { ClusterLocks } from './lib/cluster-lock.js';
+import { leadershipFor } from './lib/leadership.js';
 
 export const VERSION = '0.1.0';
 
@@ -269,6 +270,11 @@ export async function buildApp(deps: AppDeps) {
   const audit = createAudit({ db, clock, log: app.log });
   // Instant VMs: the warm snapshots the server keeps ready (built at start; shown on the admin's health page).
   const warmUp = new WarmUp({ enabled: config.instantVms, warmSizes: config.warmSizes, hosts: hostsRepo, drivers, images, imagesRepo, log: app.log });
+  // Jobs the cluster runs once, all in the same (leader) process: the health watch and the alert
+  // engine feed on the collector's samples from this process's bus. The reconcilers still run in
+  // every process: leading them needs actions that another process can take over (durable actions).
+  const leadership = leadershipFor(db, database.kind, app.log);
+  for (const job of [billing.metering.job, collector.job, healthWatch.job]) job.ledBy(leadership);
   const system = createAdminSystem({
     database, config, version: VERSION, hostsRepo, drivers, soc, clock, log: app.log, instantVms: () => warmUp.component(),
     jobs: () => [billing.metering, reconciler, snapshotReconciler, collector, healthWatch].map((job) => job.job),
@@ -391,6 +397,7 @@ export async function buildApp(deps: AppDeps) {
     await notifications.close();
     await ops.idle();
     await images.close();
+    await leadership.close();
   });
 
   return { app, routes, services: { soc, healthWatch, notifications, alerts, alertEngine, auth, events, tokens, keys, admin: admin.admin, billing, ledger: billing.ledgerRepo, vms, ops, images, reconciler, snapshots, snapshotReconciler, metering: billing.metering, drivers, hosts, bus, terminal, liveAccess, collector, metrics, imageBuilder } };

@@ -79,6 +79,9 @@ function openPostgres(url: string): DatabaseHandle {
   // An idle connection that PostgreSQL ends (restart, admin termination) errors on the pool;
   // unhandled, that would crash the server. pg drops it and connects anew on the next query.
   pool.on('error', (err) => process.emitWarning(`PostgreSQL dropped an idle connection: ${err.message}`));
+  // The same for a connection checked out but between queries (the cluster leader's reserved
+  // session): its next query fails instead, and pg discards it when it is released.
+  pool.on('connect', (client) => client.on('error', (err) => process.emitWarning(`PostgreSQL dropped a connection in use: ${err.message}`)));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   const u = new URL(url);
   return {

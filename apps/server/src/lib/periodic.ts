@@ -1,4 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify';
+import type { Leadership } from './leadership.js';
 
 /** How a background job is doing, for the admin's system health. */
 export interface JobStatus {
@@ -10,6 +11,8 @@ export interface JobStatus {
   lastDurationMs: number | null;
   /** The last pass's error message; null when it succeeded. */
   lastError: string | null;
+  /** A cluster job that another server process runs (this one stands by to take over). */
+  standby: boolean;
 }
 
 /**
@@ -24,6 +27,8 @@ export class Periodic {
   private lastRunAt: Date | null = null;
   private lastDurationMs: number | null = null;
   private lastError: string | null = null;
+  private leadership?: Leadership;
+  private standby = false;
 
   constructor(
     readonly name: string,
@@ -31,10 +36,24 @@ export class Periodic {
     private readonly log: FastifyBaseLogger,
   ) {}
 
+  /** A job the cluster runs once: its timer runs a pass only while this process leads. */
+  ledBy(leadership: Leadership): this {
+    this.leadership = leadership;
+    return this;
+  }
+
   start(intervalMs: number): void {
     this.intervalMs = intervalMs;
-    this.timer = setInterval(() => void this.run(), intervalMs);
+    this.timer = setInterval(() => void this.tick(), intervalMs);
     this.timer.unref();
+  }
+
+  private async tick(): Promise<void> {
+    if (this.leadership) {
+      this.standby = !(await this.leadership.lead());
+      if (this.standby) return;
+    }
+    await this.run();
   }
 
   stop(): void {
@@ -43,7 +62,7 @@ export class Periodic {
   }
 
   status(): JobStatus {
-    return { name: this.name, intervalMs: this.intervalMs, running: this.timer !== undefined, lastRunAt: this.lastRunAt, lastDurationMs: this.lastDurationMs, lastError: this.lastError };
+    return { name: this.name, intervalMs: this.intervalMs, running: this.timer !== undefined, lastRunAt: this.lastRunAt, lastDurationMs: this.lastDurationMs, lastError: this.lastError, standby: this.standby };
   }
 
   /** One pass now (skipped if one is already running). */

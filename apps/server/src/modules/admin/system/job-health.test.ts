@@ -7,7 +7,7 @@ import { worst } from './status.js';
 
 const now = new Date('2026-11-30T12:00:00Z');
 const ago = (s: number) => new Date(now.getTime() - s * 1000);
-const job = (over: Partial<JobStatus>): JobStatus => ({ name: 'metering', intervalMs: 60_000, running: true, lastRunAt: ago(10), lastDurationMs: 12, lastError: null, ...over });
+const job = (over: Partial<JobStatus>): JobStatus => ({ name: 'metering', intervalMs: 60_000, running: true, lastRunAt: ago(10), lastDurationMs: 12, lastError: null, standby: false, ...over });
 const judge = (over: Partial<JobStatus>, startedSecondsAgo = 3600) => judgeJob(job(over), now, ago(startedSecondsAgo));
 
 test('a job that ran within its interval is healthy; late (>3 intervals) degraded; long dead (>10) failed', () => {
@@ -44,4 +44,11 @@ test('the worst status wins; virsh version output is read', () => {
   const out = 'Compiled against library: libvirt 10.0.0\nUsing library: libvirt 10.0.0\nUsing API: QEMU 10.0.0\nRunning hypervisor: QEMU 8.2.2\nRunning against daemon: 10.0.0\n';
   assert.equal(parseVirshVersion(out), 'libvirt 10.0.0, QEMU 8.2.2');
   assert.equal(parseVirshVersion('error: failed to connect'), null);
+});
+
+test('a standby process\'s cluster job (another process leads) is healthy however long ago it last ran here', () => {
+  const standby = judge({ standby: true, lastRunAt: null }, 86_400);
+  assert.equal(standby.status, 'healthy');
+  assert.match(standby.detail, /another server process runs it/);
+  assert.equal(judge({ standby: false, lastRunAt: null }, 86_400).status, 'failed', 'the same job, leading and never run, is failed');
 });

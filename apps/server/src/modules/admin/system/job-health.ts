@@ -21,8 +21,9 @@ export function judgeJob(s: JobStatus, now: Date, startedAt: Date): HealthCompon
     kind: 'job' as const,
     last_run_at: s.lastRunAt?.toISOString() ?? null,
     interval_seconds: s.intervalMs / 1000,
-    facts: { job: s.name, running: s.running, last_duration_ms: s.lastDurationMs, last_error: s.lastError },
+    facts: { job: s.name, running: s.running, standby: s.standby, last_duration_ms: s.lastDurationMs, last_error: s.lastError },
   };
+  if (s.running && s.standby) return { ...base, status: 'healthy', detail: `${s.name}: another server process runs it; this one stands by to take over` };
   if (!s.running || s.intervalMs <= 0) {
     return { ...base, status: 'degraded', detail: `${s.name} is not running on a schedule${s.lastRunAt ? ` (last pass ${s.lastRunAt.toISOString()})` : ''}` };
   }
