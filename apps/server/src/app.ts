@@ -238,7 +238,7 @@ export async function buildApp(deps: AppDeps) {
   const metrics = new MetricsService({ repo: metricsRepo, collector, hostSampler, vms: vmsRepo, clock, retention: metricsRetention });
 
   // E-mail and webhook deliveries run in the background; nothing that notifies waits for them.
-  const notifications = createNotifications({ db, config, sealKey: secrets.notificationKey, events, clock, log: app.log });
+  const notifications = createNotifications({ db, config, sealKey: secrets.notificationKey, events, clock, log: app.log, admission: locks.named('channel-admission') });
   // Alert policies, judged on the collector's samples from the bus; transitions notify through the notifications module.
   const alertsRepo = new AlertsRepository(db);
   const alertEngine = new AlertEngine({
@@ -247,6 +247,7 @@ export async function buildApp(deps: AppDeps) {
   });
   const notificationChannels = new ChannelsRepository(db);
   const alerts = new AlertsService({
+    admission: locks.named('alert-policy-admission'),
     repo: alertsRepo, engine: alertEngine, vms: vmsRepo, clock, policy: { maxPoliciesPerUser: config.maxAlertPoliciesPerUser },
     // Policies may name only their owner's notification channels.
     channels: async (userId, ids) => {

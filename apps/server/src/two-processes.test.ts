@@ -20,7 +20,7 @@ describe('admission across two server processes on one PostgreSQL', { skip: proc
   let h: Harness;
   let second: { app: App; database: DatabaseHandle };
   before(async () => {
-    h = await createHarness('postgres', { maxVmsPerUser: 4, maxKeysPerUser: 3, sshPortRange: '25800-25899' });
+    h = await createHarness('postgres', { maxVmsPerUser: 4, maxKeysPerUser: 3, maxAlertPoliciesPerUser: 3, maxChannelsPerUser: 2, sshPortRange: '25800-25899' });
     const database = await openDatabase({ url: h.db.url!, dataDir: h.db.dataDir });
     const built = await buildApp({ config: h.config, secrets: loadOrCreateSecrets(h.db.dataDir), database, clock: h.clock, logger: false, driver: new FakeDriver() });
     await built.app.ready();
@@ -57,6 +57,17 @@ describe('admission across two server processes on one PostgreSQL', { skip: proc
     const adds = await Promise.all(Array.from({ length: 24 }, (_, i) => via(i % 2 ? second.app : h.app, bob.token, 'POST', '/api/account/keys', { name: `k${i}`, public_key: quickEd25519(`k${i}`) })));
     assert.equal(adds.filter((r) => r.statusCode === 201).length, 3, adds.map((r) => `${r.statusCode} ${r.body.slice(0, 80)}`).join('\n'));
     assert.equal(((await via(h.app, bob.token, 'GET', '/api/account/keys')).json() as unknown[]).length, 3);
+  });
+
+  test('alert policies and notification channels: bursts over both processes stop at the quota (three users, one burst each)', async () => {
+    for (const name of ['carol', 'dave', 'erin']) {
+      const u = await h.user(name);
+      const burst = (url: string, body: (i: number) => object) => Promise.all(Array.from({ length: 40 }, (_, i) => via(i % 2 ? second.app : h.app, u.token, 'POST', url, body(i))));
+      const policies = await burst('/api/alerts/policies', (i) => ({ entity: 'vm', metric: 'cpu_percent', compare: 'GreaterThan', value: 50 + i, window: '5m' }));
+      assert.equal(policies.filter((r) => r.statusCode === 201).length, 3, `${name}: ${policies.map((r) => r.statusCode).join(' ')}`);
+      const channels = await burst('/api/notifications/channels', (i) => ({ kind: 'email', name: `c${i}`, email: `c${i}@example.com` }));
+      assert.equal(channels.filter((r) => r.statusCode === 201).length, 2, `${name}: ${channels.map((r) => r.statusCode).join(' ')}`);
+    }
   });
 });
 

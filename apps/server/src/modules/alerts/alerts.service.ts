@@ -1,5 +1,6 @@
 import type { Alert, AlertEntity, AlertPolicy, AlertsQuery, CreateAlertPolicyRequest, UpdateAlertPolicyRequest } from '@twarga/contract';
 import { Mutex } from 'async-mutex';
+import type { ExclusiveLock } from '../../lib/cluster-lock.js';
 import { badRequest, forbidden, notFound, quotaExceeded } from '../../http/errors.js';
 import type { Clock } from '../../lib/time.js';
 import type { Identity } from '../auth/identity.js';
@@ -22,16 +23,19 @@ export interface AlertsServiceDeps {
   channels: ChannelOwnership;
   clock: Clock;
   policy: AlertsPolicy;
+  /** Serialises count-then-insert, so two creates cannot both take the last slot (across server processes: ClusterLocks). */
+  admission?: ExclusiveLock;
 }
 
 const uniq = (ids: number[]) => [...new Set(ids)];
 
 /** Alert policies (a user's for their VMs; host and system policies for admins) and the alerts they raised. */
 export class AlertsService {
-  /** Serialises count-then-insert, so two parallel creates cannot both take the last slot. */
-  private readonly admission = new Mutex();
+  private readonly admission: ExclusiveLock;
 
-  constructor(private readonly d: AlertsServiceDeps) {}
+  constructor(private readonly d: AlertsServiceDeps) {
+    this.admission = d.admission ?? new Mutex();
+  }
 
   listPolicies(identity: Identity): Promise<AlertPolicy[]> {
     return this.d.repo.listPolicies(identity.user.id, identity.user.is_admin);

@@ -1,5 +1,6 @@
 import type { CreateChannelRequest, CreatedChannel, DeliveriesQuery, EventCode, NotificationChannel, NotificationDelivery, UpdateChannelRequest } from '@twarga/contract';
 import { Mutex } from 'async-mutex';
+import type { ExclusiveLock } from '../../lib/cluster-lock.js';
 import type { FastifyBaseLogger } from 'fastify';
 import { badRequest, notFound, quotaExceeded } from '../../http/errors.js';
 import { checkedAddresses, DownloadRefused, type FetchPolicy } from '../../lib/guarded-fetch.js';
@@ -37,6 +38,8 @@ export interface NotificationsDeps {
   clock: Clock;
   log: FastifyBaseLogger;
   policy: NotificationsPolicy;
+  /** Serialises count-then-insert of channels (across server processes: ClusterLocks). */
+  admission?: ExclusiveLock;
 }
 
 const DAY_MS = 86_400_000;
@@ -48,11 +51,12 @@ const view = ({ secret_enc: _secret, ...channel }: ChannelRecord): NotificationC
  * and never waits for SMTP or HTTP, so the alert evaluator, the collector and billing never stall.
  */
 export class NotificationsService implements Notifier {
-  private readonly admission = new Mutex();
+  private readonly admission: ExclusiveLock;
   private readonly queue: DeliveryQueue;
   private readonly pruner: Periodic;
 
   constructor(private readonly deps: NotificationsDeps) {
+    this.admission = deps.admission ?? new Mutex();
     this.queue = new DeliveryQueue({
       channels: deps.channels,
       deliveries: deps.deliveries,

@@ -1,5 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Config } from '../../config/config.js';
+import type { ExclusiveLock } from '../../lib/cluster-lock.js';
 import type { Db } from '../../db/database.js';
 import { parseMirrorHosts, type FetchPolicy } from '../../lib/guarded-fetch.js';
 import type { Clock } from '../../lib/time.js';
@@ -27,6 +28,7 @@ export function createNotifications(deps: {
   log: FastifyBaseLogger;
   /** Tests: a fake DNS for webhook hosts. */
   resolve?: FetchPolicy['resolve'];
+  admission?: ExclusiveLock;
 }): NotificationsService {
   const { config } = deps;
   const timeoutMs = config.notificationTimeoutSeconds * 1000;
@@ -43,6 +45,7 @@ export function createNotifications(deps: {
     senders: new Senders({ smtpUrl: config.smtpUrl, smtpFrom: config.smtpFrom, webhookPolicy, timeoutMs }),
     webhookPolicy,
     sealKey: deps.sealKey,
+    admission: deps.admission,
     events: deps.events,
     clock: deps.clock,
     log: deps.log,
