@@ -87,6 +87,15 @@ export type TerminalServerMessage =
   /** Refused before the session began (bad ticket, origin, VM not running…); the socket closes next. */
   | { type: 'error'; code: string; message: string };
 
+/** A control message from the server (clients trust its shape); undefined when the text is not JSON. */
+export function parseServerMessage(text: string): TerminalServerMessage | undefined {
+  try {
+    return JSON.parse(text) as TerminalServerMessage;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Parses a control message from the client; undefined for anything malformed. */
 export function parseClientMessage(text: string): TerminalClientMessage | undefined {
   let m: unknown;

@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { constants as osConstants } from 'node:os';
 import WebSocket from 'ws';
-import { ApiClient, type TerminalClientMessage, type TerminalServerMessage } from '@twarga/contract';
+import { ApiClient, parseServerMessage, type TerminalClientMessage, type TerminalServerMessage } from '@twarga/contract';
 import { exitCodeFor, formatError } from '../exit-codes.js';
 import { describeEnd, type ConsoleEnd } from './end.js';
 import { ESCAPE_HELP, EscapeDetector } from './escape.js';
@@ -115,12 +115,8 @@ class ConsoleSession {
   }
 
   private onControl(text: string, size: { cols: number; rows: number } | undefined): void {
-    let msg: TerminalServerMessage;
-    try {
-      msg = JSON.parse(text) as TerminalServerMessage;
-    } catch {
-      return;
-    }
+    const msg = parseServerMessage(text);
+    if (!msg) return;
     switch (msg.type) {
       case 'ready':
         return this.onReady(msg, size);

@@ -1,4 +1,4 @@
-import type { TerminalClientMessage, TerminalEndReason, TerminalKind, TerminalServerMessage } from '@twarga/contract/browser';
+import { parseServerMessage, type TerminalClientMessage, type TerminalEndReason, type TerminalKind, type TerminalServerMessage } from '@twarga/contract/browser';
 import { client, errorMessage, isApiError } from '../api';
 import { describeClose } from './describeEnd';
 
@@ -93,12 +93,8 @@ export class TerminalSocket {
   }
 
   private onControl(text: string): void {
-    let msg: TerminalServerMessage;
-    try {
-      msg = JSON.parse(text) as TerminalServerMessage;
-    } catch {
-      return;
-    }
+    const msg = parseServerMessage(text);
+    if (!msg) return;
     switch (msg.type) {
       case 'ready':
         this.ready = true;
