@@ -90,19 +90,26 @@ async function blockWrites(h: Harness, kind: string): Promise<() => Promise<void
     };
   }
   const dbName = (await h.db.handle.db.selectNoFrom((eb) => eb.fn<string>('current_database', []).as('db')).executeTakeFirstOrThrow()).db;
-  const admin = async (statements: string[]) => {
+  assert.match(dbName, /^twarga_test_/, 'only ever the test database');
+  // pg_terminate_backend only signals: wait until the sessions are gone, so the pool has seen them
+  // close and the next query runs on a fresh connection with the new setting.
+  const switchReadOnly = async (on: boolean) => {
     const c = new pg.Client({ connectionString: process.env.TWARGA_TEST_PG_URL });
     await c.connect();
     try {
-      for (const s of statements) await c.query(s);
+      await c.query(`ALTER DATABASE ${dbName} SET default_transaction_read_only = ${on ? 'on' : 'off'}`);
+      const others = `SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`;
+      const pids = (await c.query<{ pid: number }>(others, [dbName])).rows.map((r) => r.pid);
+      await c.query('SELECT pg_terminate_backend(pid) FROM unnest($1::int[]) AS pid', [pids]);
+      const alive = 'SELECT count(*)::int AS n FROM pg_stat_activity WHERE pid = ANY($1::int[])';
+      for (let i = 0; i < 100 && (await c.query<{ n: number }>(alive, [pids])).rows[0].n > 0; i++) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
     } finally {
       await c.end();
     }
+    await new Promise((r) => setImmediate(r));
   };
-  const endSessions = `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '${dbName}' AND pid <> pg_backend_pid()`;
-  assert.match(dbName, /^twarga_test_/, 'only ever the test database');
-  await admin([`ALTER DATABASE ${dbName} SET default_transaction_read_only = on`, endSessions]);
-  return async () => {
-    await admin([`ALTER DATABASE ${dbName} SET default_transaction_read_only = off`, endSessions]);
-  };
+  await switchReadOnly(true);
+  return () => switchReadOnly(false);
 }
