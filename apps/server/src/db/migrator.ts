@@ -20,6 +20,9 @@ import * as m018 from './migrations/018_snapshots.js';
 import * as m019 from './migrations/019_built_images.js';
 import * as m020 from './migrations/020_do_compat.js';
 import * as m021 from './migrations/021_action_force.js';
+import * as m022 from './migrations/022_action_leases.js';
+import * as m023 from './migrations/023_live_relay.js';
+import * as m024 from './migrations/024_terminal_tickets.js';
 
 export interface MigrationContext {
   /** Auto-increment integer primary key that never reuses ids (events refer to deleted rows). */
@@ -58,6 +61,9 @@ const MIGRATIONS: Migration[] = [
   { name: '019_built_images', ...m019 },
   { name: '020_do_compat', ...m020 },
   { name: '021_action_force', ...m021 },
+  { name: '022_action_leases', ...m022 },
+  { name: '023_live_relay', ...m023 },
+  { name: '024_terminal_tickets', ...m024 },
 ];
 
 /**

@@ -92,6 +92,9 @@ export interface ActionsTable {
   error: string | null;
   /** 1 when a stop or reboot skipped the graceful step (021). */
   forced: Generated<Flag>;
+  /** The server process running it, and until when it vouches for it (022). */
+  runner: string | null;
+  lease_expires_at: Timestamp | null;
 }
 
 export interface ActionLogTable {

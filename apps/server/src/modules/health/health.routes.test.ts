@@ -102,7 +102,7 @@ async function blockWrites(h: Harness, kind: string): Promise<() => Promise<void
       const pids = (await c.query<{ pid: number }>(others, [dbName])).rows.map((r) => r.pid);
       await c.query('SELECT pg_terminate_backend(pid) FROM unnest($1::int[]) AS pid', [pids]);
       const alive = 'SELECT count(*)::int AS n FROM pg_stat_activity WHERE pid = ANY($1::int[])';
-      for (let i = 0; i < 100 && (await c.query<{ n: number }>(alive, [pids])).rows[0].n > 0; i++) {
+      for (let i = 0; i < 100 && (await c.query<{ n: number }>(alive, [pids])).rows[0]!.n > 0; i++) {
         await new Promise((r) => setTimeout(r, 20));
       }
     } finally {
