@@ -60,6 +60,9 @@ import { imagesRoutes } from './modules/images/images.routes.js';
 import { ImageBuilder } from './modules/images/image-build.js';
 import { parseMirrorHosts } from './lib/guarded-fetch.js';
 import { Reconciler } from './modules/vms/reconciler.js';
+import { ActionTakeover } from './modules/vms/action-takeover.js';
+import { ActionLeases } from './operations/action-leases.js';
+import { newProcessId } from './lib/process-id.js';
 import { createSnapshots } from './modules/snapshots/wiring.js';
 import { VmOperations } from './modules/vms/vm-operations.js';
 import { vmsRoutes } from './modules/vms/vms.routes.js';
@@ -183,7 +186,9 @@ export async function buildApp(deps: AppDeps) {
     vagrantWanted: async () => config.defaultDriver === 'vagrant' || (await hostsRepo.list()).some((h) => h.driver === 'vagrant' && h.enabled === 1),
   });
   images.attachBuilder(imageBuilder);
-  const actions = new ActionsRepository(db);
+  // Actions are durable work items: this process vouches for those it runs (their lease) and
+  // another process on the same PostgreSQL carries on those whose process died.
+  const actions = new ActionsRepository(db, { id: newProcessId(), leaseMs: config.actionLeaseSeconds * 1000 });
   const progress = new ActionProgress({ actions, bus, clock, log: app.log });
   const drivers = new ComputeRegistry(hostsRepo, deps.driver ? singleDriverFactories(deps.driver) : driverFactories(config, app.log, progress, warmEventSink(events, app.log)));
   const hosts = new HostsService(hostsRepo, events, clock, (d) => drivers.supports(d), config.libvirtPool);
@@ -223,8 +228,11 @@ export async function buildApp(deps: AppDeps) {
       sshHost: config.sshHost,
     },
   });
-  const reconciler = new Reconciler({ vms: vmsRepo, actions, drivers, ops, events, clock, log: app.log });
-  const snapshotReconciler = snapshots.reconciler((vmId) => ops.isBusy(vmId));
+  const actionLeases = new ActionLeases({ actions, running: () => ops.runningActionIds(), log: app.log, leaseMs: config.actionLeaseSeconds * 1000 });
+  actionLeases.start();
+  const takeover = new ActionTakeover({ vms: vmsRepo, actions, drivers, ops, events, clock, log: app.log });
+  const reconciler = new Reconciler({ vms: vmsRepo, actions, drivers, ops, takeover, events, clock, log: app.log, soleProcess: database.kind === 'sqlite' });
+  const snapshotReconciler = snapshots.reconciler((vmId) => actions.hasLiveAction(vmId));
   // The collector is built here but started by server.ts (medium tests take samples on demand).
   const metricsRetention = {
     intervalSeconds: config.metricsIntervalSeconds,
@@ -272,13 +280,13 @@ export async function buildApp(deps: AppDeps) {
   // Instant VMs: the warm snapshots the server keeps ready (built at start; shown on the admin's health page).
   const warmUp = new WarmUp({ enabled: config.instantVms, warmSizes: config.warmSizes, hosts: hostsRepo, drivers, images, imagesRepo, log: app.log });
   // Jobs the cluster runs once, all in the same (leader) process: the health watch and the alert
-  // engine feed on the collector's samples from this process's bus. The reconcilers still run in
-  // every process: leading them needs actions that another process can take over (durable actions).
+  // engine feed on the collector's samples from this process's bus; the reconcilers take over the
+  // actions of a process that died (each process renews the leases of its own: ActionLeases).
   const leadership = leadershipFor(db, database.kind, app.log);
-  for (const job of [billing.metering.job, collector.job, healthWatch.job]) job.ledBy(leadership);
+  for (const job of [billing.metering.job, collector.job, healthWatch.job, reconciler.job, snapshotReconciler.job]) job.ledBy(leadership);
   const system = createAdminSystem({
     database, config, version: VERSION, hostsRepo, drivers, soc, clock, log: app.log, instantVms: () => warmUp.component(),
-    jobs: () => [billing.metering, reconciler, snapshotReconciler, collector, healthWatch].map((job) => job.job),
+    jobs: () => [billing.metering, reconciler, snapshotReconciler, collector, healthWatch, actionLeases].map((job) => job.job),
   });
 
   // The DigitalOcean-compatible API (/v2): DO's shapes over the same services.
@@ -397,6 +405,7 @@ export async function buildApp(deps: AppDeps) {
     await alertEngine.idle();
     await notifications.close();
     await ops.idle();
+    actionLeases.stop();
     await images.close();
     await leadership.close();
   });

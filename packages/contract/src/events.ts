@@ -76,6 +76,7 @@ export const EventCodes = [
   'vm.resumed', // a paused VM's guest runs again
   'vm.lock_released', // the reconciler released a VM lock no action held
   'vm.recovered', // an action interrupted by a server stop was resumed or settled
+  'vm.action_taken_over', // another server process carries on an action whose process died
   'vm.orphan_removed', // an instance with no VM row was removed
   'vm.health.responsive', // a VM's guest answered (agent or SSH)
   'vm.health.unresponsive', // a running VM's guest stopped answering

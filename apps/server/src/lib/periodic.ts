@@ -44,11 +44,12 @@ export class Periodic {
 
   start(intervalMs: number): void {
     this.intervalMs = intervalMs;
-    this.timer = setInterval(() => void this.tick(), intervalMs);
+    this.timer = setInterval(() => void this.runWhenLeading(), intervalMs);
     this.timer.unref();
   }
 
-  private async tick(): Promise<void> {
+  /** One pass now if this process leads the job (or it has no leader): what each tick runs. */
+  async runWhenLeading(): Promise<void> {
     if (this.leadership) {
       this.standby = !(await this.leadership.lead());
       if (this.standby) return;

@@ -36,8 +36,8 @@ export class SnapshotReconciler {
       events: EventLog;
       clock: Clock;
       log: FastifyBaseLogger;
-      /** True while an action of this process works on the VM (VmOperations.isBusy). */
-      isBusy: (vmId: number) => boolean;
+      /** True while a live server process runs an action on the VM (ActionsRepository.hasLiveAction). */
+      isBusy: (vmId: number) => Promise<boolean>;
       /** True while a restore or a VM creation reads the snapshot (SnapshotActions.isInUse). */
       isInUse: (snapshotId: number) => boolean;
     },
@@ -94,8 +94,9 @@ export class SnapshotReconciler {
     const { repo, events, clock } = this.d;
     const now = clock.now().toISOString();
     if (row.status === 'creating') {
-      const busy = row.vm_id !== null && this.d.isBusy(row.vm_id);
-      if (!this.restarted && (busy || clock.now().getTime() - Date.parse(row.created_at) < CREATING_GRACE_MS)) return;
+      // Its action may run in another process (or was taken over): never cut it while it is live.
+      if (row.vm_id !== null && (await this.d.isBusy(row.vm_id))) return;
+      if (!this.restarted && clock.now().getTime() - Date.parse(row.created_at) < CREATING_GRACE_MS) return;
       const failed = await repo.transition(row.id, 'creating', { status: 'error', error: 'interrupted: the server stopped while the snapshot was being taken', updated_at: now });
       if (!failed) return;
       await (await this.driverOf(row))?.deleteSnapshot(snapshotId(row.id));

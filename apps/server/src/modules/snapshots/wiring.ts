@@ -42,8 +42,8 @@ export function createSnapshots(d: SnapshotsDeps) {
   return {
     repo,
     actions,
-    /** The snapshot reconciler; isBusy says whether an action of this process works on a VM (VmOperations.isBusy). */
-    reconciler(isBusy: (vmId: number) => boolean): SnapshotReconciler {
+    /** The snapshot reconciler; isBusy says whether a live server process runs an action on a VM. */
+    reconciler(isBusy: (vmId: number) => Promise<boolean>): SnapshotReconciler {
       reconciler ??= new SnapshotReconciler({ repo, drivers: d.drivers, events: d.events, clock: d.clock, log: d.log, isBusy, isInUse: (id) => actions.isInUse(id) });
       return reconciler;
     },

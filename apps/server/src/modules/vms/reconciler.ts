@@ -7,6 +7,7 @@ import { Periodic } from '../../lib/periodic.js';
 import type { Clock } from '../../lib/time.js';
 import type { ActionsRepository } from '../../operations/actions.repository.js';
 import type { EventLog } from '../events/event-log.js';
+import type { ActionTakeover } from './action-takeover.js';
 import { addresses, type VmOperations } from './vm-operations.js';
 import type { VmRow, VmsRepository } from './vms.repository.js';
 
@@ -15,17 +16,18 @@ const CONSOLE_LOG_MAX_BYTES = 1024 * 1024;
 /** Statuses an action passes through: after a crash, nothing would ever move a VM out of them. */
 const TRANSITIONAL: VmStatus[] = ['pending', 'provisioning', 'stopping', 'rebooting', 'destroying'];
 /**
- * A lock older than this that no action of this process holds is a leftover (its action's last
- * write failed, e.g. on a full disk). Between taking a lock and starting its action a request
- * needs milliseconds, so a fresh lock is never taken for a leftover.
+ * A lock older than this that no live action holds is a leftover (its action's last write failed,
+ * e.g. on a full disk). Between taking a lock and starting its action a request needs
+ * milliseconds, so a fresh lock is never taken for a leftover.
  */
 export const STALE_LOCK_MS = 30_000;
 
 /**
  * Compares the database with what the hypervisor really runs, at start-up and every few seconds:
- * re-adopts VMs that kept running while the server was down, marks VMs whose process died or
- * whose guest the hypervisor paused, finishes or rolls back actions a crash interrupted, releases
- * locks no action holds, removes leftovers of destroyed VMs, and records each drift as an event.
+ * takes over actions whose server process died, re-adopts VMs that kept running while the server
+ * was down, marks VMs whose process died or whose guest the hypervisor paused, settles VMs a crash
+ * left in a transitional status, releases locks no action holds, removes leftovers of destroyed
+ * VMs, and records each drift as an event. On PostgreSQL one process (the leader) runs it.
  */
 export class Reconciler {
   private readonly periodic: Periodic;
@@ -41,19 +43,27 @@ export class Reconciler {
       actions: ActionsRepository;
       drivers: ComputeRegistry;
       ops: VmOperations;
+      takeover: ActionTakeover;
       events: EventLog;
       clock: Clock;
       log: FastifyBaseLogger;
+      /** The only server process on its database (SQLite): at start-up, nothing else runs an action. */
+      soleProcess: boolean;
     },
   ) {
     this.periodic = new Periodic('reconcile', () => this.reconcile(), d.log);
   }
 
-  /** First pass after a (re)start: actions that were running cannot finish any more. */
+  /**
+   * First pass after a (re)start. The only process (SQLite) carries on every open action at once.
+   * Among several (PostgreSQL), others may be running theirs: the leader's passes take over only
+   * those whose lease ran out.
+   */
   async recoverAfterRestart(): Promise<void> {
-    const interrupted = await this.d.actions.failInterrupted(this.d.clock.now().toISOString());
-    if (interrupted) this.d.log.warn({ interrupted }, 'actions interrupted by the restart marked errored');
+    if (!this.d.soleProcess) return this.periodic.runWhenLeading();
     await this.d.vms.unlockAll();
+    const carried = await this.d.takeover.run({ everyone: true });
+    if (carried) this.d.log.warn({ carried }, 'actions interrupted by the restart are carried on');
     await this.pass();
   }
 
@@ -70,6 +80,7 @@ export class Reconciler {
   }
 
   private async reconcile(): Promise<void> {
+    await this.d.takeover.run();
     const live = await this.d.vms.listLive();
     for (const row of live) {
       // One VM whose host or row cannot be read must not stop the pass for the others.
@@ -85,7 +96,7 @@ export class Reconciler {
   private async reconcileVm(listed: VmRow): Promise<void> {
     let row = listed;
     if (row.locked === 1) {
-      if (this.d.ops.isBusy(row.id) || this.d.clock.now().getTime() - Date.parse(row.updated_at) < STALE_LOCK_MS) return;
+      if (this.d.clock.now().getTime() - Date.parse(row.updated_at) < STALE_LOCK_MS || (await this.d.actions.hasLiveAction(row.id))) return;
       row = await this.releaseStaleLock(row);
     }
     const host = await this.d.drivers.hostOf(row);
@@ -126,7 +137,7 @@ export class Reconciler {
     }
   }
 
-  /** A lock no action of this process holds: its action ended in a crash or could not write its end. */
+  /** A lock no live action holds: its action ended in a crash or could not write its end. */
   private async releaseStaleLock(row: VmRow): Promise<VmRow> {
     const now = this.d.clock.now().toISOString();
     await this.d.actions.failOpenForVm(row.id, now, 'interrupted: the action ended without recording its outcome');

@@ -47,8 +47,8 @@ export interface VmOperationsDeps {
  */
 export class VmOperations {
   private readonly running = new Set<Promise<void>>();
-  /** VMs with an action running in this process: their lock is real, not left over from a crash. */
-  private readonly busy = new Set<number>();
+  /** Actions this process works on now: it renews their leases (ActionLeases). */
+  private readonly runningActions = new Set<number>();
 
   constructor(private readonly d: VmOperationsDeps) {}
 
@@ -82,20 +82,20 @@ export class VmOperations {
 
   /** Starts the action's work without waiting for it; tests and shutdown can await idle(). */
   dispatch(row: VmRow, action: Action, work: () => Promise<void>): void {
-    this.busy.add(row.id);
+    this.runningActions.add(action.id);
     // execute() catches what it can; this is the last net: a background action never crashes the server.
     const p = this.execute(row, action, work)
       .catch((err: unknown) => this.d.log.error({ err, vm: row.id, action: action.type }, 'VM action could not be wound up; the reconciler will settle the VM'))
       .finally(() => {
         this.running.delete(p);
-        this.busy.delete(row.id);
+        this.runningActions.delete(action.id);
       });
     this.running.add(p);
   }
 
-  /** True while an action of this process works on the VM (its lock is not a crash's leftover). */
-  isBusy(vmId: number): boolean {
-    return this.busy.has(vmId);
+  /** Ids of the actions this process works on now. */
+  runningActionIds(): number[] {
+    return [...this.runningActions];
   }
 
   async idle(): Promise<void> {
@@ -132,11 +132,18 @@ export class VmOperations {
     }
     // Every line is stored before the action is seen to end, so its log is whole by then.
     await guard('writing the action log', () => progress.end(instanceId(row.id)));
-    const outcome = await guard('recording the outcome', () =>
-      failure === undefined
-        ? actions.finish(action.id, { status: 'completed', now: this.now() })
-        : actions.finish(action.id, { status: 'errored', error: failure.shown.slice(0, 1000), now: this.now() }),
-    );
+    const finished = await guard('recording the outcome', async () => ({
+      action:
+        failure === undefined
+          ? await actions.finish(action.id, { status: 'completed', now: this.now() })
+          : await actions.finish(action.id, { status: 'errored', error: failure.shown.slice(0, 1000), now: this.now() }),
+    }));
+    if (finished && !finished.action) {
+      // This process stalled past its lease and another one took the action over: its outcome stands.
+      log.warn({ vm: row.id, action: action.type, action_id: action.id }, 'another server process took this action over; its outcome stands');
+      return;
+    }
+    const outcome = finished?.action;
     if (failure === undefined) {
       await events.record({ type: 'vm', action: `vm.${action.type}`, message: `VM ${row.name}: ${action.type} completed`, userId: row.user_id, vmId: row.id, details: { action_id: action.id } });
     } else {
