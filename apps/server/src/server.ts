@@ -1,6 +1,9 @@
 import { loadConfig, ConfigError } from './config/config.js';
 import { makeDataDirPrivate } from './config/data-dir.js';
 import { loadOrCreateSecrets } from './config/secrets.js';
+import path from 'node:path';
+import { assertSharedSecrets } from './config/shared-secrets.js';
+import { ClusterSettingsRepository } from './db/cluster-settings.repository.js';
 import { openDatabase } from './db/database.js';
 import { buildApp } from './app.js';
 
@@ -12,6 +15,13 @@ async function main() {
   makeDataDirPrivate(config.dataDir);
   const secrets = loadOrCreateSecrets(config.dataDir);
   const database = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
+  // Several processes on one PostgreSQL share one secrets.json (a lone SQLite server has nobody to disagree with).
+  if (database.kind === 'postgres') {
+    await assertSharedSecrets(new ClusterSettingsRepository(database.db), secrets, path.join(config.dataDir, 'secrets.json')).catch(async (err: unknown) => {
+      await database.close();
+      throw err;
+    });
+  }
   const { app, services } = await buildApp({ config, secrets, database });
   app.log.info({ database: database.location, kind: database.kind, dataDir: config.dataDir }, 'database ready');
 

@@ -23,6 +23,7 @@ import * as m021 from './migrations/021_action_force.js';
 import * as m022 from './migrations/022_action_leases.js';
 import * as m023 from './migrations/023_live_relay.js';
 import * as m024 from './migrations/024_terminal_tickets.js';
+import * as m025 from './migrations/025_cluster_settings.js';
 
 export interface MigrationContext {
   /** Auto-increment integer primary key that never reuses ids (events refer to deleted rows). */
@@ -64,6 +65,7 @@ const MIGRATIONS: Migration[] = [
   { name: '022_action_leases', ...m022 },
   { name: '023_live_relay', ...m023 },
   { name: '024_terminal_tickets', ...m024 },
+  { name: '025_cluster_settings', ...m025 },
 ];
 
 /**

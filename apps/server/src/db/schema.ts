@@ -2,6 +2,7 @@ import type { UsersTable, SessionsTable, ApiTokensTable, SshKeysTable, LoginFail
 import type { CreditLedgerTable, AuditLogTable } from './schema/billing.js';
 import type { VmsTable, VmTagsTable, SnapshotsTable, ActionsTable, ActionLogTable, ImagesTable, ComputeHostsTable, VmConsoleKeysTable, TerminalSessionsTable } from './schema/compute.js';
 import type { HealthHeartbeatTable, MetricsTable, MetricSamplesTable, AlertPoliciesTable, AlertsTable, NotificationChannelsTable, NotificationDeliveriesTable } from './schema/monitoring.js';
+import type { ClusterSettingsTable } from './schema/cluster.js';
 import type { LiveRelayTable } from './schema/live-relay.js';
 import type { TerminalTicketsTable } from './schema/terminal-tickets.js';
 import type { EventsTable, SocRulesTable, SocIncidentsTable, SocIncidentEventsTable, SocIncidentHistoryTable, SocSeenValuesTable, SocBlocksTable } from './schema/soc.js';
@@ -15,6 +16,7 @@ export type * from './schema/billing.js';
 export type * from './schema/compute.js';
 export type * from './schema/monitoring.js';
 export type * from './schema/soc.js';
+export type * from './schema/cluster.js';
 export type * from './schema/live-relay.js';
 export type * from './schema/terminal-tickets.js';
 
@@ -49,6 +51,7 @@ export interface Database {
   soc_incident_history: SocIncidentHistoryTable;
   soc_seen_values: SocSeenValuesTable;
   soc_blocks: SocBlocksTable;
+  cluster_settings: ClusterSettingsTable;
   live_relay: LiveRelayTable;
   terminal_tickets: TerminalTicketsTable;
 }
