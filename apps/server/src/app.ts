@@ -52,6 +52,7 @@ import { hostsRoutes } from './modules/hosts/hosts.routes.js';
 import { HostsService } from './modules/hosts/hosts.service.js';
 import { ActionsRepository } from './operations/actions.repository.js';
 import { LiveBus } from './operations/live-bus.js';
+import { LiveRelay } from './operations/live-relay.js';
 import { ActionProgress } from './operations/action-progress.js';
 import { streamRoutes } from './modules/events/stream.routes.js';
 import { ImagesRepository } from './modules/images/images.repository.js';
@@ -61,8 +62,9 @@ import { ImageBuilder } from './modules/images/image-build.js';
 import { parseMirrorHosts } from './lib/guarded-fetch.js';
 import { Reconciler } from './modules/vms/reconciler.js';
 import { ActionTakeover } from './modules/vms/action-takeover.js';
-import { ActionLeases } from './operations/action-leases.js';
-import { newProcessId } from './lib/process-id.js';
+import { Presence } from './cluster/presence.js';
+import { newProcessId } from './cluster/process-id.js';
+import { ServerProcessesRepository } from './cluster/server-processes.repository.js';
 import { createSnapshots } from './modules/snapshots/wiring.js';
 import { VmOperations } from './modules/vms/vm-operations.js';
 import { vmsRoutes } from './modules/vms/vms.routes.js';
@@ -146,8 +148,17 @@ export async function buildApp(deps: AppDeps) {
   const db = database.db;
   // Admissions (read what is in use, then insert) one at a time across every process on this database.
   const locks = new ClusterLocks(db, database.kind);
-  // The live bus fans events out in process (SSE, alert engine); the event log persists events and publishes each stored one on it.
-  const bus = new LiveBus();
+  // Who runs the cluster's periodic jobs (one process on PostgreSQL), and this process's name among its peers.
+  const leadership = leadershipFor(db, database.kind, app.log);
+  const processId = newProcessId();
+  // The live bus fans events out (SSE, alert engine, rules); the event log persists events and publishes each stored one on it.
+  // On PostgreSQL the relay carries each process's messages to the others (LISTEN/NOTIFY); leader-only listeners follow leadership.
+  const bus = new LiveBus(leadership);
+  const relay = database.kind === 'postgres' && config.databaseUrl ? new LiveRelay({ bus, db, url: config.databaseUrl, log: app.log }) : undefined;
+  if (relay) {
+    await relay.start();
+    app.addHook('onClose', () => relay.close());
+  }
   const events = new EventLog(new EventsRepository(db), clock, app.log, bus);
   const changes = new UserChanges();
   const users = new UsersRepository(db, changes);
@@ -188,7 +199,8 @@ export async function buildApp(deps: AppDeps) {
   images.attachBuilder(imageBuilder);
   // Actions are durable work items: this process vouches for those it runs (their lease) and
   // another process on the same PostgreSQL carries on those whose process died.
-  const actions = new ActionsRepository(db, { id: newProcessId(), leaseMs: config.actionLeaseSeconds * 1000 });
+  const serverProcesses = new ServerProcessesRepository(db);
+  const actions = new ActionsRepository(db, { id: processId, leaseMs: config.actionLeaseSeconds * 1000 });
   const progress = new ActionProgress({ actions, bus, clock, log: app.log });
   const drivers = new ComputeRegistry(hostsRepo, deps.driver ? singleDriverFactories(deps.driver) : driverFactories(config, app.log, progress, warmEventSink(events, app.log)));
   const hosts = new HostsService(hostsRepo, events, clock, (d) => drivers.supports(d), config.libvirtPool);
@@ -228,8 +240,10 @@ export async function buildApp(deps: AppDeps) {
       sshHost: config.sshHost,
     },
   });
-  const actionLeases = new ActionLeases({ actions, running: () => ops.runningActionIds(), log: app.log, leaseMs: config.actionLeaseSeconds * 1000 });
-  actionLeases.start();
+  const presence = new Presence({
+    id: processId, version: VERSION, actions, running: () => ops.runningActionIds(), processes: serverProcesses, leadership, log: app.log, leaseMs: config.actionLeaseSeconds * 1000,
+  });
+  presence.start();
   const takeover = new ActionTakeover({ vms: vmsRepo, actions, drivers, ops, events, clock, log: app.log });
   const reconciler = new Reconciler({ vms: vmsRepo, actions, drivers, ops, takeover, events, clock, log: app.log, soleProcess: database.kind === 'sqlite' });
   const snapshotReconciler = snapshots.reconciler((vmId) => actions.hasLiveAction(vmId));
@@ -281,12 +295,12 @@ export async function buildApp(deps: AppDeps) {
   const warmUp = new WarmUp({ enabled: config.instantVms, warmSizes: config.warmSizes, hosts: hostsRepo, drivers, images, imagesRepo, log: app.log });
   // Jobs the cluster runs once, all in the same (leader) process: the health watch and the alert
   // engine feed on the collector's samples from this process's bus; the reconcilers take over the
-  // actions of a process that died (each process renews the leases of its own: ActionLeases).
-  const leadership = leadershipFor(db, database.kind, app.log);
+  // actions of a process that died (each process renews the leases of its own: Presence).
   for (const job of [billing.metering.job, collector.job, healthWatch.job, reconciler.job, snapshotReconciler.job]) job.ledBy(leadership);
   const system = createAdminSystem({
     database, config, version: VERSION, hostsRepo, drivers, soc, clock, log: app.log, instantVms: () => warmUp.component(),
-    jobs: () => [billing.metering, reconciler, snapshotReconciler, collector, healthWatch, actionLeases].map((job) => job.job),
+    jobs: () => [billing.metering, reconciler, snapshotReconciler, collector, healthWatch, presence].map((job) => job.job),
+    processes: { list: () => serverProcesses.list(), staleAfterMs: presence.staleAfterMs, self: processId },
   });
 
   // The DigitalOcean-compatible API (/v2): DO's shapes over the same services.
@@ -405,7 +419,7 @@ export async function buildApp(deps: AppDeps) {
     await alertEngine.idle();
     await notifications.close();
     await ops.idle();
-    actionLeases.stop();
+    await presence.stop();
     await images.close();
     await leadership.close();
   });

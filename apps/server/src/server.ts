@@ -2,8 +2,8 @@ import { loadConfig, ConfigError } from './config/config.js';
 import { makeDataDirPrivate } from './config/data-dir.js';
 import { loadOrCreateSecrets } from './config/secrets.js';
 import path from 'node:path';
-import { assertSharedSecrets } from './config/shared-secrets.js';
-import { ClusterSettingsRepository } from './db/cluster-settings.repository.js';
+import { assertSharedSecrets } from './cluster/shared-secrets.js';
+import { ClusterSettingsRepository } from './cluster/cluster-settings.repository.js';
 import { openDatabase } from './db/database.js';
 import { buildApp } from './app.js';
 

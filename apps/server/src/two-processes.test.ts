@@ -69,6 +69,34 @@ describe('admission across two server processes on one PostgreSQL', { skip: proc
       assert.equal(channels.filter((r) => r.statusCode === 201).length, 2, `${name}: ${channels.map((r) => r.statusCode).join(' ')}`);
     }
   });
+
+  test("the admin's health lists both processes, healthy, exactly one leading; a process that stops cleanly leaves the list", async () => {
+    const admin = await h.adminToken();
+    type Component = { name: string; status: string; detail: string; facts: { id: string; leading: boolean; this_process: boolean } };
+    const processes = async (app: App) => {
+      const health = (await via(app, admin, 'GET', '/api/admin/health')).json() as { components: Component[] };
+      return health.components.filter((c) => c.name.startsWith('process:'));
+    };
+    let seen: Component[] = [];
+    for (const end = Date.now() + 10_000; Date.now() < end; await new Promise((r) => setTimeout(r, 100))) {
+      seen = await processes(second.app);
+      if (seen.length === 2 && seen.filter((c) => c.facts.leading).length === 1) break;
+    }
+    assert.equal(seen.length, 2, JSON.stringify(seen));
+    assert.deepEqual(seen.map((c) => c.status), ['healthy', 'healthy']);
+    assert.equal(seen.filter((c) => c.facts.leading).length, 1, 'one leads');
+    assert.equal(seen.filter((c) => c.facts.this_process).length, 1, 'the answering process marks itself');
+    assert.match(seen.find((c) => c.facts.leading)!.detail, /leads the cluster's jobs/);
+    // A third process joins and stops cleanly: it appears, then leaves the list.
+    const database = await openDatabase({ url: h.db.url!, dataDir: h.db.dataDir });
+    const third = await buildApp({ config: h.config, secrets: loadOrCreateSecrets(h.db.dataDir), database, clock: h.clock, logger: false, driver: new FakeDriver() });
+    await third.app.ready();
+    for (const end = Date.now() + 5_000; (await processes(h.app)).length < 3 && Date.now() < end; ) await new Promise((r) => setTimeout(r, 100));
+    assert.equal((await processes(h.app)).length, 3, 'the third one is listed');
+    await third.app.close();
+    await database.close();
+    assert.equal((await processes(h.app)).length, 2, 'it left the list when it stopped');
+  });
 });
 
 /**

@@ -24,6 +24,7 @@ import * as m022 from './migrations/022_action_leases.js';
 import * as m023 from './migrations/023_live_relay.js';
 import * as m024 from './migrations/024_terminal_tickets.js';
 import * as m025 from './migrations/025_cluster_settings.js';
+import * as m026 from './migrations/026_server_processes.js';
 
 export interface MigrationContext {
   /** Auto-increment integer primary key that never reuses ids (events refer to deleted rows). */
@@ -66,6 +67,7 @@ const MIGRATIONS: Migration[] = [
   { name: '023_live_relay', ...m023 },
   { name: '024_terminal_tickets', ...m024 },
   { name: '025_cluster_settings', ...m025 },
+  { name: '026_server_processes', ...m026 },
 ];
 
 /**

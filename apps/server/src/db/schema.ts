@@ -2,7 +2,7 @@ import type { UsersTable, SessionsTable, ApiTokensTable, SshKeysTable, LoginFail
 import type { CreditLedgerTable, AuditLogTable } from './schema/billing.js';
 import type { VmsTable, VmTagsTable, SnapshotsTable, ActionsTable, ActionLogTable, ImagesTable, ComputeHostsTable, VmConsoleKeysTable, TerminalSessionsTable } from './schema/compute.js';
 import type { HealthHeartbeatTable, MetricsTable, MetricSamplesTable, AlertPoliciesTable, AlertsTable, NotificationChannelsTable, NotificationDeliveriesTable } from './schema/monitoring.js';
-import type { ClusterSettingsTable } from './schema/cluster.js';
+import type { ClusterSettingsTable, ServerProcessesTable } from './schema/cluster.js';
 import type { LiveRelayTable } from './schema/live-relay.js';
 import type { TerminalTicketsTable } from './schema/terminal-tickets.js';
 import type { EventsTable, SocRulesTable, SocIncidentsTable, SocIncidentEventsTable, SocIncidentHistoryTable, SocSeenValuesTable, SocBlocksTable } from './schema/soc.js';
@@ -52,6 +52,7 @@ export interface Database {
   soc_seen_values: SocSeenValuesTable;
   soc_blocks: SocBlocksTable;
   cluster_settings: ClusterSettingsTable;
+  server_processes: ServerProcessesTable;
   live_relay: LiveRelayTable;
   terminal_tickets: TerminalTicketsTable;
 }

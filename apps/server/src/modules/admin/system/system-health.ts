@@ -1,6 +1,7 @@
 import type { AdminHealth, ComponentStatus, Health, HealthCheck, HealthComponent } from '@twarga/contract';
 import type { FastifyBaseLogger } from 'fastify';
 import type { DatabaseHandle } from '../../../db/database.js';
+import type { ServerProcessRow } from '../../../cluster/server-processes.repository.js';
 import type { Periodic } from '../../../lib/periodic.js';
 import type { Clock } from '../../../lib/time.js';
 import type { HostsRepository } from '../../hosts/hosts.repository.js';
@@ -18,6 +19,15 @@ export interface SyslogStatus {
   stats(): { totals: { received: number }; pending: number; channels: number[] };
 }
 
+/** The server processes on this database, as Presence records them. */
+export interface ServerProcesses {
+  list(): Promise<ServerProcessRow[]>;
+  /** Unseen for longer than this, a process is gone (killed, or its machine is). */
+  staleAfterMs: number;
+  /** This process's id. */
+  self: string;
+}
+
 export interface SystemHealthDeps {
   database: DatabaseHandle;
   /** GET /health's service: the same database read and committed-write probe. */
@@ -28,6 +38,7 @@ export interface SystemHealthDeps {
   hostsRepo: HostsRepository;
   prober: HostProber;
   jobs: () => Periodic[];
+  processes: ServerProcesses;
   syslog: SyslogStatus;
   /** Instant VMs' warm snapshots (undefined when instant VMs are off). */
   instantVms: () => Promise<HealthComponent | undefined>;
@@ -55,7 +66,9 @@ export class SystemHealth {
   constructor(private readonly d: SystemHealthDeps) {}
 
   async check(): Promise<AdminHealth> {
-    const [database, disk, hosts, instant] = await Promise.all([this.databaseComponent(), this.diskComponent(), this.hostComponents(), this.instantComponent()]);
+    const [database, disk, hosts, instant, processes] = await Promise.all([
+      this.databaseComponent(), this.diskComponent(), this.hostComponents(), this.instantComponent(), this.processComponents(),
+    ]);
     const now = this.d.clock.now();
     const components: HealthComponent[] = [
       database,
@@ -65,6 +78,7 @@ export class SystemHealth {
       ...(instant ? [instant] : []),
       this.syslogComponent(),
       this.serverComponent(),
+      ...processes,
     ];
     return {
       status: worst(components.map((c) => c.status)),
@@ -126,6 +140,28 @@ export class SystemHealth {
     const ports = this.d.syslog.listening();
     if (!ports) return { ...base, status: 'failed', detail: `configured for ${listen} but not listening` };
     return { ...base, status: 'healthy', detail: `listening on ${listen} (UDP ${ports.udpPort}, TCP ${ports.tcpPort}); ${stats.totals.received ?? 0} line(s) received` };
+  }
+
+  /** Every server process on the database: seen lately (healthy) or gone without leaving (degraded). */
+  private async processComponents(): Promise<HealthComponent[]> {
+    const { processes } = this.d;
+    const rows = await withTimeout(processes.list(), this.d.timeoutMs, () => [] as ServerProcessRow[]).catch(() => [] as ServerProcessRow[]);
+    const now = Date.now();
+    return rows.map((p) => {
+      const unseenMs = now - Date.parse(p.last_seen_at);
+      const gone = unseenMs > processes.staleAfterMs;
+      const self = p.id === processes.self ? ' (this process)' : '';
+      const role = p.leading === 1 ? "leads the cluster's jobs" : 'stands by';
+      return {
+        name: `process:${p.hostname}:${p.pid}`,
+        kind: 'server' as const,
+        status: gone ? ('degraded' as const) : ('healthy' as const),
+        detail: gone
+          ? `not seen for ${Math.round(unseenMs / 1000)} s: it stopped without leaving (killed, or its machine is down); another process took over its actions and jobs`
+          : `Twarga Cloud ${p.version}, ${role}${self}`,
+        facts: { id: p.id, hostname: p.hostname, pid: p.pid, version: p.version, started_at: p.started_at, last_seen_at: p.last_seen_at, leading: p.leading === 1, this_process: self !== '' },
+      };
+    });
   }
 
   private serverComponent(): HealthComponent {

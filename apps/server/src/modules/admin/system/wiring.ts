@@ -12,7 +12,7 @@ import type { createSoc } from '../../soc/wiring.js';
 import { HostProber } from './host-probe.js';
 import { AdminStatisticsService } from './statistics.js';
 import { StatisticsRepository } from './statistics.repository.js';
-import { SystemHealth } from './system-health.js';
+import { SystemHealth, type ServerProcesses } from './system-health.js';
 import { systemRoutes } from './system.routes.js';
 
 export interface SystemDeps {
@@ -23,6 +23,8 @@ export interface SystemDeps {
   drivers: ComputeRegistry;
   /** The background jobs whose last run the health page shows. */
   jobs: () => Periodic[];
+  /** The server processes on this database (cluster/presence.ts). */
+  processes: ServerProcesses;
   soc: ReturnType<typeof createSoc>;
   /** Instant VMs' warm snapshots as a health component (undefined when off). */
   instantVms?: () => Promise<HealthComponent | undefined>;
@@ -46,6 +48,7 @@ export function createAdminSystem(d: SystemDeps) {
     hostsRepo: d.hostsRepo,
     prober,
     jobs: d.jobs,
+    processes: d.processes,
     syslog: { listen: d.config.syslogListen, listening: () => syslog.listening, stats: () => syslog.stats() },
     instantVms: d.instantVms ?? (async () => undefined),
     clock: d.clock,

@@ -1,4 +1,4 @@
-import type { Db } from './database.js';
+import type { Db } from '../db/database.js';
 
 /** cluster_settings: what the first server process on a database wrote, every later one reads. */
 export class ClusterSettingsRepository {

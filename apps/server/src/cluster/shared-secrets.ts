@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import type { ClusterSettingsRepository } from '../db/cluster-settings.repository.js';
-import { ConfigError } from './config.js';
-import type { Secrets } from './secrets.js';
+import type { ClusterSettingsRepository } from './cluster-settings.repository.js';
+import { ConfigError } from '../config/config.js';
+import type { Secrets } from '../config/secrets.js';
 
 /** A digest that tells two secrets.json apart without revealing them. */
 export function secretsFingerprint(secrets: Secrets): string {
