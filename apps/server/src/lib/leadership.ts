@@ -11,10 +11,12 @@ import type { DatabaseKind, Db } from '../db/database.js';
 export interface Leadership {
   /** True when this process leads now (tries to become the leader when it does not). */
   lead(): Promise<boolean>;
+  /** What the last lead() found, without asking the database (listeners deciding per message). */
+  readonly leading: boolean;
   close(): Promise<void>;
 }
 
-export const soleLeadership: Leadership = { lead: async () => true, close: async () => {} };
+export const soleLeadership: Leadership = { lead: async () => true, leading: true, close: async () => {} };
 
 export function leadershipFor(db: Db, kind: DatabaseKind, log: FastifyBaseLogger): Leadership {
   return kind === 'postgres' ? new AdvisoryLeadership(db, log) : soleLeadership;
@@ -38,6 +40,10 @@ class AdvisoryLeadership implements Leadership {
     private readonly db: Db,
     private readonly log: FastifyBaseLogger,
   ) {}
+
+  get leading(): boolean {
+    return this.leader;
+  }
 
   lead(): Promise<boolean> {
     // Jobs tick on their own timers: one attempt at a time answers all of them.

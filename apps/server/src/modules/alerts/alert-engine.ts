@@ -37,6 +37,12 @@ export const conditionKey = (metric: string, vmId: number) => `condition:${metri
 export const fires = (p: Pick<AlertPolicy, 'compare' | 'value'>, avg: number) => (p.compare === 'GreaterThan' ? avg >= p.value : avg <= p.value);
 
 /**
+ * How stale the engine's policies and open alerts may be: a policy changed, or an alert resolved,
+ * through another server process reaches the leader's engine within this (one read per period).
+ */
+export const RESYNC_MS = 2_000;
+
+/**
  * The evaluator. It follows the collector's samples on the event bus (it does not change the
  * collector), keeps each entity's recent samples, and per enabled policy compares the window
  * average with the threshold: an alert opens once when the average reaches it, stays open while
@@ -51,6 +57,8 @@ export class AlertEngine {
   private readonly open = new Map<string, StoredAlert>();
   private horizonMs = MAX_WINDOW_SECONDS * 1000;
   private loaded = false;
+  /** When policies and open alerts were last read (ms, wall clock). */
+  private loadedAt = 0;
   private chain: Promise<void> = Promise.resolve();
   private unsubscribe?: () => void;
   readonly notices: AlertNotices;
@@ -60,7 +68,9 @@ export class AlertEngine {
   }
 
   start(): void {
-    this.unsubscribe ??= this.d.bus.subscribe((m) => this.onMessage(m));
+    // Leader only: the collector's samples (and VM changes from any process) are judged once in the cluster, so
+    // no alert opens twice. Taking over, the engine reads policies and open alerts afresh (another process led).
+    this.unsubscribe ??= this.d.bus.subscribeLeader((m) => this.onMessage(m), { onLeading: () => void this.enqueue(() => this.reset()).catch(() => undefined) });
   }
 
   stop(): void {
@@ -76,7 +86,7 @@ export class AlertEngine {
   /** Queues a step; a failing step is logged and the next one runs. */
   enqueue(step: () => Promise<void>): Promise<void> {
     const run = this.chain.then(async () => {
-      if (!this.loaded) await this.load();
+      if (!this.loaded || Date.now() - this.loadedAt > RESYNC_MS) await this.load();
       await step();
     });
     this.chain = run.catch((err) => this.d.log.error({ err }, 'alert evaluation failed'));
@@ -95,6 +105,8 @@ export class AlertEngine {
    */
   policyChanged(policyId: number, reason: string, keep?: (vmId: number | null) => boolean): Promise<void> {
     return this.enqueue(async () => {
+      // The leader may have opened alerts of this policy since this process last looked.
+      await this.load();
       const target = this.targetOf(policyId);
       for (const [key, a] of [...this.open]) {
         if (a.policy_id === policyId && !keep?.(a.vm_id)) await this.resolve(key, null, reason, target);
@@ -138,10 +150,18 @@ export class AlertEngine {
     }
   }
 
+  private async reset(): Promise<void> {
+    this.windows.clear();
+    await this.load();
+  }
+
+  /** Policies and open alerts as the database has them (another server process may have changed either). */
   private async load(): Promise<void> {
     await this.loadPolicies();
+    this.open.clear();
     for (const a of await this.d.repo.openAlerts()) this.open.set(a.open_key, a);
     this.loaded = true;
+    this.loadedAt = Date.now();
   }
 
   private async loadPolicies(): Promise<void> {

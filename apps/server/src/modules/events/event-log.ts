@@ -1,7 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Event } from '@twarga/contract';
 import type { Clock } from '../../lib/time.js';
-import { ADMINS_ONLY, type LiveBus } from '../../operations/live-bus.js';
+import { ADMINS_ONLY, type BusMessage, type LeaderListenerOptions, type LiveBus } from '../../operations/live-bus.js';
 import type { EventsRepository, NewEvent } from './events.repository.js';
 
 /**
@@ -97,9 +97,24 @@ export class EventLog {
   /**
    * Calls `listener` with every event the log stores from now on (a folded repeat arrives again
    * with its new count). The one place rules and other modules hook in; returns the unsubscribe.
+   * subscribe: the events this process stores; subscribeCluster: those every server process on the
+   * database stores; subscribeLeader: those too, only while this process leads (one consumer in
+   * the cluster: see LiveBus).
    */
   subscribe(listener: (event: Event) => void): () => void {
-    return this.bus.subscribe(({ event }) => {
+    return this.bus.subscribe(this.eventsTo(listener));
+  }
+
+  subscribeCluster(listener: (event: Event) => void): () => void {
+    return this.bus.subscribeCluster(this.eventsTo(listener));
+  }
+
+  subscribeLeader(listener: (event: Event) => void, options?: LeaderListenerOptions): () => void {
+    return this.bus.subscribeLeader(this.eventsTo(listener), options);
+  }
+
+  private eventsTo(listener: (event: Event) => void): (m: BusMessage) => void {
+    return ({ event }) => {
       if (event.kind !== 'event') return;
       // One broken listener must not keep the event from the others (the stream, other rules).
       try {
@@ -107,7 +122,7 @@ export class EventLog {
       } catch (err) {
         this.log.error({ err, event: event.event.action }, 'an event listener failed');
       }
-    });
+    };
   }
 
   /** A live listener's failure (the stream, a rule) must not turn into a failed recording: the event is stored. */

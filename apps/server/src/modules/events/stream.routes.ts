@@ -36,7 +36,8 @@ export async function streamRoutes(app: App, { bus, access, events }: { bus: Liv
       send({ kind: 'hello', user_id: user.id });
       // While a re-check runs (the user just changed), events wait: none may reach someone who lost the right to it.
       let held: StreamEvent[] = [];
-      const unsubscribe = bus.subscribe(({ ownerId, event }) => {
+      // Cluster-wide: a browser on any server process sees what happens through every other one.
+      const unsubscribe = bus.subscribeCluster(({ ownerId, event }) => {
         if (ownerId !== user.id && ownerId !== EVERY_USER && !asAdmin) return;
         if (watch.checking) held.push(event);
         else send(event);

@@ -97,7 +97,9 @@ export class HealthWatch {
 
   /** Listens to the collector's samples (agent proofs); the periodic pass is started separately. */
   listen(): void {
-    this.unsubscribe ??= this.d.bus.subscribe((m) => this.onMessage(m));
+    // Leader only: the health watch's jobs run on the leader, which judges each sample once in the cluster.
+    // VM changes from every process keep its view of each VM's health; taking over, it starts that view afresh.
+    this.unsubscribe ??= this.d.bus.subscribeLeader((m) => this.onMessage(m), { onLeading: () => this.known.clear() });
   }
 
   start(intervalMs: number): void {

@@ -1,6 +1,6 @@
 import { Mutex } from 'async-mutex';
 import type { FastifyBaseLogger } from 'fastify';
-import type { BlockQuery, BlockScope, CreateSocBlock, IncidentBlockRequest, SocBlock } from '@twarga/contract';
+import { BlockScopes, type BlockQuery, type BlockScope, type CreateSocBlock, type Event, type IncidentBlockRequest, type SocBlock } from '@twarga/contract';
 import { badRequest, conflict, forbidden, notFound } from '../../../http/errors.js';
 import type { Clock } from '../../../lib/time.js';
 import type { Identity } from '../../auth/identity.js';
@@ -22,7 +22,7 @@ export interface BlocksDeps {
   blocklist: MemoryBlocklist;
   incidents: Pick<IncidentsService, 'visible' | 'noteBlocked'>;
   vms: { find(id: number): Promise<{ user_id: number; name: string; destroyed_at: string | null } | undefined> };
-  events: Pick<EventLog, 'record'>;
+  events: Pick<EventLog, 'record' | 'subscribeCluster'>;
   clock: Clock;
   log: FastifyBaseLogger;
   policy: BlocksPolicy;
@@ -65,6 +65,25 @@ export class BlocksService {
   /** Loads the active blocks into memory (start-up). */
   async load(): Promise<void> {
     this.d.blocklist.reset(await this.d.repo.listActive(this.now()));
+  }
+
+  /**
+   * Keeps the in-memory blocklist in step with blocks added and lifted through the other server
+   * processes (cluster-wide: their audit events carry the block). This process's own changes are
+   * in it already; applying them again changes nothing. Returns the unsubscribe.
+   */
+  follow(): () => void {
+    return this.d.events.subscribeCluster((e) => this.apply(e));
+  }
+
+  private apply(e: Event): void {
+    const id = e.details.block_id;
+    if (typeof id !== 'number' || !e.source_ip) return;
+    if (e.code === 'soc.block_lifted') this.d.blocklist.remove({ id, address: e.source_ip });
+    if (e.code !== 'soc.block_added') return;
+    const scope = BlockScopes.find((s) => s === e.details.scope);
+    const expires = e.details.expires_at;
+    if (scope) this.d.blocklist.add({ id, address: e.source_ip, scope, vm_id: e.vm_id, expires_at: typeof expires === 'string' ? expires : null });
   }
 
   /** POST /api/soc/blocks. */

@@ -32,7 +32,7 @@ export interface EngineDeps {
   incidents: IncidentsService;
   blocks: Pick<BlocksService, 'auto'>;
   vms: { find(id: number): Promise<{ user_id: number; name: string } | undefined> };
-  events: Pick<EventLog, 'subscribe'>;
+  events: Pick<EventLog, 'subscribeLeader'>;
   clock: Clock;
   log: FastifyBaseLogger;
 }
@@ -81,6 +81,8 @@ export class DetectionEngine {
   private inbox: Event[] = [];
   private draining?: Promise<void>;
   private loaded = false;
+  /** Another process may have led meanwhile, or changed a rule or an incident: read them again, start windows afresh. */
+  private stale = false;
   private unsubscribe?: () => void;
   /** Events dropped because the inbox was full (reported in the log). */
   dropped = 0;
@@ -88,7 +90,9 @@ export class DetectionEngine {
   constructor(private readonly d: EngineDeps) {}
 
   start(): void {
-    this.unsubscribe ??= this.d.events.subscribe((e) => this.receive(e));
+    // Leader only: events stored by every server process are counted together, once, so failed logins split over
+    // processes add up and an incident opens once. Taking over, the engine starts afresh from the database.
+    this.unsubscribe ??= this.d.events.subscribeLeader((e) => this.receive(e), { onLeading: () => (this.stale = true) });
   }
 
   stop(): void {
@@ -125,6 +129,8 @@ export class DetectionEngine {
   }
 
   private receive(e: Event): void {
+    // A rule or incident changed through any process (this one reloads at once as well: a second read is harmless).
+    if (e.code === 'soc.rule_updated' || e.code === 'soc.incident_updated') this.loaded = false;
     if (this.inbox.length >= MAX_INBOX) {
       if (this.dropped++ % 10_000 === 0) this.d.log.warn({ dropped: this.dropped }, 'detection is behind: events dropped');
       return;
@@ -140,6 +146,7 @@ export class DetectionEngine {
         // A failing batch (the database away) is logged and skipped: the next one still runs.
         await this.lock
           .runExclusive(async () => {
+            if (this.stale) this.forgetAll();
             if (!this.loaded) await this.loadAll();
             for (const e of batch) await this.handle(e);
             await this.flushAdditions();
@@ -149,6 +156,15 @@ export class DetectionEngine {
     } finally {
       this.draining = undefined;
     }
+  }
+
+  private forgetAll(): void {
+    this.stale = false;
+    this.loaded = false;
+    this.windows.clear();
+    this.counts.clear();
+    this.additions.clear();
+    this.notes.clear();
   }
 
   private async loadAll(): Promise<void> {

@@ -46,6 +46,8 @@ export function createDetection(deps: DetectionDeps) {
     repo: new BlocksRepository(db), blocklist, incidents, vms: deps.vms, events, clock, log,
     policy: { maxSeconds: deps.policy.blockMaxSeconds, lookbackDays: deps.policy.blockLookbackDays },
   });
+  // Blocks made through the other server processes reach this one's blocklist (and the SSH gateway's cuts).
+  const unfollowBlocks = blocks.follow();
   const engine = new DetectionEngine({ rules: rulesRepo, incidents, blocks, vms: deps.vms, events, clock, log });
   const rules = new RulesService({ repo: rulesRepo, events, clock, reload: () => engine.reload() });
   incidents.onClosed = (ruleId, groupKey) => void engine.forget(ruleId, groupKey).catch((err) => log.error({ err }, 'detection could not reset a group'));
@@ -82,6 +84,7 @@ export function createDetection(deps: DetectionDeps) {
     },
     start: () => pass.start(60_000),
     close: async () => {
+      unfollowBlocks();
       pass.stop();
       engine.stop();
       await engine.idle();

@@ -88,7 +88,7 @@ describe('SSH gateway', () => {
   const listeners = new Set<(e: Event) => void>();
   const events = {
     record: async (e: NewEvent) => void recorded.push(e),
-    subscribe: (l: (e: Event) => void) => {
+    subscribeCluster: (l: (e: Event) => void) => {
       listeners.add(l);
       return () => listeners.delete(l);
     },

@@ -29,9 +29,9 @@ export interface SshGatewayDeps {
   address: string;
   blocklist: Pick<Blocklist, 'blocksVm'>;
   peers: Pick<PeerRegistry, 'addGatewayClient'>;
-  events: Pick<EventLog, 'record' | 'subscribe'>;
+  events: Pick<EventLog, 'record' | 'subscribeCluster'>;
   vms: Pick<VmsRepository, 'listLive'>;
-  bus: Pick<LiveBus, 'subscribe'>;
+  bus: Pick<LiveBus, 'subscribeCluster'>;
   log: FastifyBaseLogger;
   /** How often listeners are compared with the VMs (besides every VM change on the bus). */
   syncIntervalMs?: number;
@@ -80,11 +80,14 @@ export class SshGateway {
     await this.sync();
     // A VM that starts, stops or moves port changes the listeners; a new block cuts connections.
     this.unsubscribe.push(
-      this.d.bus.subscribe((m) => {
+      // Cluster-wide: a VM started or stopped through another server process changes this host's listeners at once.
+      this.d.bus.subscribeCluster((m) => {
         if (m.event.kind === 'vm') this.sync().catch((err: unknown) => this.d.log.error({ err }, 'SSH gateway: sync failed'));
       }),
     );
-    this.unsubscribe.push(this.d.events.subscribe((e) => e.code === 'soc.block_added' && setImmediate(() => this.cutBlocked())));
+    // Cluster-wide: a block added through another server process cuts this process's connections from the address.
+    // The blocks service brings the blocklist in step on the same event, before this (deferred) cut runs.
+    this.unsubscribe.push(this.d.events.subscribeCluster((e) => e.code === 'soc.block_added' && setImmediate(() => this.cutBlocked())));
     this.periodic.start(this.d.syncIntervalMs ?? 5000);
   }
 

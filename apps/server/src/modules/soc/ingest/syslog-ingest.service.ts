@@ -70,7 +70,8 @@ export function createSyslogIngest(d: SyslogIngestDeps) {
     /** The bound ports of the generic receiver, once started (undefined when off). */
     listening: undefined as { udpPort: number; tcpPort: number } | undefined,
     async start() {
-      unsubscribe = d.bus?.subscribe(({ event }) => {
+      // Cluster-wide: a VM started or destroyed through another server process opens or forgets its log channel here too.
+      unsubscribe = d.bus?.subscribeCluster(({ event }) => {
         if (event.kind !== 'vm') return;
         channels.poke();
         if (event.vm.status === 'destroyed') ingest.forget(event.vm.id);
