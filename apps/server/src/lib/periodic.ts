@@ -20,8 +20,12 @@ export interface JobStatus {
  * pass runs anyway, and the timer does not keep the process alive. It remembers when it last
  * ran and how that went (JobStatus).
  */
+/** How often a standby asks whether it leads now: a dead leader's jobs resume within about this. */
+const LEADERSHIP_POLL_MS = 2_000;
+
 export class Periodic {
   private timer?: NodeJS.Timeout;
+  private lastStartedAt?: number;
   private busy = false;
   private intervalMs = 0;
   private lastRunAt: Date | null = null;
@@ -42,10 +46,25 @@ export class Periodic {
     return this;
   }
 
+  /**
+   * Runs a pass every intervalMs. A cluster job checks its leadership more often than that (a
+   * standby of a 60 s job would otherwise resume it up to a minute after the leader died) and
+   * runs a pass as soon as it becomes the leader, then every intervalMs.
+   */
   start(intervalMs: number): void {
     this.intervalMs = intervalMs;
-    this.timer = setInterval(() => void this.runWhenLeading(), intervalMs);
+    const tickMs = this.leadership ? Math.min(intervalMs, LEADERSHIP_POLL_MS) : intervalMs;
+    this.timer = setInterval(() => void this.tick(tickMs), tickMs);
     this.timer.unref();
+  }
+
+  private async tick(tickMs: number): Promise<void> {
+    if (!this.leadership) return this.run();
+    const wasStandby = this.standby;
+    this.standby = !(await this.leadership.lead());
+    if (this.standby) return;
+    const due = wasStandby || this.lastStartedAt === undefined || Date.now() - this.lastStartedAt >= this.intervalMs - tickMs / 2;
+    if (due) await this.run();
   }
 
   /** One pass now if this process leads the job (or it has no leader): what each tick runs. */
@@ -71,6 +90,7 @@ export class Periodic {
     if (this.busy) return;
     this.busy = true;
     const started = Date.now();
+    this.lastStartedAt = started;
     try {
       await this.work();
       this.lastError = null;
