@@ -126,6 +126,26 @@ const NO_OP_STATEMENT = {
   iterate: () => [][Symbol.iterator](),
 } as unknown as ReturnType<SqliteDatabase['prepare']>;
 
+/** Connection-level SQLSTATEs: the server is not reachable or is going away (class 08, shutdown, too many sessions). */
+const UNAVAILABLE_SQLSTATE = /^(08...|57P0[123]|53300)$/;
+/** Socket errors on the way to the database server. */
+const UNAVAILABLE_SOCKET = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN']);
+/** pg and pg-pool name these failures only in their messages (no code): a cut connection, a connect timeout. */
+const UNAVAILABLE_MESSAGE = /^(Connection terminated|timeout exceeded when trying to connect|Client (has encountered a connection error|was closed) and is not queryable)/;
+
+/**
+ * True when an error means the database server cannot be reached right now (stopped, restarting,
+ * unreachable, out of sessions), as opposed to a bad query: the caller may retry the same request.
+ */
+export function isDatabaseUnavailable(err: unknown): boolean {
+  for (let e = err, depth = 0; e instanceof Error && depth < 4; e = e.cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && (UNAVAILABLE_SQLSTATE.test(code) || UNAVAILABLE_SOCKET.has(code))) return true;
+    if (UNAVAILABLE_MESSAGE.test(e.message)) return true;
+  }
+  return false;
+}
+
 async function probeWriteWith(db: Db): Promise<WriteProbeFailure | undefined> {
   try {
     // In a transaction, committed: a write that never reaches the disk would prove nothing.

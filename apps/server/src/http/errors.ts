@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { ErrorBody as ErrorBodySchema, type ErrorBody, type ErrorCode } from '@twarga/contract';
+import { isDatabaseUnavailable } from '../db/database.js';
 import { isDiskFull, type StorageAlarm } from '../lib/disk-space.js';
 
 type Detail = { field: string; message: string };
@@ -39,6 +40,9 @@ function validationDetails(err: FastifyError): Detail[] {
   });
 }
 
+/** What a 503 for an unreachable database tells clients to wait before retrying. */
+const DATABASE_RETRY_SECONDS = 5;
+
 /** Every 4xx/5xx leaves as {code, message, request_id, details?}; 5xx never shows internals. */
 export function registerErrorHandling(app: FastifyInstance, options: { storageAlarm?: StorageAlarm } = {}): void {
   app.setErrorHandler((err: FastifyError | AppError, request, reply) => {
@@ -65,6 +69,12 @@ export function registerErrorHandling(app: FastifyInstance, options: { storageAl
       request.log.error({ err }, 'storage full');
       options.storageAlarm?.note(err);
       return send(507, { code: 'insufficient_storage', message: 'The server is out of storage space, so this request could not be completed. Try again later or tell an administrator.' });
+    }
+    if (isDatabaseUnavailable(err)) {
+      // Not a bug: PostgreSQL is stopped, restarting or unreachable. The pool reconnects by itself once it is back.
+      request.log.warn({ err }, 'database unavailable');
+      reply.header('retry-after', String(DATABASE_RETRY_SECONDS));
+      return send(503, { code: 'service_unavailable', message: 'The database is unavailable right now, so this request could not be completed. Try again in a few seconds.' });
     }
     request.log.error({ err }, 'unhandled error');
     return send(500, { code: 'internal_error', message: 'Internal server error' });
