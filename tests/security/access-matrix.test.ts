@@ -310,7 +310,7 @@ for (const kind of testDatabaseKinds()) {
       const me = (await as('/api/auth/me')).json();
       assert.equal(me.is_active, true);
       assert.equal(me.credits, (await h.request({ method: 'GET', url: '/api/account/ledger', token: owner.token })).json().reduce((s: number, e: { amount: number }) => s + e.amount, 0));
-      assert.equal(h.services.terminal.tickets.pending(owner.id), 0);
+      assert.equal(await h.services.terminal.tickets.pending(owner.id), 0);
       const incident = (await as(`/api/soc/incidents/${f.incidentId}`)).json();
       assert.deepEqual([incident.status, incident.history.map((e: { action: string }) => e.action)], ['open', ['opened', 'blocked']], 'nobody else acted on it or blocked from it');
       const rules = (await as('/api/soc/rules')).json() as { id: string; enabled: boolean }[];

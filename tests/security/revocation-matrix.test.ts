@@ -114,8 +114,8 @@ for (const kind of testDatabaseKinds()) {
       assert.equal(last.reason, expect.cause);
       assert.ok(typeof last.message === 'string' && last.message.length > 10, JSON.stringify(last));
       // The unused ticket is dropped in the same second (it no longer counts), and it opens nothing.
-      while (h.services.terminal.tickets.pending(who.id) > 0 && Date.now() - t0 <= WITHIN_MS) await new Promise((r) => setTimeout(r, 5));
-      assert.equal(h.services.terminal.tickets.pending(who.id), 0, 'the unused ticket is revoked');
+      while (await h.services.terminal.tickets.pending(who.id) > 0 && Date.now() - t0 <= WITHIN_MS) await new Promise((r) => setTimeout(r, 5));
+      assert.equal(await h.services.terminal.tickets.pending(who.id), 0, 'the unused ticket is revoked');
       const late = await TerminalClient.connect(base, live.ticket);
       open.push(late);
       const refused = await late.closed(WITHIN_MS);
@@ -255,8 +255,8 @@ for (const kind of testDatabaseKinds()) {
         live.terminal.type('still-here');
         await live.terminal.until('echo after the change', () => live.terminal.output.includes('still-here'), 5_000);
       }
-      assert.equal(h.services.terminal.tickets.pending(a.id), 1);
-      assert.equal(h.services.terminal.tickets.pending(plain.id), 1);
+      assert.equal(await h.services.terminal.tickets.pending(a.id), 1);
+      assert.equal(await h.services.terminal.tickets.pending(plain.id), 1);
       // The streams still deliver: the user's own VM event to the user, and to the (still) admin.
       const vm = await ok(call('GET', `/api/vms/${(await ok(call('GET', '/api/vms', plain.session)))[0].id}`, plain.session));
       h.services.bus.publish(plain.id, { kind: 'vm', vm });
@@ -268,7 +268,7 @@ for (const kind of testDatabaseKinds()) {
       assert.equal(own.stream.events.at(-1)?.reason, 'right');
       await new Promise((r) => setTimeout(r, 300));
       assert.equal(own.terminal.closeCode, undefined);
-      assert.equal(h.services.terminal.tickets.pending(a.id), 1);
+      assert.equal(await h.services.terminal.tickets.pending(a.id), 1);
       // Nothing is watched once closed: what is left are the two unused tickets.
       for (const live of [own, plainLive]) {
         live.terminal.close();

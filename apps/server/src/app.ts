@@ -73,6 +73,7 @@ import { VmsRepository } from './modules/vms/vms.repository.js';
 import { WarmUp, warmEventSink } from './modules/vms/warm-up.js';
 import { ConsoleKeys } from './modules/terminal/console-keys.js';
 import { TerminalSessionsRepository } from './modules/terminal/terminal-sessions.repository.js';
+import { TicketsRepository } from './modules/terminal/tickets.repository.js';
 import { terminalRoutes } from './modules/terminal/terminal.routes.js';
 import { MetricsCollector } from './modules/metrics/collector.js';
 import { HostSampler } from './modules/metrics/host-sampler.js';
@@ -229,6 +230,8 @@ export async function buildApp(deps: AppDeps) {
   const sshPeers = new PeerRegistry(clock);
   const terminal = new TerminalService({
     sessions: new TerminalSessionsRepository(db), vms: vmsRepo, consoleKeys, drivers, events, bus, clock, log: app.log, access: liveAccess, ownConnections: sshPeers,
+    tickets: new TicketsRepository(db), admission: locks.named('terminal-admission'),
+    cluster: { self: processId, alive: () => presence.aliveIds() },
     policy: {
       idleSeconds: config.terminalIdleSeconds,
       maxSeconds: config.terminalMaxSeconds,
@@ -241,7 +244,8 @@ export async function buildApp(deps: AppDeps) {
     },
   });
   const presence = new Presence({
-    id: processId, version: VERSION, actions, running: () => ops.runningActionIds(), processes: serverProcesses, leadership, log: app.log, leaseMs: config.actionLeaseSeconds * 1000,
+    id: processId, version: VERSION, actions, running: () => ops.runningActionIds(), processes: serverProcesses, leadership, log: app.log,
+    leaseMs: config.actionLeaseSeconds * 1000, soleProcess: database.kind === 'sqlite',
   });
   presence.start();
   const takeover = new ActionTakeover({ vms: vmsRepo, actions, drivers, ops, events, clock, log: app.log });

@@ -29,6 +29,8 @@ export class Presence {
       leadership: Leadership;
       log: FastifyBaseLogger;
       leaseMs: number;
+      /** The only server process on its database (SQLite): rows of earlier runs are all dead. */
+      soleProcess: boolean;
     },
   ) {
     this.job = new Periodic('presence', () => this.beat(), d.log);
@@ -37,6 +39,14 @@ export class Presence {
   /** How long after its last beat a process counts as gone (two missed beats and a margin). */
   get staleAfterMs(): number {
     return this.d.leaseMs;
+  }
+
+  /** Ids of the processes alive now (this one first): each beat within the last lease. */
+  async aliveIds(): Promise<string[]> {
+    if (this.d.soleProcess) return [this.d.id];
+    const now = Date.now();
+    const others = (await this.d.processes.list()).filter((p) => p.id !== this.d.id && now - Date.parse(p.last_seen_at) <= this.staleAfterMs);
+    return [this.d.id, ...others.map((p) => p.id)];
   }
 
   start(): void {

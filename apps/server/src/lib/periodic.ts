@@ -43,6 +43,8 @@ export class Periodic {
   /** A job the cluster runs once: its timer runs a pass only while this process leads. */
   ledBy(leadership: Leadership): this {
     this.leadership = leadership;
+    // Until a tick finds it leading: its first leading tick then runs a pass at once.
+    this.standby = true;
     return this;
   }
 

@@ -175,4 +175,6 @@ export interface TerminalSessionsTable {
   recording_bytes: Generated<number>;
   recording_truncated: Generated<Flag>;
   recording_deleted_at: Timestamp | null;
+  /** The server process holding the live session (024); null for sessions before it. */
+  process_id: Generated<string | null>;
 }

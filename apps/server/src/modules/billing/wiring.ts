@@ -62,9 +62,9 @@ export function createBilling(d: BillingDeps) {
       await app.register(ledgerRoutes, { ledger: ledgerRepo, clock: d.clock });
       await app.register(billingRoutes, { billing: service });
     },
-    /** The first pass now (hours that began while the server was down), then every interval. */
+    /** The first pass now if this process leads (hours that began while the server was down), then every interval. */
     async start(): Promise<void> {
-      await metering.pass();
+      await metering.job.runWhenLeading();
       metering.start(d.config.meteringIntervalSeconds * 1000);
     },
     close(): void {

@@ -47,8 +47,12 @@ export class SessionOpener {
     const startedAt = d.clock.now();
     const id = await d.sessions.insert({
       vm_id: vm.id, user_id: grant.userId, kind: grant.kind, source_ip: sourceIp, cols: grant.cols, rows: grant.rows,
-      started_at: startedAt.toISOString(), ended_at: null, end_reason: null, recording_deleted_at: null,
+      started_at: startedAt.toISOString(), ended_at: null, end_reason: null, recording_deleted_at: null, process_id: d.cluster.self,
     });
+    if (grant.kind === 'serial' && (await this.serialHeldElsewhere(vm.id, id, ws))) {
+      access.stop();
+      return;
+    }
     await mkdir(d.policy.recordingsDir, { recursive: true, mode: 0o700 });
     const recorder = new AsciicastRecorder(this.recordingPath(id), {
       width: grant.cols, height: grant.rows, timestamp: Math.floor(startedAt.getTime() / 1000),
@@ -86,7 +90,7 @@ export class SessionOpener {
         session.connect(await this.openSsh(vm.id, host, port!, vm.ssh_user, grant, session, sourceIp), ready(0));
       }
     } catch (err) {
-      session.end('backend_error', `could not reach the VM: ${(err as Error).message}`);
+      session.end('backend_error', `could not reach the VM: ${backendFailure(grant.kind, err as NodeJS.ErrnoException)}`);
     }
   }
 
@@ -113,6 +117,25 @@ export class SessionOpener {
     }
   }
 
+  /**
+   * QEMU's console socket takes one client and queues the next without a word, and a PTY read by
+   * two processes splits the output: a second process cannot share a console another one holds
+   * (its viewers share it through that process's hub). Refused with the reason, never a silent hang.
+   */
+  private async serialHeldElsewhere(vmId: number, sessionId: number, ws: WebSocket): Promise<boolean> {
+    const { cluster, sessions, clock } = this.d;
+    const holder = await sessions.serialHolderOtherThan(vmId, cluster.self, await cluster.alive(), sessionId);
+    if (!holder) return false;
+    await sessions.update(sessionId, { ended_at: clock.now().toISOString(), end_reason: 'backend_error' });
+    refuse(
+      ws, 'console_busy',
+      `the VM's serial console is open in another server process (${holder}), and a serial console takes one connection: ` +
+        'close the other serial terminal or use SSH, or reach this site through the same server process',
+      TERMINAL_CLOSE_CODES.backendError,
+    );
+    return true;
+  }
+
   recordingPath(id: number): string {
     return `${this.d.policy.recordingsDir}/${id}.cast`;
   }
@@ -137,6 +160,16 @@ export class SessionOpener {
       userId: info.userId, vmId: info.vmId, details: { session_id: info.id, kind: info.kind, reason: outcome.reason, seconds, bytes_in: outcome.bytesIn, bytes_out: outcome.bytesOut },
     });
   }
+}
+
+/** Why the backend failed, for the user; a console socket missing here means the VM runs on another machine. */
+function backendFailure(kind: TicketGrant['kind'], err: NodeJS.ErrnoException): string {
+  if (kind === 'serial' && err.code === 'ENOENT')
+    return (
+      `its serial console is not on this server's machine (${err.message}): ` +
+      "QEMU's console socket is local to the machine whose data directory holds the VM; use SSH"
+    );
+  return err.message;
 }
 
 /** Refuses a socket before any session exists: an error message, then the close code. */

@@ -31,13 +31,17 @@ export function acceptTerminalSocket(ws: WebSocket, request: FastifyRequest, ter
     return;
   }
   const deadline = setTimeout(() => deny('auth_timeout', 'no ticket within 5 s', TERMINAL_CLOSE_CODES.unauthorized), AUTH_DEADLINE_MS);
-  ws.once('message', (data, isBinary) => {
+  const onAuth = async (data: Buffer, isBinary: boolean) => {
     clearTimeout(deadline);
     // Hold further frames until the session listens to them.
     ws.pause();
-    const msg = isBinary ? undefined : parseClientMessage((data as Buffer).toString('utf8'));
+    const msg = isBinary ? undefined : parseClientMessage(data.toString('utf8'));
     if (msg?.type !== 'auth') return deny('auth_required', 'the first message must be {"type":"auth","ticket":…}', TERMINAL_CLOSE_CODES.unauthorized);
-    const redeemed = terminal.tickets.redeem(msg.ticket);
+    const redeemed = await terminal.tickets.redeem(msg.ticket).catch((err: Error) => {
+      request.log.error({ err }, 'terminal ticket could not be redeemed');
+      return undefined;
+    });
+    if (!redeemed) return refuse(ws, 'internal_error', 'the ticket could not be checked', TERMINAL_CLOSE_CODES.backendError);
     if (!redeemed.ok) {
       if (redeemed.reason === 'ticket_revoked')
         return deny('ticket_revoked', 'the login or the right to the VM behind the ticket was revoked', TERMINAL_CLOSE_CODES.accessRevoked);
@@ -53,6 +57,7 @@ export function acceptTerminalSocket(ws: WebSocket, request: FastifyRequest, ter
       request.log.error({ err }, 'terminal session failed to open');
       refuse(ws, 'internal_error', 'the session could not be opened', TERMINAL_CLOSE_CODES.backendError);
     });
-  });
+  };
+  ws.once('message', (data, isBinary) => void onAuth(data as Buffer, isBinary));
   ws.on('close', () => clearTimeout(deadline));
 }

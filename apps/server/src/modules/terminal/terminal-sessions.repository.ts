@@ -37,15 +37,47 @@ export class TerminalSessionsRepository {
     return this.select().where('s.vm_id', '=', vmId).where('s.ended_at', 'is not', null).orderBy('s.id', 'desc').limit(limit).execute();
   }
 
-  /** Sessions a crash left open: they ended when the server did. */
-  async closeAbandoned(endedAt: string): Promise<number> {
+  /** Sessions a crash left open (held by no live process): they ended when their server did. */
+  async closeAbandoned(endedAt: string, liveProcesses: string[]): Promise<number> {
     const rows = await this.db
       .updateTable('terminal_sessions')
       .set({ ended_at: endedAt, end_reason: 'server_shutdown' })
       .where('ended_at', 'is', null)
+      .where((eb) => eb.or([eb('process_id', 'is', null), eb('process_id', 'not in', liveProcesses)]))
       .returning('id')
       .execute();
     return rows.length;
+  }
+
+  /** The user's open sessions held by live server processes (a dead process's rows do not count). */
+  async countOpen(userId: number, liveProcesses: string[]): Promise<number> {
+    const { n } = await this.db
+      .selectFrom('terminal_sessions')
+      .select((eb) => eb.fn.countAll<number | string>().as('n'))
+      .where('user_id', '=', userId)
+      .where('ended_at', 'is', null)
+      .where('process_id', 'in', liveProcesses)
+      .executeTakeFirstOrThrow();
+    return Number(n);
+  }
+
+  /**
+   * The process holding the VM's serial console, if another live one does: the process of the
+   * earliest open serial session before `beforeId` (of two opened at once, the first keeps it).
+   */
+  async serialHolderOtherThan(vmId: number, self: string, liveProcesses: string[], beforeId: number): Promise<string | undefined> {
+    const row = await this.db
+      .selectFrom('terminal_sessions')
+      .select('process_id')
+      .where('vm_id', '=', vmId)
+      .where('kind', '=', 'serial')
+      .where('ended_at', 'is', null)
+      .where('id', '<', beforeId)
+      .where('process_id', 'in', liveProcesses)
+      .where('process_id', '!=', self)
+      .orderBy('id')
+      .executeTakeFirst();
+    return row?.process_id ?? undefined;
   }
 
   /** Ended sessions whose recording is older than the cutoff and still on disk. */

@@ -10,48 +10,9 @@ import type { Identity } from '../auth/identity.js';
 import { LiveAccess } from '../auth/live-access.js';
 import { seal, unseal } from '../../lib/seal.js';
 import { AsciicastRecorder } from './recorder.js';
-import { TicketBook } from './tickets.js';
 
 const silent = { error() {} } as never;
 const identityOf = (userId: number, isAdmin: boolean) => ({ user: { id: userId, is_admin: isAdmin } }) as Identity;
-
-describe('terminal tickets', () => {
-  test('redeem once; a replay is reported as reused, a late one as expired, a made-up one as unknown', () => {
-    const clock = new TestClock();
-    const live = new LiveAccess(async () => ({ identity: identityOf(7, false), expiresAt: null }), new UserChanges(), clock, silent);
-    const grant = { userId: 7, access: live.watch({ userId: 7, credentialHash: 'h', via: 'session' }, () => undefined), vmId: 3, kind: 'serial' as const, cols: 80, rows: 24, sourceIp: '127.0.0.1' };
-    const book = new TicketBook(30_000, clock);
-    const { ticket } = book.issue(grant);
-    assert.equal(book.pending(7), 1);
-    assert.deepEqual(book.redeem(ticket), { ok: true, grant });
-    assert.deepEqual(book.redeem(ticket), { ok: false, reason: 'ticket_reused' });
-    assert.equal(book.pending(7), 0);
-    const late = book.issue(grant).ticket;
-    clock.advanceMinutes(1);
-    assert.deepEqual(book.redeem(late), { ok: false, reason: 'ticket_expired' });
-    assert.deepEqual(book.redeem('x'.repeat(43)), { ok: false, reason: 'ticket_unknown' });
-  });
-
-  test("a ticket whose user's login or right went is revoked at the user's next change, and no longer counts", async () => {
-    const clock = new TestClock();
-    const changes = new UserChanges();
-    let admin = true;
-    const live = new LiveAccess(async () => ({ identity: identityOf(7, admin), expiresAt: null }), changes, clock, silent);
-    const access = live.watch({ userId: 7, credentialHash: 'h', via: 'session' }, (i) => (i.user.is_admin ? undefined : 'not an admin any more'));
-    const book = new TicketBook(30_000, clock);
-    const { ticket } = book.issue({ userId: 7, access, vmId: 3, kind: 'serial', cols: 80, rows: 24, sourceIp: '127.0.0.1' });
-    changes.notify(7);
-    await access.check();
-    assert.equal(book.pending(7), 1, 'a change that takes nothing away keeps the ticket');
-    admin = false;
-    changes.notify(7);
-    await access.check();
-    assert.deepEqual(access.revoked, { cause: 'right', message: 'not an admin any more' });
-    assert.equal(book.pending(7), 0);
-    assert.deepEqual(book.redeem(ticket), { ok: false, reason: 'ticket_revoked' });
-    assert.equal(live.size, 0, 'a revoked watch lets go of its user');
-  });
-});
 
 describe('live access', () => {
   test('checks asked for during a check fold into one more run, so the last change is always seen', async () => {

@@ -44,7 +44,7 @@ for (const kind of testDatabaseKinds()) {
       assert.equal(t.websocket_path, '/api/terminal/ws');
       assert.equal(Date.parse(t.expires_at) - h.clock.now().getTime(), 30_000);
       assert.ok(t.ticket.length >= 40);
-      const redeemed = h.services.terminal.tickets.redeem(t.ticket);
+      const redeemed = await h.services.terminal.tickets.redeem(t.ticket);
       assert.ok(redeemed.ok);
       const { access, ...grant } = redeemed.grant;
       assert.deepEqual(grant, { userId: alice.id, vmId, kind: 'ssh', cols: 80, rows: 24, sourceIp: '127.0.0.1' });
@@ -77,6 +77,38 @@ for (const kind of testDatabaseKinds()) {
       assert.equal(third.json().code, 'too_many_sessions');
       h.clock.advanceMinutes(1);
       assert.equal((await start(alice.token)).statusCode, 201, 'expired tickets no longer count');
+    });
+
+    test('tickets live in the database, hashed: a replay is reused, a late one expired, a made-up one unknown', async () => {
+      const redeem = (ticket: string) => h.services.terminal.tickets.redeem(ticket);
+      const { ticket } = (await start(alice.token)).json();
+      const rows = await h.db.handle.db.selectFrom('terminal_tickets').selectAll().execute();
+      assert.ok(rows.length > 0 && rows.every((r) => r.ticket_hash !== ticket && r.ticket_hash.length === 64), 'only hashes are stored');
+      const first = await redeem(ticket);
+      assert.ok(first.ok);
+      first.grant.access.stop();
+      assert.deepEqual(await redeem(ticket), { ok: false, reason: 'ticket_reused' });
+      assert.deepEqual(await redeem('x'.repeat(43)), { ok: false, reason: 'ticket_unknown' });
+      h.clock.advanceMinutes(1);
+      const late = (await start(alice.token)).json().ticket;
+      h.clock.advanceMinutes(1);
+      assert.deepEqual(await redeem(late), { ok: false, reason: 'ticket_expired' });
+      // Issuing sweeps rows a TTL past their expiry: the table does not grow without bound.
+      h.clock.advanceMinutes(1);
+      await redeem((await start(alice.token)).json().ticket).then((r) => r.ok && r.grant.access.stop());
+      assert.equal((await h.db.handle.db.selectFrom('terminal_tickets').selectAll().where('user_id', '=', alice.id).execute()).length, 1);
+    });
+
+    test('a ticket whose API token is revoked stops counting at once and is refused as revoked', async () => {
+      const made = await h.request({ method: 'POST', url: '/api/account/tokens', token: alice.token, body: { name: 'term', scope: 'read-write' } });
+      const issued = await start(made.json().token);
+      assert.equal(issued.statusCode, 201, issued.body + made.body);
+      const { ticket } = issued.json();
+      assert.equal(await h.services.terminal.tickets.pending(alice.id), 1);
+      assert.equal((await h.request({ method: 'DELETE', url: `/api/account/tokens/${made.json().id}`, token: alice.token })).statusCode, 204);
+      for (let i = 0; i < 100 && (await h.services.terminal.tickets.pending(alice.id)) > 0; i++) await new Promise((r) => setTimeout(r, 10));
+      assert.equal(await h.services.terminal.tickets.pending(alice.id), 0);
+      assert.deepEqual(await h.services.terminal.tickets.redeem(ticket), { ok: false, reason: 'ticket_revoked' });
     });
 
     test('a stopped VM gets 409 vm_not_running', async () => {

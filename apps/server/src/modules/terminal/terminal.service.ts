@@ -18,6 +18,7 @@ import { Periodic } from '../../lib/periodic.js';
 import type { LiveBus } from '../../operations/live-bus.js';
 import type { Identity } from '../auth/identity.js';
 import type { AccessWatch, LiveAccess } from '../auth/live-access.js';
+import type { ExclusiveLock } from '../../lib/cluster-lock.js';
 import type { EventLog } from '../events/event-log.js';
 import type { VmRow, VmsRepository } from '../vms/vms.repository.js';
 import { sshEndpointOf } from '../vms/vm-view.js';
@@ -27,7 +28,8 @@ import { SessionOpener } from './session-opener.js';
 import type { TerminalSessionRow, TerminalSessionsRepository } from './terminal-sessions.repository.js';
 import type { OwnConnectionRegistry } from '../../lib/own-connection.js';
 import { toTerminalSession } from './terminal-view.js';
-import { TicketBook, type TicketGrant } from './tickets.js';
+import { TerminalTickets, type TicketGrant } from './tickets.js';
+import type { TicketsRepository } from './tickets.repository.js';
 
 export interface TerminalPolicy {
   idleSeconds: number;
@@ -42,6 +44,11 @@ export interface TerminalPolicy {
 
 export interface TerminalDeps {
   sessions: TerminalSessionsRepository;
+  tickets: TicketsRepository;
+  /** Serializes ticket admissions (count, then issue) across server processes. */
+  admission: ExclusiveLock;
+  /** This server process and those alive on the database (sessions and consoles are held by one). */
+  cluster: { self: string; alive: () => Promise<string[]> };
   vms: VmsRepository;
   consoleKeys: ConsoleKeys;
   drivers: ComputeRegistry;
@@ -64,7 +71,7 @@ const KEEPS_TERMINAL = new Set(['running', 'rebooting']);
  * single-use tickets, the live sessions and their end, recordings and their retention.
  */
 export class TerminalService {
-  readonly tickets: TicketBook;
+  readonly tickets: TerminalTickets;
   private readonly live = new Map<number, LiveSession>();
   private readonly guards = new Map<number, AccessWatch>();
   private readonly finishing = new Set<Promise<void>>();
@@ -73,9 +80,9 @@ export class TerminalService {
   private unsubscribe?: () => void;
 
   constructor(private readonly d: TerminalDeps) {
-    this.tickets = new TicketBook(d.policy.ticketSeconds * 1000, d.clock);
+    this.tickets = new TerminalTickets({ repo: d.tickets, access: d.access, right: (fresh, vmId) => this.mayUse(fresh, vmId), ttlMs: d.policy.ticketSeconds * 1000, clock: d.clock });
     this.opener = new SessionOpener(d, (session, outcome) => this.finish(session, outcome));
-    this.retention = new Periodic('recording retention', () => this.pruneRecordings(), d.log);
+    this.retention = new Periodic('terminal housekeeping', () => this.housekeeping(), d.log);
   }
 
   private get limits() {
@@ -92,12 +99,14 @@ export class TerminalService {
     if (kind === 'ssh' && (!sshEndpointOf(vm, this.d.policy.sshHost).port || !(await this.d.consoleKeys.privateKey(vm.id))))
       throw new AppError(409, 'console_unavailable', `VM ${vm.name} has no console key (created before the browser terminal existed): use the serial console`);
     const userId = identity.user.id;
-    const open = [...this.live.values()].filter((s) => s.info.userId === userId).length + this.tickets.pending(userId);
-    if (open >= this.d.policy.maxSessionsPerUser)
-      throw new AppError(429, 'too_many_sessions', `you already have ${open} terminal sessions open (limit ${this.d.policy.maxSessionsPerUser})`);
-    const access = this.d.access.watch({ userId, credentialHash: identity.credentialHash, via: identity.via }, (fresh) => this.mayUse(fresh, vm.id));
-    const grant: TicketGrant = { userId, access, vmId: vm.id, kind, cols: body.cols ?? 80, rows: body.rows ?? 24, sourceIp };
-    const { ticket, expiresAt } = this.tickets.issue(grant);
+    // Sessions and tickets of every server process count: admissions are serialized in the database.
+    const { ticket, expiresAt } = await this.d.admission.runExclusive(async () => {
+      const open = (await this.d.sessions.countOpen(userId, await this.d.cluster.alive())) + (await this.tickets.pending(userId));
+      if (open >= this.d.policy.maxSessionsPerUser)
+        throw new AppError(429, 'too_many_sessions', `you already have ${open} terminal sessions open (limit ${this.d.policy.maxSessionsPerUser})`);
+      const { credentialHash, via } = identity;
+      return this.tickets.issue({ userId, credentialHash, via, vmId: vm.id, kind, cols: body.cols ?? 80, rows: body.rows ?? 24, sourceIp });
+    });
     return { ticket, expires_at: expiresAt.toISOString(), websocket_path: TERMINAL_WEBSOCKET_PATH, protocol: TERMINAL_PROTOCOL, vm_id: vm.id, kind };
   }
 
@@ -176,11 +185,10 @@ export class TerminalService {
     return this.opener.recordingPath(sessionId);
   }
 
-  /** At start: close what a crash left open, follow VM status, prune old recordings daily. */
+  /** At start: follow VM status; then every 6 hours close what a crashed process left open and prune old recordings. */
   async start(): Promise<void> {
-    const abandoned = await this.d.sessions.closeAbandoned(this.d.clock.now().toISOString());
-    if (abandoned) this.d.log.info({ abandoned }, 'terminal sessions left open by the previous run marked ended');
-    this.unsubscribe = this.d.bus.subscribe(({ event }) => {
+    // Cluster-wide: a VM stopped or destroyed through another server process ends its terminals here too.
+    this.unsubscribe = this.d.bus.subscribeCluster(({ event }) => {
       if (event.kind !== 'vm') return;
       const onVm = [...this.live.values()].filter((s) => s.info.vmId === event.vm.id);
       if (!KEEPS_TERMINAL.has(event.vm.status)) for (const s of onVm) s.end('vm_stopped', `the VM is ${event.vm.status}`);
@@ -191,8 +199,16 @@ export class TerminalService {
     this.retention.start(6 * 3_600_000);
   }
 
+  private async housekeeping(): Promise<void> {
+    // Only sessions of processes no longer alive: the others' are theirs to end.
+    const abandoned = await this.d.sessions.closeAbandoned(this.d.clock.now().toISOString(), await this.d.cluster.alive());
+    if (abandoned) this.d.log.info({ abandoned }, 'terminal sessions left open by a server process that stopped marked ended');
+    await this.pruneRecordings();
+  }
+
   async close(): Promise<void> {
     this.unsubscribe?.();
+    this.tickets.close();
     this.retention.stop();
     for (const s of this.live.values()) s.end('server_shutdown', 'the server is shutting down');
     await this.settled();
