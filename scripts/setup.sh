@@ -24,11 +24,11 @@ node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(
 packages=(build-essential python3 ca-certificates qemu-system-x86 qemu-utils genisoimage
   busybox-static dropbear-bin cpio kmod mmdebstrap fdisk)
 # Tests: a real PostgreSQL, Debian's Chromium for the browser tier, ssh-keygen for real keys (and
-# ssh for `twarga vm ssh`), zsh to check the CLI's zsh completion script, HAProxy in front of two
-# server processes (the scale-out test), and libvirt + Vagrant
+# ssh for `twarga vm ssh`; sshd for a remote libvirt host reached over SSH), zsh to check the CLI's
+# zsh completion script, HAProxy in front of two server processes (the scale-out test), and libvirt + Vagrant
 # (vagrant-libvirt) for the libvirt and Vagrant drivers; their daemon runs only inside a network
 # namespace the tests create (scripts/lib/libvirt-netns.sh).
-$want_tests && packages+=(postgresql chromium openssh-client zsh fonts-dejavu-core haproxy
+$want_tests && packages+=(postgresql chromium openssh-client openssh-server zsh fonts-dejavu-core haproxy
   libvirt-daemon-system libvirt-clients dnsmasq-base iptables iproute2 vagrant vagrant-libvirt)
 
 missing=()
@@ -45,6 +45,11 @@ if [ ${#missing[@]} -gt 0 ]; then
   # runs: the tests want their own, in a namespace, so the system one is stopped and disabled.
   if printf '%s\n' "${missing[@]}" | grep -qx libvirt-daemon-system && command -v systemctl >/dev/null; then
     "${sudo[@]}" systemctl disable --now libvirtd.service libvirtd.socket libvirtd-ro.socket libvirtd-admin.socket virtlogd.socket >/dev/null 2>&1 || true
+  fi
+  # openssh-server is there for its sshd binary (the qemu+ssh host test runs its own, in a
+  # namespace); the package would start a system sshd on port 22: it is stopped and disabled.
+  if printf '%s\n' "${missing[@]}" | grep -qx openssh-server && command -v systemctl >/dev/null; then
+    "${sudo[@]}" systemctl disable --now ssh.service ssh.socket >/dev/null 2>&1 || true
   fi
   # The Debian package starts a system-wide proxy we do not use: the test runs its own.
   if printf '%s\n' "${missing[@]}" | grep -qx haproxy && command -v systemctl >/dev/null; then

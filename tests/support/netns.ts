@@ -92,3 +92,53 @@ function killLeftovers(ns: string): void {
     }
   }
 }
+
+/** A namespace linked to the current one by a veth pair: a second "machine" a test can reach by address. */
+export interface LinkedNetns {
+  name: string;
+  /** This namespace's end of the link. */
+  localAddress: string;
+  /** The other namespace's address, e.g. where its sshd listens. */
+  remoteAddress: string;
+  /** argv prefix running a command inside it: [...linked.exec, 'sshd', …]. */
+  exec: string[];
+  /** Kills what still runs in it (by PID) and deletes it with its link; safe to call twice. */
+  remove(): void;
+}
+
+/**
+ * Makes a namespace joined to ours by a /30 veth link (`local` here, `remote` there): traffic
+ * between the two stays inside namespaces the test made. Call only from a private namespace
+ * (e.g. the libvirt one of scripts/test.sh): the link's end is added to the current namespace.
+ */
+export function makeLinkedNetns(addresses: { local: string; remote: string }): LinkedNetns {
+  const tag = randomBytes(3).toString('hex');
+  const ns = `twarga-link-${process.pid}-${tag}`;
+  const [here, there] = [`twl${tag}`, `twr${tag}`];
+  ip(['netns', 'add', ns]);
+  let removed = false;
+  const remove = () => {
+    if (removed) return;
+    removed = true;
+    killLeftovers(ns);
+    for (const args of [['link', 'del', here], ['netns', 'del', ns]]) {
+      try {
+        ip(args);
+      } catch {
+        /* already gone (deleting the namespace removes its end of the link too) */
+      }
+    }
+  };
+  try {
+    ip(['link', 'add', here, 'type', 'veth', 'peer', 'name', there, 'netns', ns]);
+    ip(['addr', 'add', `${addresses.local}/30`, 'dev', here]);
+    ip(['link', 'set', here, 'up']);
+    ip(['-n', ns, 'addr', 'add', `${addresses.remote}/30`, 'dev', there]);
+    ip(['-n', ns, 'link', 'set', there, 'up']);
+    ip(['-n', ns, 'link', 'set', 'lo', 'up']);
+  } catch (err) {
+    remove();
+    throw err;
+  }
+  return { name: ns, localAddress: addresses.local, remoteAddress: addresses.remote, exec: ['ip', 'netns', 'exec', ns], remove };
+}

@@ -49,6 +49,7 @@ import { driverFactories, singleDriverFactories } from './compute/factories.js';
 import { ComputeRegistry } from './compute/registry.js';
 import { HostsRepository } from './modules/hosts/hosts.repository.js';
 import { hostsRoutes } from './modules/hosts/hosts.routes.js';
+import { ColdMigrationService } from './modules/hosts/cold-migration.js';
 import { HostsService } from './modules/hosts/hosts.service.js';
 import { ActionsRepository } from './operations/actions.repository.js';
 import { LiveBus } from './operations/live-bus.js';
@@ -390,7 +391,7 @@ export async function buildApp(deps: AppDeps) {
   await app.register(imagesRoutes, { images, vms: vmsRepo });
   await app.register(streamRoutes, { bus, access: liveAccess, events });
   await app.register(terminalRoutes, { terminal, events });
-  await app.register(hostsRoutes, { hosts });
+  await app.register(hostsRoutes, { hosts, migration: new ColdMigrationService({ hosts: hostsRepo, drivers, locks: vmsRepo, events, clock }) });
   await app.register(notificationsRoutes, { notifications });
   await app.register(metricsRoutes, { metrics, hostForUsers: config.hostMetricsForUsers });
   await app.register(alertsRoutes, { alerts });

@@ -46,6 +46,12 @@ export const ErrorCodes = [
   'not_supported',
   /** The caller's address is blocked by the SOC (a block on the control plane). */
   'address_blocked',
+  /** A remote libvirt host's SSH host key is not in the server's known_hosts file (record it with ssh-keyscan). */
+  'host_key_unknown',
+  /** A remote libvirt host's SSH host key differs from the one recorded in the known_hosts file. */
+  'host_key_mismatch',
+  /** A remote libvirt host did not answer (connection, login or libvirtd failed); the message says why. */
+  'host_unreachable',
 ] as const;
 export type ErrorCode = (typeof ErrorCodes)[number];
 

@@ -97,6 +97,7 @@ export const EventCodes = [
   'admin.host_created', // an admin added a compute host
   'admin.host_updated', // an admin changed a compute host
   'admin.host_deleted', // an admin removed a compute host
+  'admin.vm_migrated', // an admin moved a stopped VM to another compute host
   'user.deleted', // an admin deleted a user (their VMs are destroyed, their history stays)
   'user.quota_changed', // an admin changed a user's quota overrides
   'users.bulk_updated', // an admin activated, deactivated or credited many users at once

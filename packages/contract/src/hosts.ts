@@ -5,8 +5,8 @@ export const COMPUTE_DRIVERS = ['qemu', 'libvirt', 'vagrant'] as const;
 export type ComputeDriverName = (typeof COMPUTE_DRIVERS)[number];
 const DriverSchema = Type.Union(COMPUTE_DRIVERS.map((d) => Type.Literal(d)));
 
-/** libvirt connection URIs: qemu:///system, qemu+ssh://user@host/system, qemu+unix:///system?socket=… */
-export const LIBVIRT_URI_PATTERN = '^qemu(\\+(ssh|tcp|tls|unix))?://[A-Za-z0-9._@:-]*/(system|session)(\\?[A-Za-z0-9._/=&-]*)?$';
+/** libvirt connection URIs: qemu:///system, qemu+libssh://user@host/system, qemu+unix:///system?socket=… */
+export const LIBVIRT_URI_PATTERN = '^qemu(\\+(ssh|libssh|libssh2|tcp|tls|unix))?://[A-Za-z0-9._@:-]*/(system|session)(\\?[A-Za-z0-9._/=&-]*)?$';
 export const HOST_NAME_PATTERN = '^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$';
 /** libvirt storage pool names (also TWARGA_LIBVIRT_POOL's). */
 export const LIBVIRT_POOL_PATTERN = '^[a-z][a-z0-9_-]{0,31}$';
@@ -32,6 +32,21 @@ export const ComputeHost = Type.Object(
   { title: 'ComputeHost' },
 );
 export type ComputeHost = Static<typeof ComputeHost>;
+
+/** A VM still placed on a host: what an admin draining the host has left to move or destroy. */
+export const HostVm = Type.Object(
+  {
+    id: Type.Integer(),
+    name: Type.String(),
+    owner: Type.String({ description: 'username of the VM\'s owner' }),
+    status: Type.String(),
+  },
+  { title: 'HostVm' },
+);
+export type HostVm = Static<typeof HostVm>;
+
+export const ComputeHostDetail = Type.Composite([ComputeHost, Type.Object({ vms: Type.Array(HostVm) })], { title: 'ComputeHostDetail' });
+export type ComputeHostDetail = Static<typeof ComputeHostDetail>;
 
 export const CreateHostRequest = Type.Object(
   {
@@ -63,3 +78,13 @@ export const UpdateHostRequest = Type.Object(
   { additionalProperties: false, minProperties: 1, title: 'UpdateHostRequest' },
 );
 export type UpdateHostRequest = Static<typeof UpdateHostRequest>;
+
+/** POST /api/admin/vms/{id}/migrate: a stopped VM to another host of the same kind (libvirt → libvirt). */
+export const MigrateVmRequest = Type.Object({ host: Type.Integer({ description: 'id of the target compute host' }) }, { additionalProperties: false, title: 'MigrateVmRequest' });
+export type MigrateVmRequest = Static<typeof MigrateVmRequest>;
+
+export const MigrateVmResult = Type.Object(
+  { vm_id: Type.Integer(), from_host: Type.Integer(), to_host: Type.Integer(), volumes_copied: Type.Integer() },
+  { title: 'MigrateVmResult' },
+);
+export type MigrateVmResult = Static<typeof MigrateVmResult>;

@@ -68,6 +68,9 @@ export function run(command: string, args: readonly string[], options: RunOption
         reject(new CommandError(command, typeof e.code === 'number' ? e.code : null, output, timedOut));
       },
     );
+    // Nothing is ever written to a command's stdin: closed, so a program that asks a question
+    // (virsh asking whether to accept an unknown SSH host key) gets EOF at once instead of hanging.
+    child.stdin?.end();
     if (options.onLine) {
       for (const stream of [child.stdout, child.stderr]) streamLines(stream, options.onLine);
     }

@@ -14,7 +14,8 @@ describe('libvirt URI rule', () => {
       'qemu+unix:///system?socket=/run/libvirt/virtqemud-sock',
       'qemu+ssh://root@rack-2/system',
       'qemu+ssh://twarga@10.0.0.7:2222/system?keyfile=/etc/twarga/id_ed25519&no_tty=1&no_verify=0',
-      'qemu+ssh://root@host/system?sshauth=privkey,agent&known_hosts=/etc/twarga/known_hosts&known_hosts_verify=normal',
+      'qemu+libssh://root@host/system?sshauth=privkey,agent&known_hosts=/etc/twarga/known_hosts&known_hosts_verify=normal',
+      'qemu+libssh2://root@198.51.100.2:27900/system?keyfile=/var/lib/twarga/ssh/id_ed25519&known_hosts=/var/lib/twarga/ssh/known_hosts',
       'qemu+tls://host.example/system?pkipath=/etc/pki/libvirt&mode=legacy&proxy=netcat',
       'qemu+tcp://127.0.0.1/system',
     ]) {
@@ -35,6 +36,9 @@ describe('libvirt URI rule', () => {
       ['qemu+ssh://root@host/system?keyfile=/etc/./shadow', /keyfile must be an absolute path/],
       ['qemu+ssh://root@host/system?sshauth=privkey,gssapi', /sshauth must be/],
       ['qemu+ssh://root@host/system?no_tty', /no_tty must be 0 or 1/],
+      // OpenSSH (the ssh transport) ignores these: the URI would look host-key-checked while it is not.
+      ['qemu+ssh://root@host/system?known_hosts=/etc/twarga/known_hosts', /known_hosts is read only by the libssh and libssh2 transports/],
+      ['qemu+tcp://host/system?known_hosts_verify=normal', /known_hosts_verify is read only by the libssh/],
       ['qemu+ssh://root@host/system?', /parameter \(empty\) is not allowed/],
       ['qemu+ext:///system?command=/bin/sh', /must look like/],
       ['qemu+ssh://root@host/embed', /must look like/],

@@ -32,17 +32,24 @@ const RUNS_A_COMMAND: Record<string, string> = {
   name: 'it chooses the URI the remote side opens, which may run a program there',
 };
 
-const SHAPE = /^qemu(?:\+(ssh|tcp|tls|unix))?:\/\/([^/?#]*)\/(system|session)(?:\?(.*))?$/;
+const SHAPE = /^qemu(?:\+(ssh|libssh|libssh2|tcp|tls|unix))?:\/\/([^/?#]*)\/(system|session)(?:\?(.*))?$/;
+
+/**
+ * libvirt 9's ssh transport runs OpenSSH, which takes no known_hosts file from the URI: it reads
+ * the server user's ~/.ssh/known_hosts whatever the URI says (checked on Debian 12). A URI that
+ * names one would look checked while it is not; libssh and libssh2 read the file they are given.
+ */
+const ONLY_WITH_LIBSSH = ['known_hosts', 'known_hosts_verify'];
 const AUTHORITY = /^(?:[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}@)?(?:[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?)(?::[0-9]{1,5})?$/;
 
 /**
  * Why a libvirt URI is refused, naming the offending part, or undefined when it is fine.
- * Accepts qemu[+ssh|+tcp|+tls|+unix]://[user@]host[:port]/(system|session)[?known=params].
+ * Accepts qemu[+ssh|+libssh|+libssh2|+tcp|+tls|+unix]://[user@]host[:port]/(system|session)[?known=params].
  */
 export function libvirtUriProblem(uri: string): string | undefined {
   const m = SHAPE.exec(uri);
   if (!m) return 'must look like qemu:///system or qemu+ssh://user@host/system';
-  const [, , authority = '', , query] = m;
+  const [, transport, authority = '', , query] = m;
   // A user or host starting with "-" would reach ssh as an option.
   if (authority !== '' && !AUTHORITY.test(authority)) return `user@host "${authority}" is not a plain user name and host name`;
   if (query === undefined) return undefined;
@@ -59,6 +66,9 @@ export function libvirtUriProblem(uri: string): string | undefined {
     if (seen.has(key)) return `parameter ${key} is given twice`;
     seen.add(key);
     if (!rule.check(value)) return `parameter ${key} must be ${rule.expect}`;
+    if (ONLY_WITH_LIBSSH.includes(key) && transport !== 'libssh' && transport !== 'libssh2') {
+      return `parameter ${key} is read only by the libssh and libssh2 transports (qemu+ssh runs OpenSSH, which ignores it): use qemu+libssh://`;
+    }
   }
   return undefined;
 }

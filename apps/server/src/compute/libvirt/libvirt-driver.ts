@@ -139,7 +139,7 @@ export class LibvirtDriver implements ComputeDriver, SerialConsole, StatsSource,
   }
 
   /** `virsh define` of a domain XML (a new domain, or a new definition of one with the same name and uuid). */
-  private async define(xml: string): Promise<void> {
+  async define(xml: string): Promise<void> {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'twarga-libvirt-'));
     try {
       await writeFile(path.join(dir, 'domain.xml'), xml, { mode: 0o600 });

@@ -63,6 +63,37 @@ export class HostsRepository {
     return new Map(rows.map((r) => [Number(r.host_id), { vms: Number(r.vms), ram_mb: Number(r.ram_mb), vcpus: Number(r.vcpus) }]));
   }
 
+  /** The live VMs placed on a host, oldest first, with their owner's username: what draining it leaves to move. */
+  vmsOn(hostId: number): Promise<{ id: number; name: string; owner: string; status: string }[]> {
+    return this.db
+      .selectFrom('vms')
+      .innerJoin('users', 'users.id', 'vms.user_id')
+      .select(['vms.id', 'vms.name', 'users.username as owner', 'vms.status'])
+      .where('vms.host_id', '=', hostId)
+      .where('vms.destroyed_at', 'is', null)
+      .orderBy('vms.id')
+      .execute();
+  }
+
+  /** What a cold migration needs to know of a live VM. */
+  findVm(id: number): Promise<{ id: number; name: string; status: string; host_id: number | null; ram: number; cpu: number; locked: number } | undefined> {
+    return this.db.selectFrom('vms').select(['id', 'name', 'status', 'host_id', 'ram', 'cpu', 'locked']).where('id', '=', id).where('destroyed_at', 'is', null).executeTakeFirst();
+  }
+
+  /** Points a stopped VM at its new host; false when it is no longer stopped on `from` (nothing changed then). */
+  async moveVm(id: number, from: number, to: number, now: string): Promise<boolean> {
+    const rows = await this.db
+      .updateTable('vms')
+      .set({ host_id: to, updated_at: now })
+      .where('id', '=', id)
+      .where('host_id', '=', from)
+      .where('status', '=', 'stopped')
+      .where('destroyed_at', 'is', null)
+      .returning('id')
+      .execute();
+    return rows.length === 1;
+  }
+
   /** Hosts any VM was ever placed on (destroyed ones included: their leftovers may remain). */
   async usedHostIds(): Promise<Set<number>> {
     const rows = await this.db.selectFrom('vms').select('host_id').distinct().where('host_id', 'is not', null).execute();

@@ -92,6 +92,28 @@ for (const kind of testDatabaseKinds()) {
       assert.deepEqual(usage.map((x: { name: string; usage: { vms: number; ram_mb: number } }) => [x.name, x.usage.vms, x.usage.ram_mb]), [['local', 4, 4096], ['rack-2', 2, 2048]]);
     });
 
+    test('a host shows the VMs still on it (what draining it leaves), only to admins', async () => {
+      const rack = (await hostsReq('GET')).json().find((x: { name: string }) => x.name === 'rack-2');
+      const res = await hostsReq('GET', `/api/admin/hosts/${rack.id}`);
+      assert.equal(res.statusCode, 200, res.body);
+      const mine = (await h.request({ method: 'GET', url: '/api/vms', token: alice.token })).json().filter((v: { host_id: number }) => v.host_id === rack.id);
+      assert.equal(res.json().draining, true);
+      assert.deepEqual(res.json().vms, mine.map((v: { id: number; name: string; status: string }) => ({ id: v.id, name: v.name, owner: 'alice', status: v.status })));
+      assert.equal(res.json().vms.length, 2);
+      assert.equal((await hostsReq('GET', `/api/admin/hosts/${rack.id}`, undefined, alice.token)).statusCode, 403);
+      assert.equal((await hostsReq('GET', '/api/admin/hosts/9999')).statusCode, 404);
+    });
+
+    test('a libssh host is opened before it is added: one that does not answer is a 409 host_unreachable, nothing stored', async () => {
+      // Nothing listens on this loopback port (the test's own range): libssh's connect is refused.
+      const uri = 'qemu+libssh://root@127.0.0.1:27949/system?keyfile=/nonexistent/id&known_hosts=/nonexistent/known_hosts';
+      const res = await hostsReq('POST', '/api/admin/hosts', { name: 'rack-ssh', driver: 'libvirt', uri, ram_mb: 4096, vcpus: 8 });
+      assert.equal(res.statusCode, 409, res.body);
+      assert.equal(res.json().code, 'host_unreachable');
+      assert.match(res.json().message, /127\.0\.0\.1:27949 did not answer/);
+      assert.ok(!(await hostsReq('GET')).json().some((x: { name: string }) => x.name === 'rack-ssh'));
+    });
+
     test('no room anywhere is a 503 no_capacity that creates nothing; a host with VMs cannot be removed', async () => {
       const before = (await h.request({ method: 'GET', url: '/api/vms', token: alice.token })).json().length;
       const res = await createVm('full');

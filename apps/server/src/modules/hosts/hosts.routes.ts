@@ -1,15 +1,22 @@
 import { Type } from '@sinclair/typebox';
-import { ComputeHost, CreateHostRequest, IdParam, UpdateHostRequest } from '@twarga/contract';
+import { ComputeHost, ComputeHostDetail, CreateHostRequest, IdParam, MigrateVmRequest, MigrateVmResult, UpdateHostRequest } from '@twarga/contract';
 import { errorResponses } from '../../http/errors.js';
 import { identityOf, type App } from '../../http/types.js';
 import { noteAudit } from '../audit/audit-note.js';
+import type { ColdMigrationService } from './cold-migration.js';
 import type { HostsService } from './hosts.service.js';
 
-export async function hostsRoutes(app: App, { hosts }: { hosts: HostsService }) {
+export async function hostsRoutes(app: App, { hosts, migration }: { hosts: HostsService; migration: ColdMigrationService }) {
   app.get('/api/admin/hosts', {
     config: { access: 'admin' },
     schema: { tags: ['admin'], summary: 'Compute hosts with what their live VMs use', response: { 200: Type.Array(ComputeHost), ...errorResponses } },
     handler: async () => hosts.list(),
+  });
+
+  app.get('/api/admin/hosts/:id', {
+    config: { access: 'admin' },
+    schema: { tags: ['admin'], summary: 'A compute host and the VMs still on it (what draining it leaves to move)', params: IdParam, response: { 200: ComputeHostDetail, ...errorResponses } },
+    handler: async (request) => hosts.detail(request.params.id),
   });
 
   app.post('/api/admin/hosts', {
@@ -43,6 +50,20 @@ export async function hostsRoutes(app: App, { hosts }: { hosts: HostsService }) 
       noteAudit(request, { action: 'host.deleted', target: { type: 'host', id: request.params.id, label: before?.name }, before });
       await hosts.remove(identityOf(request), request.params.id, request.ip);
       return reply.status(204).send(null);
+    },
+  });
+
+  app.post('/api/admin/vms/:id/migrate', {
+    config: { access: 'admin' },
+    schema: {
+      tags: ['admin'], summary: 'Cold-migrate a stopped VM to another libvirt host: copy and verify its volumes, re-define it there',
+      params: IdParam, body: MigrateVmRequest, response: { 200: MigrateVmResult, ...errorResponses },
+    },
+    handler: async (request) => {
+      noteAudit(request, { action: 'vm.migrated', target: { type: 'vm', id: request.params.id }, details: { to_host: request.body.host } });
+      const result = await migration.migrate(identityOf(request), request.params.id, request.body.host, request.ip);
+      noteAudit(request, { before: { host: result.from_host }, after: { host: result.to_host } });
+      return result;
     },
   });
 }

@@ -1,6 +1,7 @@
 import os from 'node:os';
-import type { ComputeHost, ComputeDriverName, CreateHostRequest, EventCode, UpdateHostRequest } from '@twarga/contract';
+import type { ComputeHost, ComputeHostDetail, ComputeDriverName, CreateHostRequest, EventCode, UpdateHostRequest } from '@twarga/contract';
 import { AppError, badRequest, conflict, notFound } from '../../http/errors.js';
+import { checkLibvirtConnection, type ConnectionProblem } from '../../compute/libvirt/connection-check.js';
 import { hostPool } from '../../lib/host-pool.js';
 import { libvirtUriProblem } from '../../lib/libvirt-uri.js';
 import type { Clock } from '../../lib/time.js';
@@ -24,6 +25,15 @@ const toView = (h: HostRow, usage: HostUsage | undefined, defaultPool: string): 
 const poolNotUsed = (driver: ComputeDriverName) =>
   badRequest(`A ${driver} host has no libvirt storage pool to choose`, [{ field: 'pool', message: `not used by ${driver}` }]);
 
+/** Transports that check the host key against the URI's known_hosts file (see lib/libvirt-uri.ts). */
+const sshHostKeyChecked = (uri: string) => /^qemu\+libssh2?:\/\//.test(uri);
+
+/** Host, port and known_hosts file of a qemu+libssh URI, for the admin's error message. */
+function sshTarget(uri: string): { host: string; port: number; knownHosts?: string } {
+  const url = new URL(uri);
+  return { host: url.hostname, port: Number(url.port || 22), knownHosts: url.searchParams.get('known_hosts') ?? undefined };
+}
+
 /**
  * The admin-managed list of compute hosts and the placement of new VMs on them. qemu and
  * vagrant hosts are this machine (one of each at most); libvirt hosts are reached by URI.
@@ -36,6 +46,8 @@ export class HostsService {
     private readonly supported: (driver: ComputeDriverName) => boolean,
     /** config.libvirtPool: the pool of libvirt hosts that name none. */
     private readonly defaultPool: string,
+    /** Opens a libvirt URI once; a host reached over libssh is checked before it is added. */
+    private readonly checkConnection: (uri: string) => Promise<ConnectionProblem | undefined> = checkLibvirtConnection,
   ) {}
 
   async list(): Promise<ComputeHost[]> {
@@ -47,6 +59,11 @@ export class HostsService {
     const host = await this.repo.find(id);
     if (!host) throw notFound('Compute host');
     return toView(host, (await this.repo.usage()).get(id), this.defaultPool);
+  }
+
+  /** A host and the live VMs still on it (an admin draining it sees what is left to move). */
+  async detail(id: number): Promise<ComputeHostDetail> {
+    return { ...(await this.get(id)), vms: await this.repo.vmsOn(id) };
   }
 
   /** First start: this machine becomes the first host, with its RAM and (overcommitted) vCPUs. */
@@ -71,6 +88,7 @@ export class HostsService {
     if (await this.repo.nameTaken(input.name)) throw conflict(`A host named ${input.name} exists`, [{ field: 'name', message: 'is taken' }]);
     if (input.driver !== 'libvirt' && (await this.repo.list()).some((h) => h.driver === input.driver))
       throw conflict(`There is already a ${input.driver} host: it is this machine, and there is only one`);
+    if (input.uri && sshHostKeyChecked(input.uri)) await this.requireReachable(input.uri);
     const now = this.clock.now().toISOString();
     const row = await this.repo.insert({
       name: input.name, driver: input.driver, uri: input.uri ?? null, pool: input.pool ?? null, ram_mb: input.ram_mb, vcpus: input.vcpus,
@@ -148,6 +166,20 @@ export class HostsService {
       throw new AppError(503, 'no_capacity', `${which} room for ${need.ramMb} MB and ${need.vcpus} vCPU right now`);
     }
     return hosts.find((h) => h.id === chosen.id)!;
+  }
+
+  /** A libssh host whose key is unknown or changed is refused now, not at its first VM's create. */
+  private async requireReachable(uri: string): Promise<void> {
+    const problem = await this.checkConnection(uri);
+    if (!problem) return;
+    const { host, port, knownHosts } = sshTarget(uri);
+    const where = knownHosts ?? "the server user's ~/.ssh/known_hosts";
+    const record = `record it with: ssh-keyscan -p ${port} ${host} >> ${where} (after checking its fingerprint on the host)`;
+    if (problem.kind === 'host-key-unknown') throw new AppError(409, 'host_key_unknown', `The SSH host key of ${host}:${port} is not in ${where}: ${record}`, [{ field: 'uri', message: problem.detail }]);
+    if (problem.kind === 'host-key-mismatch') {
+      throw new AppError(409, 'host_key_mismatch', `The SSH host key of ${host}:${port} differs from the one in ${where}: if the host was reinstalled, replace its line; otherwise do not connect`, [{ field: 'uri', message: problem.detail }]);
+    }
+    throw new AppError(409, 'host_unreachable', `libvirt on ${host}:${port} did not answer: ${problem.detail}`, [{ field: 'uri', message: problem.detail }]);
   }
 
   private audit(actor: Identity, action: EventCode, message: string, sourceIp: string, details: Record<string, unknown>) {
