@@ -14,8 +14,8 @@ import { until } from '../support/until.js';
 /**
  * What the README's "More hosts / scale out" section tells an operator to do, done for real: one
  * PostgreSQL, two server processes with their own data dirs (as on two machines), HAProxy from
- * Debian in front. A process that joins with other secrets is refused with the way to join; with
- * the first one's secrets.json it serves the same users; a browser's live stream on one process
+ * Debian in front. A process that joins with other secrets, or from another place while this
+ * machine's QEMU host is enabled, is refused with the way to join; then it serves the same users; a browser's live stream on one process
  * sees what happens through the other; when one process is killed, the proxy's users lose nothing.
  */
 const pgUrl = process.env.TWARGA_TEST_PG_URL;
@@ -69,9 +69,10 @@ describe('scale out: two server processes on one PostgreSQL behind HAProxy', { s
     await admin(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`).catch(() => {});
   });
 
-  test('a second process with its own secrets is refused and told how to join; with the first one\'s secrets.json it starts', async () => {
+  test('a process elsewhere is refused until it has the first one\'s secrets.json and this machine\'s QEMU host is disabled, then it joins', async () => {
     const first = dataDir();
     servers.push(await startServer(env(first)));
+    // Another data dir stands for another machine.
     const second = dataDir();
     await assert.rejects(startServer(env(second)), (err: Error) => {
       assert.match(err.message, /secrets\.json is not the one the other server processes on this database use/);
@@ -80,6 +81,16 @@ describe('scale out: two server processes on one PostgreSQL behind HAProxy', { s
     });
     rmSync(path.join(second, 'secrets.json'));
     copyFileSync(path.join(first, 'secrets.json'), path.join(second, 'secrets.json'));
+    await assert.rejects(startServer(env(second)), (err: Error) => {
+      assert.match(err.message, /compute host local \(qemu\) keeps its VMs on .* in .*twarga-scale-.*: it could not reach them/);
+      assert.match(err.message, /disable those hosts/);
+      return true;
+    });
+    // Served from several places, VMs go to remote libvirt hosts: the first machine's QEMU host is disabled.
+    const anon = new ApiClient({ baseUrl: servers[0]!.base });
+    const admin = new ApiClient({ baseUrl: servers[0]!.base, token: (await anon.auth.login('admin', 'scale-admin-pw')).access_token });
+    const local = (await admin.admin.hosts.list()).find((h) => h.name === 'local')!;
+    await admin.admin.hosts.update(local.id, { enabled: false });
     servers.push(await startServer(env(second)));
   });
 

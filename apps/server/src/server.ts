@@ -4,6 +4,8 @@ import { loadOrCreateSecrets } from './config/secrets.js';
 import path from 'node:path';
 import { assertSharedSecrets } from './cluster/shared-secrets.js';
 import { ClusterSettingsRepository } from './cluster/cluster-settings.repository.js';
+import { assertSamePlaceForLocalHosts, machinePlace } from './cluster/machine-place.js';
+import { HostsRepository } from './modules/hosts/hosts.repository.js';
 import { openDatabase } from './db/database.js';
 import { buildApp } from './app.js';
 
@@ -16,11 +18,16 @@ async function main() {
   const secrets = loadOrCreateSecrets(config.dataDir);
   const database = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
   // Several processes on one PostgreSQL share one secrets.json (a lone SQLite server has nobody to disagree with).
+  // They also share this machine's compute hosts only from this machine and data dir.
   if (database.kind === 'postgres') {
-    await assertSharedSecrets(new ClusterSettingsRepository(database.db), secrets, path.join(config.dataDir, 'secrets.json')).catch(async (err: unknown) => {
-      await database.close();
-      throw err;
-    });
+    const settings = new ClusterSettingsRepository(database.db);
+    const hosts = new HostsRepository(database.db);
+    await assertSharedSecrets(settings, secrets, path.join(config.dataDir, 'secrets.json'))
+      .then(() => assertSamePlaceForLocalHosts(settings, () => hosts.list(), machinePlace(config.dataDir)))
+      .catch(async (err: unknown) => {
+        await database.close();
+        throw err;
+      });
   }
   const { app, services } = await buildApp({ config, secrets, database });
   app.log.info({ database: database.location, kind: database.kind, dataDir: config.dataDir }, 'database ready');
