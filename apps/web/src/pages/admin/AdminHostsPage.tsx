@@ -13,6 +13,7 @@ import { AdminShell } from './AdminShell';
 import { Forbidden, isForbidden } from './Forbidden';
 import { takesNewVms } from './HostBadges';
 import { HostsTable } from './HostsTable';
+import { HostVmsDialog } from './HostVmsDialog';
 import { useHosts } from './hostsQueries';
 import { RemoveHostDialog } from './RemoveHostDialog';
 
@@ -33,6 +34,7 @@ function HostsSection() {
     setAdding(true);
   };
   const [added, setAdded] = useState<string>();
+  const [viewing, setViewing] = useState<ComputeHost>();
   const [editing, setEditing] = useState<ComputeHost>();
   const [removing, setRemoving] = useState<ComputeHost>();
 
@@ -68,6 +70,10 @@ function HostsSection() {
       {hosts.isSuccess && list.length > 0 && (
         <HostsTable
           hosts={list}
+          onShowVms={(h) => {
+            setAdded(undefined);
+            setViewing(h);
+          }}
           onEdit={(h) => {
             setAdded(undefined);
             setEditing(h);
@@ -79,6 +85,7 @@ function HostsSection() {
         />
       )}
       <AddHostDialog key={addCount} open={adding} onClose={() => setAdding(false)} onAdded={(h) => setAdded(h.name)} />
+      <HostVmsDialog key={viewing?.id ?? 'closed'} host={viewing} hosts={list} onClose={() => setViewing(undefined)} />
       <EditHostDialog key={editing?.id ?? 'closed'} host={editing} onClose={() => setEditing(undefined)} />
       <RemoveHostDialog host={removing} onClose={() => setRemoving(undefined)} />
     </Section>

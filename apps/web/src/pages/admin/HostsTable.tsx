@@ -2,7 +2,7 @@ import type { ComputeHost, UpdateHostRequest } from '@twarga/contract';
 import { errorMessage } from '../../api';
 import { Alert } from '../../components/Alert';
 import { Spinner } from '../../components/Spinner';
-import { focusRing, muted, table } from '../../components/ui';
+import { focusRing, link, muted, table } from '../../components/ui';
 import { DriverBadge, HostStatus } from './HostBadges';
 import { useUpdateHost } from './hostsQueries';
 import { UsageBar } from './UsageBar';
@@ -56,7 +56,11 @@ function Where({ host }: { host: ComputeHost }) {
   );
 }
 
-export function HostsTable({ hosts, onEdit, onRemove }: { hosts: ComputeHost[]; onEdit: (h: ComputeHost) => void; onRemove: (h: ComputeHost) => void }) {
+const vmsWord = (n: number) => (n === 1 ? 'VM' : 'VMs');
+
+type HostHandler = (h: ComputeHost) => void;
+
+export function HostsTable({ hosts, onShowVms, onEdit, onRemove }: { hosts: ComputeHost[]; onShowVms: HostHandler; onEdit: HostHandler; onRemove: HostHandler }) {
   const update = useUpdateHost();
   const flip = (h: ComputeHost, body: UpdateHostRequest) => update.mutate({ id: h.id, name: h.name, body });
 
@@ -94,10 +98,10 @@ export function HostsTable({ hosts, onEdit, onRemove }: { hosts: ComputeHost[]; 
                       {busy && <Spinner className="h-3.5 w-3.5 text-slate-500" />}
                     </span>
                     <Where host={h} />
-                    {/* On narrow screens the VMs column's number goes under the name. */}
-                    <span className={`mt-0.5 block text-xs lg:hidden ${muted}`}>
-                      {h.usage.vms} {h.usage.vms === 1 ? 'VM' : 'VMs'}
-                    </span>
+                    {/* On narrow screens the VMs column's number goes under the name (same button, same name). */}
+                    <button type="button" className={`${link} mt-0.5 block text-xs lg:hidden`} onClick={() => onShowVms(h)}>
+                      {h.usage.vms} {vmsWord(h.usage.vms)}<span className="sr-only"> on {h.name}</span>
+                    </button>
                   </th>
                   <td className={`${table.td} ${narrow.status}`}>
                     <HostStatus host={h} />
@@ -106,7 +110,11 @@ export function HostsTable({ hosts, onEdit, onRemove }: { hosts: ComputeHost[]; 
                     <UsageBar label="RAM" used={h.usage.ram_mb} total={h.ram_mb} unit="MB" of={h.name} />
                     <UsageBar label="vCPUs" used={h.usage.vcpus} total={h.vcpus} of={h.name} />
                   </td>
-                  <td className={`${table.td} hidden text-right font-medium tabular-nums lg:table-cell`}>{h.usage.vms}</td>
+                  <td className={`${table.td} hidden text-right lg:table-cell`}>
+                    <button type="button" className={`${act} ${tones.plain} -mr-2 tabular-nums`} onClick={() => onShowVms(h)} title={`See the VMs on ${h.name}`}>
+                      {h.usage.vms}<span className="sr-only"> {vmsWord(h.usage.vms)} on {h.name}</span>
+                    </button>
+                  </td>
                   <td className={`${table.td} ${narrow.actions}`}>
                     <div className="-mx-2 flex flex-wrap gap-0.5 lg:mx-0 lg:grid lg:grid-cols-[auto_auto] lg:justify-end xl:flex xl:flex-nowrap">
                       <button type="button" className={`${act} ${tones.plain}`} disabled={busy} onClick={() => flip(h, { draining: !h.draining })}
