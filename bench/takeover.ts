@@ -13,6 +13,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ADMIN_PASSWORD, BenchCluster, call, login, type ServerProcess } from './lib/pg-cluster.js';
 import { envInt, fmt, max, median } from './lib/vm-bench.js';
+import { runBench } from './lib/run.js';
 
 const ROUNDS = envInt('BENCH_ROUNDS', 3);
 const ROUND_LIMIT_MS = 120_000;
@@ -99,10 +100,4 @@ async function main(): Promise<number> {
   }
 }
 
-let code = 1;
-try {
-  code = await main();
-} catch (err) {
-  console.error(`\nbench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-}
-process.exit(code);
+await runBench(main);

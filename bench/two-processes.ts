@@ -26,6 +26,7 @@ import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { ADMIN_PASSWORD, BenchCluster, call, login } from './lib/pg-cluster.js';
 import { envInt, fmt, sum } from './lib/vm-bench.js';
+import { runBench } from './lib/run.js';
 
 const SECONDS = envInt('BENCH_SECONDS', 10);
 const CONNECTIONS = 40;
@@ -217,10 +218,4 @@ async function main(): Promise<number> {
   return admissions();
 }
 
-let code = 1;
-try {
-  code = await main();
-} catch (err) {
-  console.error(`\nbench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-}
-process.exit(code);
+await runBench(main);

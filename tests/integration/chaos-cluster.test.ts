@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -7,6 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
 import { ApiClient } from '@twarga/contract';
 import { ChaosChecks, chaosRounds, prng, qemusOf, type VmBillingRow } from '../support/chaos.js';
+import { createThrowawayDatabase } from '../support/pg-database.js';
 import { startServer } from '../support/server.js';
 
 /**
@@ -21,28 +21,18 @@ const ADMIN_PASSWORD = 'chaos-admin-pw';
 const RECONCILE_SECONDS = 1;
 const LEASE_SECONDS = 3;
 const TAKEOVER_LIMIT_MS = 15_000;
-const pgUrl = process.env.TWARGA_TEST_PG_URL;
 
 type Server = Awaited<ReturnType<typeof startServer>>;
 
-describe('crash safety: kill -9 of one of two server processes on PostgreSQL (real QEMU)', { skip: pgUrl ? false : 'needs TWARGA_TEST_PG_URL' }, () => {
+describe('crash safety: kill -9 of one of two server processes on PostgreSQL (real QEMU)', { skip: process.env.TWARGA_TEST_PG_URL ? false : 'needs TWARGA_TEST_PG_URL' }, () => {
   const seed = Number(process.env.TWARGA_CHAOS_SEED ?? Math.floor(Math.random() * 2 ** 31));
   const rounds = Number(process.env.TWARGA_CHAOS_CLUSTER_ROUNDS ?? 8);
-  const dbName = `twarga_chaos_${randomBytes(4).toString('hex')}`;
+  let database: Awaited<ReturnType<typeof createThrowawayDatabase>>;
   let dbUrl: string;
   let dataDir: string;
   const servers: Server[] = [];
   let token: string;
   const apiOf = (s: Server) => new ApiClient({ baseUrl: s.base, token });
-  const admin = async (statement: string) => {
-    const c = new pg.Client({ connectionString: pgUrl });
-    await c.connect();
-    try {
-      await c.query(statement);
-    } finally {
-      await c.end();
-    }
-  };
   const env = () => ({
     TWARGA_DATA_DIR: dataDir, TWARGA_DATABASE_URL: dbUrl, TWARGA_ADMIN_PASSWORD: ADMIN_PASSWORD, TWARGA_ACCEL: 'tcg',
     TWARGA_RECONCILE_SECONDS: String(RECONCILE_SECONDS), TWARGA_ACTION_LEASE_SECONDS: String(LEASE_SECONDS),
@@ -51,10 +41,8 @@ describe('crash safety: kill -9 of one of two server processes on PostgreSQL (re
 
   before(async () => {
     process.stdout.write(`# chaos seed ${seed} (TWARGA_CHAOS_SEED=${seed} to replay), ${rounds} rounds over two processes\n`);
-    await admin(`CREATE DATABASE ${dbName}`);
-    const url = new URL(pgUrl!);
-    url.pathname = `/${dbName}`;
-    dbUrl = url.toString();
+    database = await createThrowawayDatabase('twarga_chaos');
+    dbUrl = database.url;
     dataDir = mkdtempSync(path.join(os.tmpdir(), 'twarga-chaos-cluster-'));
     // One after the other: the first one migrates the database and makes the admin.
     servers.push(await startServer(env()));
@@ -68,7 +56,7 @@ describe('crash safety: kill -9 of one of two server processes on PostgreSQL (re
     for (const s of servers) await s.stop().catch(() => {});
     for (const pids of qemusOf(dataDir).values()) for (const pid of pids) process.kill(pid, 'SIGKILL');
     rmSync(dataDir, { recursive: true, force: true });
-    await admin(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`).catch(() => {});
+    await database?.drop().catch(() => {});
   });
 
   const vmRows = async () => {

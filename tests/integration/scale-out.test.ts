@@ -5,9 +5,10 @@ import { copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'no
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import pg from 'pg';
-import { ApiClient, type StreamEvent } from '@twarga/contract';
+import { ApiClient } from '@twarga/contract';
+import { openEventStream } from '../../apps/server/src/test-support/event-stream.js';
 import { quickEd25519 } from '../../apps/server/src/test-support/ssh-keys.js';
+import { createThrowawayDatabase } from '../support/pg-database.js';
 import { freePort, startServer } from '../support/server.js';
 import { until } from '../support/until.js';
 
@@ -27,22 +28,13 @@ type Server = Awaited<ReturnType<typeof startServer>>;
 const PASSWORD = 'correct horse battery';
 
 describe('scale out: two server processes on one PostgreSQL behind HAProxy', { skip }, () => {
-  const dbName = `twarga_scale_${randomBytes(4).toString('hex')}`;
+  let database: Awaited<ReturnType<typeof createThrowawayDatabase>>;
   const dirs: string[] = [];
   const servers: Server[] = [];
   let proxy: ChildProcess;
   let front: string;
   let dbUrl: string;
   let token: string;
-  const admin = async (statement: string) => {
-    const c = new pg.Client({ connectionString: pgUrl });
-    await c.connect();
-    try {
-      await c.query(statement);
-    } finally {
-      await c.end();
-    }
-  };
   const dataDir = () => {
     const d = mkdtempSync(path.join(os.tmpdir(), 'twarga-scale-'));
     dirs.push(d);
@@ -56,17 +48,15 @@ describe('scale out: two server processes on one PostgreSQL behind HAProxy', { s
   };
 
   before(async () => {
-    await admin(`CREATE DATABASE ${dbName}`);
-    const url = new URL(pgUrl!);
-    url.pathname = `/${dbName}`;
-    dbUrl = url.toString();
+    database = await createThrowawayDatabase('twarga_scale');
+    dbUrl = database.url;
   });
 
   after(async () => {
     proxy?.kill('SIGKILL');
     for (const s of servers) await s.stop().catch(() => {});
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
-    await admin(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`).catch(() => {});
+    await database?.drop().catch(() => {});
   });
 
   test('a process elsewhere is refused until it has the first one\'s secrets.json and this machine\'s QEMU host is disabled, then it joins', async () => {
@@ -115,8 +105,7 @@ describe('scale out: two server processes on one PostgreSQL behind HAProxy', { s
   });
 
   test('the live stream opened on one process receives what is done through the other', async () => {
-    const received: StreamEvent[] = [];
-    const stream = await openStream(`${servers[0]!.base}/api/events/stream`, token, (e) => received.push(e));
+    const stream = await openEventStream(servers[0]!.base, token);
     try {
       const name = `laptop-${randomBytes(3).toString('hex')}`;
       const key = quickEd25519();
@@ -126,7 +115,7 @@ describe('scale out: two server processes on one PostgreSQL behind HAProxy', { s
         body: JSON.stringify({ name, public_key: key }),
       });
       assert.equal(res.status, 201, await res.text());
-      await until(`the key's event on the other process's stream`, async () => (received.some((e) => e.kind === 'event' && e.event.message.includes(name)) ? true : undefined), 5_000);
+      await until(`the key's event on the other process's stream`, async () => (stream.received.some((e) => e.kind === 'event' && e.event.message.includes(name)) ? true : undefined), 5_000);
     } finally {
       stream.close();
     }
@@ -174,33 +163,5 @@ backend servers
   http-response set-header X-Served-By %s
 ${backends}
 `;
-}
-
-/** The SSE channel read with fetch: every `data:` line parsed as a StreamEvent. */
-async function openStream(url: string, token: string, onEvent: (e: StreamEvent) => void): Promise<{ close: () => void }> {
-  const abort = new AbortController();
-  const res = await fetch(url, { headers: { authorization: `Bearer ${token}`, accept: 'text/event-stream' }, signal: abort.signal });
-  assert.equal(res.status, 200);
-  void (async () => {
-    const decoder = new TextDecoder();
-    const reader = res.body!.getReader();
-    let buffer = '';
-    try {
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) return;
-        buffer += decoder.decode(value, { stream: true });
-        let nl: number;
-        while ((nl = buffer.indexOf('\n')) >= 0) {
-          const line = buffer.slice(0, nl);
-          buffer = buffer.slice(nl + 1);
-          if (line.startsWith('data: ')) onEvent(JSON.parse(line.slice(6)) as StreamEvent);
-        }
-      }
-    } catch {
-      /* closed */
-    }
-  })();
-  return { close: () => abort.abort() };
 }
 

@@ -7,6 +7,7 @@ import { buildApp } from './app.js';
 import { RESYNC_MS } from './modules/alerts/alert-engine.js';
 import { loadOrCreateSecrets } from './config/secrets.js';
 import { openDatabase, type DatabaseHandle } from './db/database.js';
+import { openEventStream } from './test-support/event-stream.js';
 import { FakeDriver } from './test-support/fake-driver.js';
 import { createHarness, type Harness } from './test-support/harness.js';
 
@@ -14,38 +15,6 @@ type Built = Awaited<ReturnType<typeof buildApp>>;
 interface Process {
   built: Built;
   database: DatabaseHandle;
-}
-
-/** An open events stream (SSE) that keeps every message it received. */
-async function openStream(base: string, token: string) {
-  const abort = new AbortController();
-  const res = await fetch(`${base}/api/events/stream`, { headers: { authorization: `Bearer ${token}` }, signal: abort.signal });
-  assert.equal(res.status, 200);
-  const received: StreamEvent[] = [];
-  let hello!: () => void;
-  const opened = new Promise<void>((resolve) => (hello = resolve));
-  void (async () => {
-    const decoder = new TextDecoder();
-    let text = '';
-    try {
-      for await (const chunk of res.body!) {
-        text += decoder.decode(chunk as Uint8Array, { stream: true });
-        let end: number;
-        while ((end = text.indexOf('\n\n')) >= 0) {
-          const block = text.slice(0, end);
-          text = text.slice(end + 2);
-          if (!block.startsWith('data: ')) continue;
-          const message = JSON.parse(block.slice(6)) as StreamEvent;
-          if (message.kind === 'hello') hello();
-          received.push(message);
-        }
-      }
-    } catch {
-      // aborted at the end of the test
-    }
-  })();
-  await opened;
-  return { received, close: () => abort.abort() };
 }
 
 async function until(what: string, ok: () => boolean | Promise<boolean>, ms = 5_000): Promise<number> {
@@ -122,7 +91,7 @@ describe('live stream across two server processes on one PostgreSQL', { skip: pr
   });
 
   test("a browser on B sees the VM created and the event recorded through A; another user's browser on B sees none of it", async () => {
-    const [aliceOnB, bobOnB] = [await openStream(baseB, alice.token), await openStream(baseB, bob.token)];
+    const [aliceOnB, bobOnB] = [await openEventStream(baseB, alice.token), await openEventStream(baseB, bob.token)];
     const onA: StreamEvent[] = [];
     const stopA = a.built.services.bus.subscribeCluster((m) => void onA.push(m.event));
     try {
@@ -147,7 +116,7 @@ describe('live stream across two server processes on one PostgreSQL', { skip: pr
   });
 
   test('a message far above the 8000-byte NOTIFY limit arrives whole', async () => {
-    const stream = await openStream(baseB, alice.token);
+    const stream = await openEventStream(baseB, alice.token);
     try {
       const sample = vmSample(4242, h.clock.now(), 12);
       const big = { ...sample, padding: 'x'.repeat(20_000) } as VmMetrics;
@@ -162,7 +131,7 @@ describe('live stream across two server processes on one PostgreSQL', { skip: pr
   });
 
   test("after the relays' LISTEN connections are terminated, messages flow again within a few seconds", async () => {
-    const stream = await openStream(baseB, alice.token);
+    const stream = await openEventStream(baseB, alice.token);
     try {
       const before = await listenPids();
       assert.equal(before.length, 2);

@@ -49,7 +49,10 @@ export async function backup(options: { dir: string; config: Config }): Promise<
     if (config.databaseUrl) {
       const pgUrl = splitPostgresUrl(config.databaseUrl);
       location = pgUrl.display;
-      await run('pg_dump', ['--format=custom', '--no-password', `--file=${path.join(dir, PG_DUMP_FILE)}`, `--dbname=${pgUrl.url}`], {
+      // Which processes ran, where, and what they relayed is about this cluster, not the backup's:
+      // a restore on another machine starts a cluster of its own (cluster/machine-place.ts).
+      const clusterOnly = ['cluster_settings', 'server_processes', 'live_relay'].map((t) => `--exclude-table-data=${t}`);
+      await run('pg_dump', ['--format=custom', '--no-password', ...clusterOnly, `--file=${path.join(dir, PG_DUMP_FILE)}`, `--dbname=${pgUrl.url}`], {
         timeoutMs: PG_COMMAND_TIMEOUT_MS,
         env: postgresEnv(pgUrl.password),
       });

@@ -2,43 +2,18 @@ import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import type { Event, StreamEvent } from '@twarga/contract';
+import { openEventStream } from '../../test-support/event-stream.js';
 import { createHarness, type Harness } from '../../test-support/harness.js';
 import { testDatabaseKinds } from '../../test-support/databases.js';
 import type { NewEvent } from './events.repository.js';
 
-/** An open events stream (SSE) that keeps every message it received. */
+/** An open events stream that also finds the recorded events received with a message. */
 async function openStream(base: string, token: string) {
-  const abort = new AbortController();
-  const res = await fetch(`${base}/api/events/stream`, { headers: { authorization: `Bearer ${token}` }, signal: abort.signal });
-  assert.equal(res.status, 200);
-  const received: StreamEvent[] = [];
-  let hello!: () => void;
-  const opened = new Promise<void>((resolve) => (hello = resolve));
-  void (async () => {
-    const decoder = new TextDecoder();
-    let text = '';
-    try {
-      for await (const chunk of res.body!) {
-        text += decoder.decode(chunk as Uint8Array, { stream: true });
-        let end: number;
-        while ((end = text.indexOf('\n\n')) >= 0) {
-          const block = text.slice(0, end);
-          text = text.slice(end + 2);
-          if (!block.startsWith('data: ')) continue;
-          const message = JSON.parse(block.slice(6)) as StreamEvent;
-          if (message.kind === 'hello') hello();
-          received.push(message);
-        }
-      }
-    } catch {
-      // aborted at the end of the test
-    }
-  })();
-  await opened;
+  const { received, close } = await openEventStream(base, token);
   return {
     /** The recorded events this stream received with that message. */
     events: (message: string) => received.flatMap((m) => (m.kind === 'event' && m.event.message === message ? [m.event] : [])),
-    close: () => abort.abort(),
+    close,
   };
 }
 
