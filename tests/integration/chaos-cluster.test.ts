@@ -26,7 +26,7 @@ type Server = Awaited<ReturnType<typeof startServer>>;
 
 describe('crash safety: kill -9 of one of two server processes on PostgreSQL (real QEMU)', { skip: process.env.TWARGA_TEST_PG_URL ? false : 'needs TWARGA_TEST_PG_URL' }, () => {
   const seed = Number(process.env.TWARGA_CHAOS_SEED ?? Math.floor(Math.random() * 2 ** 31));
-  const rounds = Number(process.env.TWARGA_CHAOS_CLUSTER_ROUNDS ?? 8);
+  const rounds = Number(process.env.TWARGA_CHAOS_CLUSTER_ROUNDS ?? 6);
   let database: Awaited<ReturnType<typeof createThrowawayDatabase>>;
   let dbUrl: string;
   let dataDir: string;

@@ -22,7 +22,7 @@ const RECONCILE_SECONDS = 1;
 
 describe('crash safety: kill -9 of the server during VM actions (real QEMU)', () => {
   const seed = Number(process.env.TWARGA_CHAOS_SEED ?? Math.floor(Math.random() * 2 ** 31));
-  const rounds = Number(process.env.TWARGA_CHAOS_ROUNDS ?? 24);
+  const rounds = Number(process.env.TWARGA_CHAOS_ROUNDS ?? 12);
   let dataDir: string;
   let server: Awaited<ReturnType<typeof startServer>>;
   let api: ApiClient;

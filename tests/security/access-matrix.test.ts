@@ -64,6 +64,7 @@ const FIXTURES: Record<string, { params: (f: Fixtures) => string[]; body?: Parti
   '/api/admin/users/:id/emergency-stop': { params: (f) => [String(f.ownerId)], body: { POST: {} } },
   '/api/admin/users/:id/ledger': { params: (f) => [String(f.ownerId)] },
   '/api/admin/vms/:id/action': { params: (f) => [String(f.vmId)], body: { POST: { action: 'stop' } } },
+  '/api/admin/vms/:id/migrate': { params: (f) => [String(f.vmId)], body: { POST: { host: 1 } } },
   '/api/admin/hosts/:id': { params: (f) => [String(f.hostId)], body: { PATCH: { enabled: false } } },
   '/api/admin/images/:slug': { params: () => ['tiny'] },
   '/api/metrics/vm/:id': { params: (f) => [String(f.vmId)] },

@@ -43,6 +43,8 @@ const CALLS: Record<string, Call> = {
   'POST /api/admin/users/bulk': { body: (f) => ({ ids: [f.userId], action: 'credit', amount: 5, reason: 'audit matrix bulk' }) },
   'DELETE /api/admin/users/:id': { url: (f) => `/api/admin/users/${f.victimId}`, late: true },
   'POST /api/admin/vms/:id/action': { url: (f) => `/api/admin/vms/${f.vmId}/action`, body: () => ({ action: 'stop' }) },
+  // Refused (the VM runs): a refused admin write is audited too, as failed.
+  'POST /api/admin/vms/:id/migrate': { action: 'vm.migrated', url: (f) => `/api/admin/vms/${f.vmId}/migrate`, body: (f) => ({ host: f.hostId }) },
   'POST /api/admin/emergency-stop-all': { body: () => ({ confirm: EMERGENCY_STOP_ALL_PHRASE }), late: true },
   'POST /api/admin/hosts': { action: 'host.created', body: () => ({ name: 'matrix-new', driver: 'libvirt', uri: 'qemu+ssh://root@192.0.2.20/system', ram_mb: 2048, vcpus: 4, enabled: false }) },
   'PATCH /api/admin/hosts/:id': { action: 'host.updated', url: (f) => `/api/admin/hosts/${f.hostId}`, body: () => ({ draining: true }) },

@@ -97,11 +97,14 @@ async function startOnce(env: Record<string, string>) {
     if (Date.now() > deadline) throw new Error(`server did not start: ${output}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+  /** SIGTERM (a clean shutdown waits for running actions); SIGKILL if that takes over 30 s, so a test's cleanup always goes on. */
   const stop = async () => {
     if (child.exitCode !== null) return;
     const exited = new Promise((r) => child.once('exit', r));
     child.kill('SIGTERM');
+    const killer = setTimeout(() => child.kill('SIGKILL'), 30_000);
     await exited;
+    clearTimeout(killer);
   };
   return { base, output: () => output, stop, child };
 }
