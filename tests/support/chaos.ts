@@ -150,14 +150,25 @@ export class ChaosChecks {
     }
     for (const id of qemus.keys()) assert.ok(byId.get(id)?.status === 'running', `${what}: orphan QEMU of VM ${id} (${byId.get(id)?.status ?? 'no such VM'})`);
 
-    // Billing: the first hour is paid at admission and refunded if the VM never ran; a VM that
-    // ran pays every hour it began, from its first QEMU's start to its destruction (or now).
-    const rows = await this.o.vmRows();
-    const ledger = await this.o.api().account.ledger();
-    for (const row of rows) {
-      const net = ledger.filter((e) => e.reason.includes(`(#${row.id})`)).reduce((sum, e) => sum + e.amount, 0);
+    await this.agreeOnMoney(byId, what);
+  }
+
+  /**
+   * The balance is the sum of the ledger; the first hour is paid at admission (once) and refunded
+   * if the VM never ran; a VM that ran pays each hour it began, from its first start (its first
+   * QEMU's, when seen) to its destruction (or now), once.
+   */
+  async agreeOnMoney(byId: Map<number, Vm>, what: string): Promise<void> {
+    const api = this.o.api();
+    const [ledger, me] = await Promise.all([api.account.ledger(), api.auth.me()]);
+    assert.equal(me.credits, ledger.reduce((sum, e) => sum + e.amount, 0), `${what}: the balance is not the sum of the ledger`);
+    for (const row of await this.o.vmRows()) {
+      const entries = ledger.filter((e) => e.vm_id === row.id);
+      const net = entries.reduce((sum, e) => sum + e.amount, 0);
+      const listed = JSON.stringify(entries.map((e) => [e.kind, e.amount]));
+      assert.ok(entries.filter((e) => e.kind === 'first_hour').length <= 1, `${what}: VM ${row.id}'s first hour charged twice: ${listed}`);
       if (row.billed_until === null) {
-        assert.equal(net, 0, `${what}: VM ${row.id} never ran and must cost nothing (${JSON.stringify(ledger.filter((e) => e.reason.includes(`(#${row.id})`)))})`);
+        assert.equal(net, 0, `${what}: VM ${row.id} never ran and must cost nothing: ${listed}`);
         assert.notEqual(byId.get(row.id)?.status, 'running', `${what}: VM ${row.id} runs unbilled`);
         continue;
       }
@@ -168,7 +179,7 @@ export class ChaosChecks {
       const first = this.firstQemuStart.get(row.id);
       if (first !== undefined) assert.ok(Math.abs(billedFrom - first) <= 1500, `${what}: VM ${row.id} billed from ${new Date(billedFrom).toISOString()}, its QEMU started ${new Date(first).toISOString()}`);
       const hours = Math.ceil((end - billedFrom) / HOUR_MS);
-      assert.equal(net, -row.price_hourly * hours, `${what}: VM ${row.id} lived ${hours} started hour(s) and was charged ${net}`);
+      assert.equal(net, -row.price_hourly * hours, `${what}: VM ${row.id} lived ${hours} started hour(s) and was charged ${net}: ${listed}`);
     }
   }
 }

@@ -32,3 +32,25 @@ export function virshQuietly(...args: string[]): void {
     /* already in the state we want */
   }
 }
+
+/** Runs virsh against one libvirtd: this run's (virsh above) or another's (e.g. PrivateLibvirtd.virsh). */
+export type VirshRunner = (...args: string[]) => string;
+
+/** `virsh domstate` of a domain ("running", "shut off"…), or undefined when there is no such domain. */
+export function domainState(name: string, run: VirshRunner = virsh): string | undefined {
+  try {
+    return run('domstate', name).trim();
+  } catch (err) {
+    if (/failed to get domain|no domain with matching/i.test(String((err as { stderr?: unknown }).stderr))) return undefined;
+    throw err;
+  }
+}
+
+/** The names of a storage pool's volumes ([] when there is no such pool). */
+export function volumeNames(pool: string, run: VirshRunner = virsh): string[] {
+  try {
+    return run('vol-list', pool).split('\n').map((l) => l.trim().split(/\s+/)[0]!).filter(Boolean);
+  } catch {
+    return [];
+  }
+}

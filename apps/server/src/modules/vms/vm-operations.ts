@@ -163,7 +163,8 @@ export class VmOperations {
    * After a failure the VM's status follows what the hypervisor really has: running or stopped,
    * else error (from which its owner can start, stop or destroy it). A failed destroy is error
    * too (its files may be half gone: destroy it again). A failed creation is removed from its
-   * host and its first hour refunded, since it never ran.
+   * host and its first hour refunded, since it never ran (when its host cannot be reached to
+   * remove it, the refund waits for its destroy: it may run there).
    */
   private async settleAfterFailure(row: VmRow, type: ActionType, message: string): Promise<void> {
     const id = instanceId(row.id);
@@ -171,8 +172,13 @@ export class VmOperations {
     let status: VmStatus = 'error';
     let extra: Partial<VmRow> = {};
     if (type === 'create') {
-      await driver?.destroy(id).catch((err: unknown) => this.d.log.warn({ err, vm: row.id }, 'could not remove a failed creation'));
-      await this.refundIfNeverRan(row);
+      const removed = await driver?.destroy(id).then(() => true).catch((err: unknown) => {
+        this.d.log.warn({ err, vm: row.id }, 'could not remove a failed creation');
+        return false;
+      });
+      // Not removed (its host unreachable), it may be running there and be adopted once the host is
+      // back: its first hour stays paid until then, or until its destroy refunds a VM that never ran.
+      if (removed !== false) await this.refundIfNeverRan(row);
     } else {
       const state = await driver?.inspect(id).catch(() => undefined);
       if (state?.state === 'running' && type !== 'destroy') {
