@@ -3,9 +3,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import Database from 'better-sqlite3';
 import { ApiClient } from '@twarga/contract';
-import { ChaosChecks, chaosRounds, prng, qemusOf, type VmBillingRow } from '../support/chaos.js';
+import { ChaosChecks, chaosRounds, prng, qemusOf, sqliteVmRows } from '../support/chaos.js';
 import { startServer } from '../support/server.js';
 
 /**
@@ -49,14 +48,7 @@ describe('crash safety: kill -9 of the server during VM actions (real QEMU)', ()
     rmSync(dataDir, { recursive: true, force: true });
   });
 
-  const vmRows = async () => {
-    const db = new Database(path.join(dataDir, 'twarga.db'), { readonly: true, fileMustExist: true });
-    try {
-      return db.prepare('SELECT id, price_hourly, billed_until, created_at, destroyed_at FROM vms').all() as VmBillingRow[];
-    } finally {
-      db.close();
-    }
-  };
+  const vmRows = () => sqliteVmRows(dataDir);
 
   test(`${rounds} rounds of kill -9 during create, stop, start and destroy`, { timeout: 240_000 }, async (t) => {
     const checks = new ChaosChecks({ dataDir, api: () => api, vmRows, graceMs: (RECONCILE_SECONDS + 2) * 1000 });

@@ -5,9 +5,8 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import Database from 'better-sqlite3';
 import { ApiClient, type Vm } from '@twarga/contract';
-import { sleep, type VmBillingRow } from '../support/chaos.js';
+import { sleep, sqliteVmRows } from '../support/chaos.js';
 import { LibvirtChaosChecks } from '../support/libvirt-chaos.js';
 import { domainState, libvirtUnavailable, virsh, virshQuietly } from '../support/libvirt.js';
 import { PrivateLibvirtd } from '../support/private-libvirtd.js';
@@ -112,14 +111,7 @@ describe('a remote libvirt host that goes away mid-action and comes back', { ski
     for (const dir of [dataDir, hostDir, stateDir]) if (dir) rmSync(dir, { recursive: true, force: true, maxRetries: 5 });
   });
 
-  const vmRows = async () => {
-    const db = new Database(path.join(dataDir, 'twarga.db'), { readonly: true, fileMustExist: true });
-    try {
-      return db.prepare('SELECT id, price_hourly, billed_until, created_at, destroyed_at FROM vms').all() as VmBillingRow[];
-    } finally {
-      db.close();
-    }
-  };
+  const vmRows = () => sqliteVmRows(dataDir);
 
   test(`the host goes away during ${ROUNDS.map((r) => r.op).join(', ')} and comes back: nothing is lost`, { timeout: 170_000 }, async (t) => {
     const checks = new LibvirtChaosChecks({ dataDir, api: () => api, vmRows, graceMs: (RECONCILE_SECONDS + 2) * 1000, prefix, pools: [remotePool], virsh: libvirtd.virsh });

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
+import Database from 'better-sqlite3';
 import type { Action, ApiClient, Vm } from '@twarga/contract';
 
 /**
@@ -62,6 +63,16 @@ export interface VmBillingRow {
   billed_until: string | null;
   created_at: string;
   destroyed_at: string | null;
+}
+
+/** Every VM row's billing, read from a server's SQLite database (read-only, while it runs). */
+export async function sqliteVmRows(dataDir: string): Promise<VmBillingRow[]> {
+  const db = new Database(path.join(dataDir, 'twarga.db'), { readonly: true, fileMustExist: true });
+  try {
+    return db.prepare('SELECT id, price_hourly, billed_until, created_at, destroyed_at FROM vms').all() as VmBillingRow[];
+  } finally {
+    db.close();
+  }
 }
 
 export interface ChaosChecksOptions {
