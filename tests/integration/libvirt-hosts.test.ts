@@ -148,7 +148,7 @@ describe('libvirt compute hosts through the API', { skip }, () => {
     remote.close();
   });
 
-  test('stop, start, destroy: /data kept across the restart, nothing left in libvirt', async () => {
+  test('stop, cold-migrate to the other host, start, destroy: /data moves with it, nothing left in libvirt', async () => {
     await ssh(first, 'echo kept > /data/proof; sync');
     await api.vms.action(first.id, { action: 'stop' });
     await until('stopped', async () => {
@@ -156,6 +156,20 @@ describe('libvirt compute hosts through the API', { skip }, () => {
       return vm.status === 'stopped' && !vm.locked ? true : undefined;
     }, 120_000);
     assert.match(virsh('domstate', `${prefix}vm-${first.id}`), /shut off/);
+    // The admin moves it to the remote host (no longer draining): the VM's migrate action, which its owner sees too.
+    const remote = (await admin.admin.hosts.list()).find((h) => h.name === 'lv-remote')!;
+    await admin.admin.hosts.update(remote.id, { draining: false });
+    const move = await admin.admin.hosts.migrateVm(first.id, { host: remote.id });
+    assert.deepEqual([move.type, move.status], ['migrate', 'in-progress']);
+    const moved = await until('the migrate action ends', async () => {
+      const a = await api.actions.get(move.id);
+      return a.status === 'in-progress' ? undefined : a;
+    }, 180_000);
+    assert.equal(moved.status, 'completed', moved.error ?? '');
+    assert.equal((await api.vms.get(first.id)).host_id, remote.id);
+    const own = (p: string) => volumes(p).filter((v) => v.startsWith(`${prefix}vm-${first.id}-`)).sort();
+    assert.deepEqual(own(pool), [], 'its volumes left the local pool');
+    assert.deepEqual(own(remotePool), [`${prefix}vm-${first.id}-disk.qcow2`, `${prefix}vm-${first.id}-seed.iso`], 'and are in the remote one');
     await api.vms.action(first.id, { action: 'start' });
     first = await waitRunning(first.id);
     assert.equal((await ssh(first, 'cat /data/proof')).trim(), 'kept');

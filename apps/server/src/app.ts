@@ -391,7 +391,7 @@ export async function buildApp(deps: AppDeps) {
   await app.register(imagesRoutes, { images, vms: vmsRepo });
   await app.register(streamRoutes, { bus, access: liveAccess, events });
   await app.register(terminalRoutes, { terminal, events });
-  await app.register(hostsRoutes, { hosts, migration: new ColdMigrationService({ hosts: hostsRepo, drivers, locks: vmsRepo, events, clock }) });
+  await app.register(hostsRoutes, { hosts, migration: new ColdMigrationService({ hosts: hostsRepo, drivers, vms, events, clock }) });
   await app.register(notificationsRoutes, { notifications });
   await app.register(metricsRoutes, { metrics, hostForUsers: config.hostMetricsForUsers });
   await app.register(alertsRoutes, { alerts });

@@ -17,7 +17,7 @@ import type {
 } from './account.js';
 import type { AdjustCreditsRequest, AdjustCreditsResponse, AdminUser, UpdateUserRequest } from './admin.js';
 import { CSRF_HEADER } from './constants.js';
-import type { ComputeHost, ComputeHostDetail, CreateHostRequest, MigrateVmRequest, MigrateVmResult, UpdateHostRequest } from './hosts.js';
+import type { ComputeHost, ComputeHostDetail, CreateHostRequest, MigrateVmRequest, UpdateHostRequest } from './hosts.js';
 import type { Alert, AlertPolicy, AlertsQuery, CreateAlertPolicyRequest, UpdateAlertPolicyRequest } from './alerts.js';
 import type { HostMetrics, MetricsCleanupResult, MetricsCollectResult, MetricsHistory, VmMetrics } from './metrics.js';
 import type { CreateChannelRequest, CreatedChannel, DeliveriesQuery, NotificationChannel, NotificationDelivery, UpdateChannelRequest } from './notifications.js';
@@ -273,8 +273,8 @@ export class ApiClient {
     hosts: {
       list: () => this.request<ComputeHost[]>('GET', '/api/admin/hosts'),
       get: (id: number) => this.request<ComputeHostDetail>('GET', `/api/admin/hosts/${id}`),
-      /** Cold migration of a stopped VM to another host (copies its volumes, then re-defines it there). */
-      migrateVm: (vmId: number, body: MigrateVmRequest) => this.request<MigrateVmResult>('POST', `/api/admin/vms/${vmId}/migrate`, body),
+      /** Cold migration of a stopped VM to another host: its `migrate` action (copies the volumes, then re-defines the VM there). */
+      migrateVm: (vmId: number, body: MigrateVmRequest) => this.request<Action>('POST', `/api/admin/vms/${vmId}/migrate`, body),
       create: (body: CreateHostRequest) => this.request<ComputeHost>('POST', '/api/admin/hosts', body),
       update: (id: number, body: UpdateHostRequest) => this.request<ComputeHost>('PATCH', `/api/admin/hosts/${id}`, body),
       remove: (id: number) => this.request<void>('DELETE', `/api/admin/hosts/${id}`),

@@ -64,6 +64,9 @@ export const EventCodes = [
   'vm.restore_failed', // a VM's restore failed
   'vm.resize_failed', // a VM's resize failed
   'vm.rebuild_failed', // a VM's rebuild failed
+  'vm.migrate_requested', // an admin asked to move a stopped VM to another compute host
+  'vm.migrate', // a VM's move to another compute host completed
+  'vm.migrate_failed', // a VM's move to another compute host failed (it stays where it was)
   'vm.instant_fallback', // an instant creation fell back to a cold boot (warm snapshot missing, stale or failing)
   'snapshot.deleted', // a user deleted a snapshot
   'snapshot.orphan_removed', // snapshot files with no live snapshot row were removed

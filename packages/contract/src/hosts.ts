@@ -79,12 +79,7 @@ export const UpdateHostRequest = Type.Object(
 );
 export type UpdateHostRequest = Static<typeof UpdateHostRequest>;
 
-/** POST /api/admin/vms/{id}/migrate: a stopped VM to another host of the same kind (libvirt → libvirt). */
+/** POST /api/admin/vms/{id}/migrate: a stopped VM to another host of the same kind (libvirt → libvirt); 202 with its `migrate` action. */
 export const MigrateVmRequest = Type.Object({ host: Type.Integer({ description: 'id of the target compute host' }) }, { additionalProperties: false, title: 'MigrateVmRequest' });
 export type MigrateVmRequest = Static<typeof MigrateVmRequest>;
 
-export const MigrateVmResult = Type.Object(
-  { vm_id: Type.Integer(), from_host: Type.Integer(), to_host: Type.Integer(), volumes_copied: Type.Integer() },
-  { title: 'MigrateVmResult' },
-);
-export type MigrateVmResult = Static<typeof MigrateVmResult>;

@@ -14,7 +14,7 @@ export const VmStatuses = ['pending', 'provisioning', 'running', 'paused', 'stop
 export type VmStatus = (typeof VmStatuses)[number];
 export const VmStatus = Type.Union(VmStatuses.map((s) => Type.Literal(s)));
 
-export const ActionTypes = ['create', 'start', 'stop', 'reboot', 'destroy', 'snapshot', 'restore', 'resize', 'rebuild'] as const;
+export const ActionTypes = ['create', 'start', 'stop', 'reboot', 'destroy', 'snapshot', 'restore', 'resize', 'rebuild', 'migrate'] as const;
 export type ActionType = (typeof ActionTypes)[number];
 export const ActionStatuses = ['in-progress', 'completed', 'errored'] as const;
 export type ActionStatus = (typeof ActionStatuses)[number];

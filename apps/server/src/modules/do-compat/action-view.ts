@@ -31,7 +31,7 @@ export function toVmAction(type: DoActionType): Pick<VmActionRequest, 'action' |
 /** Our stored action types as DO's (a forced stop is power_off, a forced reboot power_cycle). */
 const DO_TYPE: Record<ActionType, string> = {
   create: 'create', start: 'power_on', stop: 'shutdown', reboot: 'reboot', destroy: 'destroy',
-  snapshot: 'snapshot', restore: 'restore', resize: 'resize', rebuild: 'rebuild',
+  snapshot: 'snapshot', restore: 'restore', resize: 'resize', rebuild: 'rebuild', migrate: 'migrate',
 };
 
 const doType = (action: Action) => (action.forced && action.type === 'stop' ? 'power_off' : action.forced && action.type === 'reboot' ? 'power_cycle' : DO_TYPE[action.type]);

@@ -5,7 +5,6 @@ import { AppError } from '../../http/errors.js';
 import { testDatabaseKinds } from '../../test-support/databases.js';
 import { FakeDriver } from '../../test-support/fake-driver.js';
 import { createHarness, type Harness } from '../../test-support/harness.js';
-import { VmsRepository } from '../vms/vms.repository.js';
 import type { Identity } from '../auth/identity.js';
 import { ColdMigrationService } from './cold-migration.js';
 import { HostsRepository } from './hosts.repository.js';
@@ -31,8 +30,7 @@ for (const kind of testDatabaseKinds()) {
       alice = await h.user('alice');
       vmId = await h.vm(alice, 'mover');
       const hosts = new HostsRepository(h.db.handle.db);
-      const vms = new VmsRepository(h.db.handle.db);
-      migration = new ColdMigrationService({ hosts, drivers: h.services.drivers, locks: vms, events: h.services.events, clock: h.clock });
+      migration = new ColdMigrationService({ hosts, drivers: h.services.drivers, vms: h.services.vms, events: h.services.events, clock: h.clock });
       actor = { user: { id: 1, username: 'admin' } as User, via: 'session', fromCookie: false, scope: 'write' } as unknown as Identity;
       const add = async (name: string, extra: Record<string, unknown> = {}) => {
         const res = await h.request({ method: 'POST', url: '/api/admin/hosts', token: admin, body: { name, driver: 'libvirt', uri: `qemu+ssh://root@${name}/system`, ram_mb: 4096, vcpus: 8, ...extra } });
@@ -80,6 +78,34 @@ for (const kind of testDatabaseKinds()) {
       await refused(ids['rack-drain']!, /rack-drain takes no new VMs \(draining\)/);
       await refused(ids['rack-tiny']!, /rack-tiny has no room for/);
       await refused(ids.local!, /libvirt → qemu is not supported/);
+    });
+
+    test('a move is the VM\'s migrate action: the owner sees it, it holds the lock past the stale-lock age, and ends completed', async () => {
+      let copied!: () => void;
+      const copying = new Promise<void>((resolve) => (copied = resolve));
+      const by = { userId: 1, username: 'admin', sourceIp: '127.0.0.1', message: 'admin asked to migrate VM mover' };
+      // A copy that takes minutes (real volumes over SSH): the work waits until the test lets it go.
+      const action = await h.services.vms.move(vmId, by, async (_current, step) => ({
+        work: async () => {
+          step('copying the volumes');
+          await copying;
+        },
+      }));
+      assert.deepEqual([action.type, action.status, action.vm_id], ['migrate', 'in-progress', vmId]);
+      h.clock.advanceMinutes(5);
+      await h.services.reconciler.pass();
+      assert.equal((await vmOf()).locked, true, 'the reconciler leaves a lock its live action holds');
+      const start = await h.request({ method: 'POST', url: `/api/vms/${vmId}/action`, token: alice.token, body: { action: 'start' } });
+      assert.equal(start.statusCode, 409, 'the owner cannot start it while it moves');
+      const seen = await h.request({ method: 'GET', url: `/api/actions/${action.id}`, token: alice.token });
+      assert.deepEqual([seen.statusCode, seen.json().type], [200, 'migrate'], 'the owner sees the move in their actions');
+      copied();
+      await h.services.ops.idle();
+      const done = (await h.request({ method: 'GET', url: `/api/actions/${action.id}`, token: alice.token })).json();
+      assert.equal(done.status, 'completed');
+      const log = (await h.request({ method: 'GET', url: `/api/actions/${action.id}/log`, token: alice.token })).json();
+      assert.ok(JSON.stringify(log).includes('copying the volumes'), JSON.stringify(log));
+      assert.deepEqual([(await vmOf()).status, (await vmOf()).locked], ['stopped', false]);
     });
   });
 }

@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import { ComputeHost, ComputeHostDetail, CreateHostRequest, IdParam, MigrateVmRequest, MigrateVmResult, UpdateHostRequest } from '@twarga/contract';
+import { Action, ComputeHost, ComputeHostDetail, CreateHostRequest, IdParam, MigrateVmRequest, UpdateHostRequest } from '@twarga/contract';
 import { errorResponses } from '../../http/errors.js';
 import { identityOf, type App } from '../../http/types.js';
 import { noteAudit } from '../audit/audit-note.js';
@@ -56,14 +56,14 @@ export async function hostsRoutes(app: App, { hosts, migration }: { hosts: Hosts
   app.post('/api/admin/vms/:id/migrate', {
     config: { access: 'admin' },
     schema: {
-      tags: ['admin'], summary: 'Cold-migrate a stopped VM to another libvirt host: copy and verify its volumes, re-define it there',
-      params: IdParam, body: MigrateVmRequest, response: { 200: MigrateVmResult, ...errorResponses },
+      tags: ['admin'], summary: 'Cold-migrate a stopped VM to another libvirt host: its migrate action copies and verifies the volumes, then re-defines the VM there',
+      params: IdParam, body: MigrateVmRequest, response: { 202: Action, ...errorResponses },
     },
-    handler: async (request) => {
+    handler: async (request, reply) => {
       noteAudit(request, { action: 'vm.migrated', target: { type: 'vm', id: request.params.id }, details: { to_host: request.body.host } });
-      const result = await migration.migrate(identityOf(request), request.params.id, request.body.host, request.ip);
-      noteAudit(request, { before: { host: result.from_host }, after: { host: result.to_host } });
-      return result;
+      const action = await migration.migrate(identityOf(request), request.params.id, request.body.host, request.ip);
+      noteAudit(request, { details: { to_host: request.body.host, action_id: action.id } });
+      return reply.status(202).send(action);
     },
   });
 }

@@ -56,6 +56,7 @@ const ALLOWED: Record<ActionType, VmStatus[]> = {
   restore: ['running', 'stopped', 'error'],
   resize: ['stopped'],
   rebuild: ['stopped', 'error'],
+  migrate: ['stopped'],
 };
 
 export class VmsService {
@@ -312,6 +313,18 @@ export class VmsService {
     const row = await this.d.vms.find(id);
     if (!row) throw notFound('VM');
     return this.run(row, type, force, by);
+  }
+
+  /**
+   * An admin's move of a VM to another compute host (a cold migration) run as the VM's action: the
+   * same lock, lease, log, events and takeover as any action. admit runs under the lock and the
+   * admission lock (the target's room is counted as a launch's is) and returns the work.
+   */
+  async move(id: number, by: ActingFor, admit: (current: VmRow, step: (text: string) => void) => Promise<Prepared>): Promise<Action> {
+    const row = await this.d.vms.find(id);
+    if (!row) throw notFound('VM');
+    const step = (text: string) => this.d.ops.step(row, text);
+    return this.run(row, 'migrate', false, by, (current) => this.admission.runExclusive(() => admit(current, step)));
   }
 
   /**

@@ -1,6 +1,7 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import type { CreateHostRequest, MigrateVmRequest, UpdateHostRequest } from '@twarga/contract';
 import { client, keys } from '../../api';
+import { untilActionEnds } from './hostMigration';
 
 /** Usage follows VMs as users create and destroy them: refresh it now and then. */
 const POLL_MS = 15_000;
@@ -38,9 +39,9 @@ export function useRemoveHost() {
 
 export function useMigrateVm() {
   const refresh = useRefresh();
-  // Refused (409) can still mean it moved (it changed while its volumes were copied): refresh either way.
+  // Refused (409) or failed, the lists may still have changed meanwhile: refresh either way.
   return useMutation({
-    mutationFn: ({ vmId, body }: { vmId: number; body: MigrateVmRequest }) => client.admin.hosts.migrateVm(vmId, body),
+    mutationFn: async ({ vmId, body }: { vmId: number; body: MigrateVmRequest }) => untilActionEnds(client.actions.get, await client.admin.hosts.migrateVm(vmId, body)),
     onSettled: refresh,
   });
 }
