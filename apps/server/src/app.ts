@@ -3,17 +3,15 @@ import path from 'node:path';
 import fastifyCookie from '@fastify/cookie';
 import fastifyFormbody from '@fastify/formbody';
 import fastifyRateLimit from '@fastify/rate-limit';
-import fastifySwagger from '@fastify/swagger';
-import fastifySwaggerUi from '@fastify/swagger-ui';
 import fastifyWebsocket from '@fastify/websocket';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyServerOptions } from 'fastify';
 import type { Config } from './config/config.js';
 import type { Secrets } from './config/secrets.js';
 import type { DatabaseHandle } from './db/database.js';
-import { DOCS_CONTENT_SECURITY_POLICY } from './http/content-security.js';
+import { registerApiDocs } from './http/api-docs.js';
 import { AppError, registerErrorHandling } from './http/errors.js';
-import { DOCS_PREFIX, registerGuard } from './http/guard.js';
+import { registerGuard } from './http/guard.js';
 import { registerBlockedAddresses } from './http/blocked-addresses.js';
 import { registerEmptyBody } from './http/empty-body.js';
 import type { Access, App } from './http/types.js';
@@ -76,23 +74,15 @@ import { ConsoleKeys } from './modules/terminal/console-keys.js';
 import { TerminalSessionsRepository } from './modules/terminal/terminal-sessions.repository.js';
 import { TicketsRepository } from './modules/terminal/tickets.repository.js';
 import { terminalRoutes } from './modules/terminal/terminal.routes.js';
-import { MetricsCollector } from './modules/metrics/collector.js';
-import { HostSampler } from './modules/metrics/host-sampler.js';
-import { MetricsRepository } from './modules/metrics/metrics.repository.js';
 import { metricsRoutes } from './modules/metrics/metrics.routes.js';
-import { MetricsService } from './modules/metrics/metrics.service.js';
-import { PrometheusExporter, registerHttpMetrics } from './modules/metrics/prometheus.js';
-import { PrometheusRepository } from './modules/metrics/prometheus.repository.js';
+import { registerHttpMetrics } from './modules/metrics/prometheus.js';
+import { createMetrics } from './modules/metrics/wiring.js';
 import { prometheusRoutes } from './modules/metrics/prometheus.routes.js';
-import { VmSampler } from './modules/metrics/vm-sampler.js';
 import { TerminalService } from './modules/terminal/terminal.service.js';
 import { notificationsRoutes } from './modules/notifications/notifications.routes.js';
 import { createNotifications } from './modules/notifications/wiring.js';
-import { ChannelsRepository } from './modules/notifications/channels.repository.js';
-import { AlertEngine } from './modules/alerts/alert-engine.js';
-import { AlertsRepository } from './modules/alerts/alerts.repository.js';
 import { alertsRoutes } from './modules/alerts/alerts.routes.js';
-import { AlertsService } from './modules/alerts/alerts.service.js';
+import { createAlerts } from './modules/alerts/wiring.js';
 import { HealthRepository } from './modules/health-watch/health.repository.js';
 import { HealthWatch } from './modules/health-watch/health-watch.js';
 import { createSoc } from './modules/soc/wiring.js';
@@ -252,35 +242,13 @@ export async function buildApp(deps: AppDeps) {
   const takeover = new ActionTakeover({ vms: vmsRepo, actions, drivers, ops, events, clock, log: app.log });
   const reconciler = new Reconciler({ vms: vmsRepo, actions, drivers, ops, takeover, events, clock, log: app.log, soleProcess: database.kind === 'sqlite' });
   const snapshotReconciler = snapshots.reconciler((vmId) => actions.hasLiveAction(vmId));
-  // The collector is built here but started by server.ts (medium tests take samples on demand).
-  const metricsRetention = {
-    intervalSeconds: config.metricsIntervalSeconds,
-    rawSeconds: config.metricsRawRetentionHours * 3600,
-    minuteSeconds: config.metricsMinuteRetentionDays * 86400,
-    hourSeconds: config.metricsHourRetentionDays * 86400,
-  };
-  const metricsRepo = new MetricsRepository(db);
-  const hostSampler = new HostSampler({ dataDir: config.dataDir });
-  const collector = new MetricsCollector({ repo: metricsRepo, vmRows: vmsRepo, drivers, bus, clock, log: app.log, host: hostSampler, vms: new VmSampler(), retention: metricsRetention, hostForUsers: config.hostMetricsForUsers });
-  const metrics = new MetricsService({ repo: metricsRepo, collector, hostSampler, vms: vmsRepo, clock, retention: metricsRetention });
+  const { collector, service: metrics, prometheus } = createMetrics({ db, config, vms: vmsRepo, drivers, bus, clock, log: app.log });
 
   // E-mail and webhook deliveries run in the background; nothing that notifies waits for them.
   const notifications = createNotifications({ db, config, sealKey: secrets.notificationKey, events, clock, log: app.log, admission: locks.named('channel-admission') });
-  // Alert policies, judged on the collector's samples from the bus; transitions notify through the notifications module.
-  const alertsRepo = new AlertsRepository(db);
-  const alertEngine = new AlertEngine({
-    repo: alertsRepo, bus, events, notifier: notifications, vms: vmsRepo, clock, log: app.log,
-    policy: { hysteresisPercent: config.alertHysteresisPercent, notifyMinIntervalSeconds: config.alertNotifyMinIntervalSeconds },
-  });
-  const notificationChannels = new ChannelsRepository(db);
-  const alerts = new AlertsService({
+  const { engine: alertEngine, service: alerts } = createAlerts({
+    db, config, bus, events, notifier: notifications, channels: (userId, ids) => notifications.notOwnedBy(userId, ids), vms: vmsRepo, clock, log: app.log,
     admission: locks.named('alert-policy-admission'),
-    repo: alertsRepo, engine: alertEngine, vms: vmsRepo, clock, policy: { maxPoliciesPerUser: config.maxAlertPoliciesPerUser },
-    // Policies may name only their owner's notification channels.
-    channels: async (userId, ids) => {
-      const mine = new Set((await notificationChannels.listForUser(userId)).map((c) => c.id));
-      return ids.filter((id) => !mine.has(id));
-    },
   });
   alertEngine.start();
   // VM health (booting/responsive/unresponsive) and the boot watchdog: agent proofs come from the
@@ -326,7 +294,6 @@ export async function buildApp(deps: AppDeps) {
   // After the guard (it knows the caller), before the routes: one audit entry per admin action.
   audit.registerHook(app);
   // GET /metrics (Prometheus); its request counters see every route from here on.
-  const prometheus = config.prometheusAccess === 'off' ? undefined : new PrometheusExporter({ collector, repo: new PrometheusRepository(db) });
   if (prometheus) registerHttpMetrics(app, prometheus);
   // This site's browser origins: the login/registration CSRF check and the terminal websocket use them.
   app.decorate('origins', new OriginPolicy({ publicUrl: config.publicUrl, host: config.host, port: () => config.port || portOf(app.server.address()) }));
@@ -355,21 +322,7 @@ export async function buildApp(deps: AppDeps) {
   // Before the websocket plugin's own preClose: sessions end with an exit message and are written down.
   app.addHook('preClose', async () => terminal.close());
   await app.register(fastifyWebsocket, { options: { maxPayload: 64 * 1024 } });
-  await app.register(fastifySwagger, {
-    openapi: {
-      openapi: '3.0.3',
-      info: { title: 'Twarga Cloud API', version: VERSION, description: 'Self-hosted mini-cloud. Errors share one body: {code, message, request_id, details?}.' },
-      components: {
-        securitySchemes: {
-          bearer: { type: 'http', scheme: 'bearer', description: 'Session token from /api/auth/login or a personal API token' },
-          cookie: { type: 'apiKey', in: 'cookie', name: 'twarga_session', description: 'Browser session; writes need X-CSRF-Token' },
-        },
-      },
-      security: [{ bearer: [] }, { cookie: [] }],
-    },
-  });
-  await app.register(fastifySwaggerUi, { routePrefix: DOCS_PREFIX, staticCSP: DOCS_CONTENT_SECURITY_POLICY });
-  app.get('/api/openapi.json', { config: { access: 'public' }, schema: { hide: true } }, async () => app.swagger());
+  await registerApiDocs(app, VERSION);
 
   await app.register(healthRoutes, { health: new HealthService({ database, version: VERSION, dataDir: config.dataDir, minFreeDiskMb: config.minFreeDiskMb, storageAlarm, log: app.log }) });
   await app.register(authRoutes, {

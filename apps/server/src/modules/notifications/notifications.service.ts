@@ -97,6 +97,12 @@ export class NotificationsService implements Notifier {
     }
   }
 
+  /** The ids among channelIds that are not this user's channels (alert policies may name only their owner's). */
+  async notOwnedBy(userId: number, channelIds: number[]): Promise<number[]> {
+    const mine = new Set((await this.deps.channels.listForUser(userId)).map((c) => c.id));
+    return channelIds.filter((id) => !mine.has(id));
+  }
+
   list(identity: Identity): Promise<NotificationChannel[]> {
     return this.deps.channels.listForUser(identity.user.id).then((rows) => rows.map(view));
   }
