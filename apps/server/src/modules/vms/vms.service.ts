@@ -2,24 +2,19 @@ import type { Action, ActionLog, ActionType, CreateVmRequest, CreatedVm, Emergen
 import type { ExclusiveLock } from '../../lib/cluster-lock.js';
 import { hasStats, instanceId } from '../../compute/driver.js';
 import type { ComputeRegistry } from '../../compute/registry.js';
-import type { Db } from '../../db/database.js';
 import { AppError, badRequest, conflict, notFound } from '../../http/errors.js';
-import type { Clock } from '../../lib/time.js';
-import type { LedgerService } from '../billing/ledger.service.js';
-import type { ActionsRepository } from '../../operations/actions.repository.js';
+
+
 import type { Identity, RequestContext } from '../auth/identity.js';
-import type { EventLog } from '../events/event-log.js';
-import type { ImagesService } from '../images/images.service.js';
-import type { KeysRepository } from '../keys/keys.repository.js';
+
+
 import type { ConsoleKeys } from '../terminal/console-keys.js';
-import type { UsersRepository } from '../users/users.repository.js';
 import { toVm } from './vm-view.js';
 import type { VmOperations } from './vm-operations.js';
-import type { HostsService } from '../hosts/hosts.service.js';
-import type { VmRow, VmsRepository } from './vms.repository.js';
+import type { VmRow } from './vms.repository.js';
 import type { Limits } from './quota.js';
-import { assertNotSuspended, duplicateName, VmAdmission, type VmPolicy } from './vm-admission.js';
-import { isMaintenance, VmMaintenance, type Prepared, type SnapshotPort } from './vm-maintenance.js';
+import { assertNotSuspended, duplicateName, VmAdmission, type VmAdmissionDeps } from './vm-admission.js';
+import { isMaintenance, VmMaintenance, type Prepared } from './vm-maintenance.js';
 
 /** Which actions a VM accepts in which status. */
 const ALLOWED: Record<ActionType, VmStatus[]> = {
@@ -37,33 +32,22 @@ const ALLOWED: Record<ActionType, VmStatus[]> = {
   migrate: ['stopped'],
 };
 
+/** What a launch needs (VmAdmissionDeps), and what the VM's life needs besides. */
+export type VmsServiceDeps = Omit<VmAdmissionDeps, 'pendingGrowth' | 'defaultLimits'> & {
+  ops: VmOperations;
+  drivers: ComputeRegistry;
+  consoleKeys: ConsoleKeys;
+  /**
+   * Quota, capacity and disk space checks read what is in use, then the insert adds to it:
+   * two launches at once must not both see the last free slot, in this process or in another
+   * one on the same PostgreSQL (ClusterLocks). Credits do not rely on it: the first hour is
+   * charged in the insert's transaction.
+   */
+  admission: ExclusiveLock;
+};
+
 export class VmsService {
-  constructor(
-    private readonly d: {
-      db: Db;
-      vms: VmsRepository;
-      actions: ActionsRepository;
-      users: UsersRepository;
-      ledger: LedgerService;
-      keys: KeysRepository;
-      images: ImagesService;
-      ops: VmOperations;
-      hosts: HostsService;
-      drivers: ComputeRegistry;
-      events: EventLog;
-      clock: Clock;
-      policy: VmPolicy;
-      consoleKeys: ConsoleKeys;
-      snapshots: SnapshotPort;
-      /**
-       * Quota, capacity and disk space checks read what is in use, then the insert adds to it:
-       * two launches at once must not both see the last free slot, in this process or in another
-       * one on the same PostgreSQL (ClusterLocks). Credits do not rely on it: the first hour is
-       * charged in the insert's transaction.
-       */
-      admission: ExclusiveLock;
-    },
-  ) {
+  constructor(private readonly d: VmsServiceDeps) {
     this.maintenance = new VmMaintenance({
       ...d, defaultLimits: () => this.defaultLimits(), dataDir: d.policy.dataDir, minFreeDiskMb: d.policy.minFreeDiskMb,
     });
