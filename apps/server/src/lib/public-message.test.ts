@@ -9,3 +9,13 @@ test('server paths become file names; URLs, ratios and plain text stay', () => {
   assert.equal(publicMessage('see https://example.com/docs/x and 1/2 of 3'), 'see https://example.com/docs/x and 1/2 of 3');
   assert.equal(publicMessage('guest did not answer'), 'guest did not answer');
 });
+
+test('a remote compute host\'s address is hidden: libvirt URIs, virsh and ssh connection errors', () => {
+  assert.equal(
+    publicMessage("virsh destroy twarga-vm-1 failed: error: failed to connect to the hypervisor | error: unable to connect to server at '198.51.100.134:28550': Connection refused"),
+    "virsh destroy twarga-vm-1 failed: error: failed to connect to the hypervisor | error: unable to connect to server at '<compute host>': Connection refused",
+  );
+  assert.equal(publicMessage('cannot reach qemu+libssh://root@rack-2.internal:2222/system?known_hosts=/etc/x (timeout)'), 'cannot reach <compute host> (timeout)');
+  assert.equal(publicMessage('ssh: connect to host 10.0.0.5 port 22: No route to host'), 'ssh: connect to host <compute host> port 22: No route to host');
+  assert.equal(publicMessage('a VM named web-1 is at 10.0.2.15'), 'a VM named web-1 is at 10.0.2.15', 'other addresses stay');
+});
