@@ -146,13 +146,14 @@ export async function buildApp(deps: AppDeps) {
   // The live bus fans events out (SSE, alert engine, rules); the event log persists events and publishes each stored one on it.
   // On PostgreSQL the relay carries each process's messages to the others (LISTEN/NOTIFY); leader-only listeners follow leadership.
   const bus = new LiveBus(leadership);
-  const relay = database.kind === 'postgres' && config.databaseUrl ? new LiveRelay({ bus, db, url: config.databaseUrl, log: app.log }) : undefined;
+  // Who changed (role, status, sessions, tokens): live terminals and streams check again, here and, through the relay, everywhere.
+  const changes = new UserChanges();
+  const relay = database.kind === 'postgres' && config.databaseUrl ? new LiveRelay({ bus, changes, db, url: config.databaseUrl, log: app.log }) : undefined;
   if (relay) {
     await relay.start();
     app.addHook('onClose', () => relay.close());
   }
   const events = new EventLog(new EventsRepository(db), clock, app.log, bus);
-  const changes = new UserChanges();
   const users = new UsersRepository(db, changes);
   const sessions = new SessionsRepository(db, changes);
   const tokensRepo = new TokensRepository(db, changes);

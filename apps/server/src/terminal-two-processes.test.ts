@@ -73,7 +73,8 @@ describe('terminals across two server processes on one PostgreSQL', needsPg, () 
     h = await createHarness('postgres', { terminalMaxSessionsPerUser: 3, sshPortRange: '27820-27849' }, new EchoSerialDriver());
     const database = await openDatabase({ url: h.db.url!, dataDir: h.db.dataDir });
     const secrets = loadOrCreateSecrets(h.db.dataDir);
-    const built = await buildApp({ config: h.config, secrets, database, clock: h.clock, logger: false, driver: new EchoSerialDriver() });
+    // B relays (its config names the database URL); the harness's A does not: see the logout test.
+    const built = await buildApp({ config: { ...h.config, databaseUrl: h.db.url! }, secrets, database, clock: h.clock, logger: false, driver: new EchoSerialDriver() });
     b = { app: built.app, database, terminal: built.services.terminal };
     await h.app.listen({ port: PORT_A, host: '127.0.0.1' });
     await b.app.listen({ port: PORT_B, host: '127.0.0.1' });
@@ -160,6 +161,26 @@ describe('terminals across two server processes on one PostgreSQL', needsPg, () 
     h.services.terminal.tickets.close();
     assert.equal((await b.app.inject({ method: 'POST', url: '/api/auth/logout', headers: { authorization: `Bearer ${token}` } })).statusCode, 204);
     await refusedAsRevoked(PORT_B, ticket);
+  });
+
+  test("a live terminal on B ends within seconds when its login is logged out on a third process C (the relay carries the user's change)", async () => {
+    for (const t of open.splice(0)) t.ws.close();
+    await Promise.all([h.services.terminal.settled(), b.terminal.settled()]);
+    const database = await openDatabase({ url: h.db.url!, dataDir: h.db.dataDir });
+    const c = await buildApp({ config: { ...h.config, databaseUrl: h.db.url! }, secrets: loadOrCreateSecrets(h.db.dataDir), database, clock: h.clock, logger: false, driver: new EchoSerialDriver() });
+    try {
+      const login = await h.request({ method: 'POST', url: '/api/auth/login', body: { username: 'alice', password: PASSWORD } });
+      const token = login.json().access_token as string;
+      const onB = await connect(PORT_B, await ticketFromA(token));
+      assert.equal((await onB.first()).type, 'ready', JSON.stringify(onB.messages));
+      const logout = await c.app.inject({ method: 'POST', url: '/api/auth/logout', headers: { authorization: `Bearer ${token}` } });
+      assert.equal(logout.statusCode, 204);
+      await onB.until('the session on B to end', () => onB.closeCode !== undefined, 5_000);
+      assert.equal(onB.closeCode, TERMINAL_CLOSE_CODES.accessRevoked, JSON.stringify(onB.messages));
+    } finally {
+      await c.app.close();
+      await database.close();
+    }
   });
 
   test('a ticket whose login was logged out on A is refused on B as revoked', async () => {

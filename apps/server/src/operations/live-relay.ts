@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Db } from '../db/database.js';
+import type { UserChanges } from '../lib/user-changes.js';
 import type { BusMessage, LiveBus } from './live-bus.js';
 import { LiveRelayRepository } from './live-relay.repository.js';
 
@@ -14,15 +15,23 @@ const MAX_OUTBOX = 10_000;
 const FIRST_RETRY_MS = 250;
 const MAX_RETRY_MS = 5_000;
 
-/** One notification: messages inline, or the id of their row in live_relay. `from` names the process. */
+/** What is relayed: a bus message, or "something about this user changed" (UserChanges). */
+type RelayItem = { bus: BusMessage } | { user: number };
+
+/** One notification: items inline, or the id of their row in live_relay. `from` names the process. */
 interface Envelope {
   from: string;
-  messages?: BusMessage[];
+  items?: RelayItem[];
   stored?: number;
 }
 
 export interface LiveRelayDeps {
   bus: LiveBus;
+  /**
+   * A logout, revocation, demotion or disable on one process must end that user's live terminals
+   * and streams on every process (LiveAccess) and drop the cached identity there.
+   */
+  changes: UserChanges;
   db: Db;
   /** Where the LISTEN connection goes (the server's database URL). */
   url: string;
@@ -44,7 +53,7 @@ export class LiveRelay {
   /** This process, in the envelopes: a process skips its own notifications. */
   readonly origin = randomUUID();
   private readonly repo: LiveRelayRepository;
-  private outbox: BusMessage[] = [];
+  private outbox: RelayItem[] = [];
   private sending?: Promise<void>;
   /** Incoming payloads are handled one after another: a stored one (a read) does not overtake the next. */
   private incoming: Promise<void> = Promise.resolve();
@@ -55,6 +64,7 @@ export class LiveRelay {
   private wasLost = false;
   private closed = false;
   private unsubscribe?: () => void;
+  private unsubscribeChanges?: () => void;
 
   constructor(private readonly d: LiveRelayDeps) {
     this.repo = new LiveRelayRepository(d.db);
@@ -62,13 +72,15 @@ export class LiveRelay {
 
   /** Starts relaying. A database that cannot be reached now is retried in the background. */
   async start(): Promise<void> {
-    this.unsubscribe ??= this.d.bus.subscribe((m) => this.send(m));
+    this.unsubscribe ??= this.d.bus.subscribe((m) => this.send({ bus: m }));
+    this.unsubscribeChanges ??= this.d.changes.onLocalChange((userId) => this.send({ user: userId }));
     await this.listen().catch((err: unknown) => this.failed(err));
   }
 
   async close(): Promise<void> {
     this.closed = true;
     this.unsubscribe?.();
+    this.unsubscribeChanges?.();
     clearTimeout(this.retry);
     await this.sending;
     await this.incoming;
@@ -89,9 +101,9 @@ export class LiveRelay {
     return this.client !== undefined;
   }
 
-  private send(m: BusMessage): void {
+  private send(item: RelayItem): void {
     if (this.closed) return;
-    this.outbox.push(m);
+    this.outbox.push(item);
     if (this.outbox.length > MAX_OUTBOX) {
       this.outbox.splice(0, this.outbox.length - MAX_OUTBOX);
       this.d.log.warn('live relay: the database does not keep up; the oldest live messages were not relayed');
@@ -103,7 +115,7 @@ export class LiveRelay {
     while (this.outbox.length > 0) {
       const batch = this.nextBatch();
       try {
-        const inline = `{"from":${JSON.stringify(this.origin)},"messages":[${batch.join(',')}]}`;
+        const inline = `{"from":${JSON.stringify(this.origin)},"items":[${batch.join(',')}]}`;
         if (Buffer.byteLength(inline) < MAX_NOTIFY_BYTES) await this.repo.notify(RELAY_CHANNEL, inline);
         else {
           const id = await this.repo.store(`[${batch.join(',')}]`, new Date());
@@ -187,8 +199,8 @@ export class LiveRelay {
       try {
         const envelope = JSON.parse(payload) as Envelope;
         if (envelope.from === this.origin) return;
-        const messages = envelope.stored === undefined ? envelope.messages : await this.readStored(envelope.stored);
-        for (const m of messages ?? []) this.deliver(m);
+        const items = envelope.stored === undefined ? envelope.items : await this.readStored(envelope.stored);
+        for (const item of items ?? []) this.deliver(item);
       } catch (err) {
         this.d.log.error({ err }, 'live relay: live messages from another server process could not be read');
       }
@@ -196,17 +208,18 @@ export class LiveRelay {
   }
 
   /** One failing listener must not keep the message from the others, nor the next messages. */
-  private deliver(m: BusMessage): void {
+  private deliver(item: RelayItem): void {
     try {
-      this.d.bus.deliverFromElsewhere(m);
+      if ('user' in item) this.d.changes.notifyFromElsewhere(item.user);
+      else this.d.bus.deliverFromElsewhere(item.bus);
     } catch (err) {
-      this.d.log.error({ err, kind: m.event.kind }, 'live relay: a listener failed on a message from another server process');
+      this.d.log.error({ err, item: 'user' in item ? 'user change' : item.bus.event.kind }, 'live relay: a listener failed on a message from another server process');
     }
   }
 
-  private async readStored(id: number): Promise<BusMessage[] | undefined> {
+  private async readStored(id: number): Promise<RelayItem[] | undefined> {
     const text = await this.repo.find(id);
     if (text === undefined) this.d.log.warn({ id }, 'live relay: an oversized live message was gone before it was read');
-    return text === undefined ? undefined : (JSON.parse(text) as BusMessage[]);
+    return text === undefined ? undefined : (JSON.parse(text) as RelayItem[]);
   }
 }
