@@ -29,6 +29,7 @@ import { LedgerService } from './modules/billing/ledger.service.js';
 import { IdentityCache } from './modules/auth/identity-cache.js';
 import { LiveAccess } from './modules/auth/live-access.js';
 import { UserChanges } from './lib/user-changes.js';
+import { ClusterSignals } from './lib/cluster-signals.js';
 import { EventsRepository } from './modules/events/events.repository.js';
 import { EventLog } from './modules/events/event-log.js';
 import { healthRoutes } from './modules/health/health.routes.js';
@@ -148,7 +149,9 @@ export async function buildApp(deps: AppDeps) {
   const bus = new LiveBus(leadership);
   // Who changed (role, status, sessions, tokens): live terminals and streams check again, here and, through the relay, everywhere.
   const changes = new UserChanges();
-  const relay = database.kind === 'postgres' && config.databaseUrl ? new LiveRelay({ bus, changes, db, url: config.databaseUrl, log: app.log }) : undefined;
+  // Requests to the other processes (end a terminal session one of them holds).
+  const signals = new ClusterSignals();
+  const relay = database.kind === 'postgres' && config.databaseUrl ? new LiveRelay({ bus, changes, signals, db, url: config.databaseUrl, log: app.log }) : undefined;
   if (relay) {
     await relay.start();
     app.addHook('onClose', () => relay.close());
@@ -223,7 +226,7 @@ export async function buildApp(deps: AppDeps) {
   const terminal = new TerminalService({
     sessions: new TerminalSessionsRepository(db), vms: vmsRepo, consoleKeys, drivers, events, bus, clock, log: app.log, access: liveAccess, ownConnections: sshPeers,
     tickets: new TicketsRepository(db), admission: locks.named('terminal-admission'),
-    cluster: { self: processId, alive: () => presence.aliveIds() },
+    cluster: { self: processId, alive: () => presence.aliveIds(), signals },
     policy: {
       idleSeconds: config.terminalIdleSeconds,
       maxSeconds: config.terminalMaxSeconds,

@@ -64,6 +64,8 @@ const needsPg = { skip: process.env.TWARGA_TEST_PG_URL ? false : 'needs TWARGA_T
 describe('terminals across two server processes on one PostgreSQL', needsPg, () => {
   let h: Harness;
   let b: { app: App; database: DatabaseHandle; terminal: Awaited<ReturnType<typeof buildApp>>['services']['terminal'] };
+  let c: { app: App; database: DatabaseHandle };
+  const onC = (method: 'GET' | 'DELETE' | 'POST', url: string, token = alice.token) => c.app.inject({ method, url, headers: { authorization: `Bearer ${token}` } });
   let alice: { id: number; token: string };
   let vmId: number;
   const PORT_A = 27800;
@@ -76,6 +78,11 @@ describe('terminals across two server processes on one PostgreSQL', needsPg, () 
     // B relays (its config names the database URL); the harness's A does not: see the logout test.
     const built = await buildApp({ config: { ...h.config, databaseUrl: h.db.url! }, secrets, database, clock: h.clock, logger: false, driver: new EchoSerialDriver() });
     b = { app: built.app, database, terminal: built.services.terminal };
+    // As server.ts does: B follows VM changes and other processes' requests to end its sessions.
+    await b.terminal.start();
+    // C relays too: what it asks of B (end a session, a user's change) goes through PostgreSQL.
+    const cDatabase = await openDatabase({ url: h.db.url!, dataDir: h.db.dataDir });
+    c = { app: (await buildApp({ config: { ...h.config, databaseUrl: h.db.url! }, secrets, database: cDatabase, clock: h.clock, logger: false, driver: new EchoSerialDriver() })).app, database: cDatabase };
     await h.app.listen({ port: PORT_A, host: '127.0.0.1' });
     await b.app.listen({ port: PORT_B, host: '127.0.0.1' });
     alice = await h.user('alice');
@@ -86,6 +93,8 @@ describe('terminals across two server processes on one PostgreSQL', needsPg, () 
     for (const t of open) t.ws.close();
     await b?.app.close();
     await b?.database.close();
+    await c?.app.close();
+    await c?.database.close();
     await h.close();
   });
 
@@ -163,23 +172,39 @@ describe('terminals across two server processes on one PostgreSQL', needsPg, () 
     await refusedAsRevoked(PORT_B, ticket);
   });
 
+  test("C lists the session B holds and ends it by id; ending all of the VM's sessions on C ends B's too", async () => {
+    for (const t of open.splice(0)) t.ws.close();
+    await Promise.all([h.services.terminal.settled(), b.terminal.settled()]);
+    const onB = await connect(PORT_B, await ticketFromA());
+    assert.equal((await onB.first()).type, 'ready', JSON.stringify(onB.messages));
+    const listed = (await onC('GET', '/api/terminal/sessions')).json() as { id: number; vm_id: number }[];
+    assert.deepEqual(listed.map((s) => s.vm_id), [vmId], 'the session B holds is in the list C answers');
+    const ended = await onC('DELETE', `/api/terminal/sessions/${listed[0]!.id}`);
+    assert.equal(ended.statusCode, 204, ended.body);
+    await onB.until('B to end it', () => onB.closeCode !== undefined);
+    assert.equal(onB.closeCode, TERMINAL_CLOSE_CODES.ended);
+    assert.deepEqual((await onC('GET', '/api/terminal/sessions')).json(), [], 'and it is gone from the list');
+
+    const again = await connect(PORT_B, await ticketFromA());
+    assert.equal((await again.first()).type, 'ready', JSON.stringify(again.messages));
+    const stop = await onC('DELETE', `/api/terminal/stop/${vmId}`);
+    assert.equal(stop.statusCode, 200, stop.body);
+    assert.equal(stop.json().ended, 1, stop.body);
+    await again.until('B to end the VM\'s session', () => again.closeCode !== undefined);
+    assert.equal(again.closeCode, TERMINAL_CLOSE_CODES.ended);
+  });
+
   test("a live terminal on B ends within seconds when its login is logged out on a third process C (the relay carries the user's change)", async () => {
     for (const t of open.splice(0)) t.ws.close();
     await Promise.all([h.services.terminal.settled(), b.terminal.settled()]);
-    const database = await openDatabase({ url: h.db.url!, dataDir: h.db.dataDir });
-    const c = await buildApp({ config: { ...h.config, databaseUrl: h.db.url! }, secrets: loadOrCreateSecrets(h.db.dataDir), database, clock: h.clock, logger: false, driver: new EchoSerialDriver() });
-    try {
+    {
       const login = await h.request({ method: 'POST', url: '/api/auth/login', body: { username: 'alice', password: PASSWORD } });
       const token = login.json().access_token as string;
       const onB = await connect(PORT_B, await ticketFromA(token));
       assert.equal((await onB.first()).type, 'ready', JSON.stringify(onB.messages));
-      const logout = await c.app.inject({ method: 'POST', url: '/api/auth/logout', headers: { authorization: `Bearer ${token}` } });
-      assert.equal(logout.statusCode, 204);
+      assert.equal((await onC('POST', '/api/auth/logout', token)).statusCode, 204);
       await onB.until('the session on B to end', () => onB.closeCode !== undefined, 5_000);
       assert.equal(onB.closeCode, TERMINAL_CLOSE_CODES.accessRevoked, JSON.stringify(onB.messages));
-    } finally {
-      await c.app.close();
-      await database.close();
     }
   });
 

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Db } from '../db/database.js';
+import type { ClusterSignal, ClusterSignals } from '../lib/cluster-signals.js';
 import type { UserChanges } from '../lib/user-changes.js';
 import type { BusMessage, LiveBus } from './live-bus.js';
 import { LiveRelayRepository } from './live-relay.repository.js';
@@ -15,8 +16,8 @@ const MAX_OUTBOX = 10_000;
 const FIRST_RETRY_MS = 250;
 const MAX_RETRY_MS = 5_000;
 
-/** What is relayed: a bus message, or "something about this user changed" (UserChanges). */
-type RelayItem = { bus: BusMessage } | { user: number };
+/** What is relayed: a bus message, "something about this user changed" (UserChanges), or a request to the others (ClusterSignals). */
+type RelayItem = { bus: BusMessage } | { user: number } | { signal: ClusterSignal };
 
 /** One notification: items inline, or the id of their row in live_relay. `from` names the process. */
 interface Envelope {
@@ -32,6 +33,7 @@ export interface LiveRelayDeps {
    * and streams on every process (LiveAccess) and drop the cached identity there.
    */
   changes: UserChanges;
+  signals: ClusterSignals;
   db: Db;
   /** Where the LISTEN connection goes (the server's database URL). */
   url: string;
@@ -65,6 +67,7 @@ export class LiveRelay {
   private closed = false;
   private unsubscribe?: () => void;
   private unsubscribeChanges?: () => void;
+  private unsubscribeSignals?: () => void;
 
   constructor(private readonly d: LiveRelayDeps) {
     this.repo = new LiveRelayRepository(d.db);
@@ -74,6 +77,7 @@ export class LiveRelay {
   async start(): Promise<void> {
     this.unsubscribe ??= this.d.bus.subscribe((m) => this.send({ bus: m }));
     this.unsubscribeChanges ??= this.d.changes.onLocalChange((userId) => this.send({ user: userId }));
+    this.unsubscribeSignals ??= this.d.signals.onOutgoing((signal) => this.send({ signal }));
     await this.listen().catch((err: unknown) => this.failed(err));
   }
 
@@ -81,6 +85,7 @@ export class LiveRelay {
     this.closed = true;
     this.unsubscribe?.();
     this.unsubscribeChanges?.();
+    this.unsubscribeSignals?.();
     clearTimeout(this.retry);
     await this.sending;
     await this.incoming;
@@ -211,9 +216,11 @@ export class LiveRelay {
   private deliver(item: RelayItem): void {
     try {
       if ('user' in item) this.d.changes.notifyFromElsewhere(item.user);
+      else if ('signal' in item) this.d.signals.deliverFromElsewhere(item.signal);
       else this.d.bus.deliverFromElsewhere(item.bus);
     } catch (err) {
-      this.d.log.error({ err, item: 'user' in item ? 'user change' : item.bus.event.kind }, 'live relay: a listener failed on a message from another server process');
+      const what = 'user' in item ? 'user change' : 'signal' in item ? item.signal.topic : item.bus.event.kind;
+      this.d.log.error({ err, item: what }, 'live relay: a listener failed on a message from another server process');
     }
   }
 

@@ -33,6 +33,13 @@ export class TerminalSessionsRepository {
     return ids.length ? this.select().where('s.id', 'in', ids).orderBy('s.id').execute() : Promise.resolve([]);
   }
 
+  /** Open sessions held by live server processes (of one VM when given), oldest first. */
+  openOn(liveProcesses: string[], vmId?: number): Promise<TerminalSessionRow[]> {
+    let q = this.select().where('s.ended_at', 'is', null).where('s.process_id', 'in', liveProcesses);
+    if (vmId !== undefined) q = q.where('s.vm_id', '=', vmId);
+    return q.orderBy('s.id').execute();
+  }
+
   recentForVm(vmId: number, limit: number): Promise<TerminalSessionRow[]> {
     return this.select().where('s.vm_id', '=', vmId).where('s.ended_at', 'is not', null).orderBy('s.id', 'desc').limit(limit).execute();
   }

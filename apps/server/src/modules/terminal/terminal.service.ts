@@ -19,6 +19,7 @@ import type { LiveBus } from '../../operations/live-bus.js';
 import type { Identity } from '../auth/identity.js';
 import type { AccessWatch, LiveAccess } from '../auth/live-access.js';
 import type { ExclusiveLock } from '../../lib/cluster-lock.js';
+import type { ClusterSignals } from '../../lib/cluster-signals.js';
 import type { EventLog } from '../events/event-log.js';
 import type { VmRow, VmsRepository } from '../vms/vms.repository.js';
 import { sshEndpointOf } from '../vms/vm-view.js';
@@ -47,8 +48,11 @@ export interface TerminalDeps {
   tickets: TicketsRepository;
   /** Serializes ticket admissions (count, then issue) across server processes. */
   admission: ExclusiveLock;
-  /** This server process and those alive on the database (sessions and consoles are held by one). */
-  cluster: { self: string; alive: () => Promise<string[]> };
+  /**
+   * This server process and those alive on the database (sessions and consoles are held by one),
+   * and how to ask the others to end a session they hold.
+   */
+  cluster: { self: string; alive: () => Promise<string[]>; signals: ClusterSignals };
   vms: VmsRepository;
   consoleKeys: ConsoleKeys;
   drivers: ComputeRegistry;
@@ -62,6 +66,17 @@ export interface TerminalDeps {
   /** The SOC's register of our own SSH connections (the SSH terminal is never an attack). */
   ownConnections?: OwnConnectionRegistry;
 }
+
+/** The signal asking the process that holds them to end sessions (one by id, or all of a VM's). */
+const END_SESSIONS = 'terminal.end';
+interface EndSessions {
+  sessionId?: number;
+  vmId?: number;
+  reason: TerminalEndReason;
+  message: string;
+}
+/** How long ending a session another process holds waits for it to be written down. */
+const REMOTE_END_WAIT_MS = 3_000;
 
 /** Statuses during which a terminal stays open (a reboot keeps the serial line). */
 const KEEPS_TERMINAL = new Set(['running', 'rebooting']);
@@ -78,6 +93,7 @@ export class TerminalService {
   private readonly opener: SessionOpener;
   private readonly retention: Periodic;
   private unsubscribe?: () => void;
+  private unsubscribeSignals?: () => void;
 
   constructor(private readonly d: TerminalDeps) {
     this.tickets = new TerminalTickets({ repo: d.tickets, access: d.access, right: (fresh, vmId) => this.mayUse(fresh, vmId), ttlMs: d.policy.ticketSeconds * 1000, clock: d.clock });
@@ -134,15 +150,16 @@ export class TerminalService {
     return `you no longer have access to VM ${vm.name}: it is not yours and you are not an administrator`;
   }
 
+  /** Live sessions on every server process (their byte counts are live for this process's own). */
   async listLive(identity: Identity): Promise<TerminalSession[]> {
-    const rows = await this.d.sessions.findMany([...this.live.keys()]);
+    const rows = await this.d.sessions.openOn(await this.d.cluster.alive());
     const visible = await this.filterVisible(identity, rows);
     return visible.map((r) => this.liveView(r));
   }
 
   async forVm(identity: Identity, vmId: number): Promise<VmTerminalSessions> {
     const vm = await this.visibleVm(identity, vmId);
-    const active = (await this.d.sessions.findMany([...this.live.values()].filter((s) => s.info.vmId === vm.id).map((s) => s.info.id))).map((r) => this.liveView(r));
+    const active = (await this.d.sessions.openOn(await this.d.cluster.alive(), vm.id)).map((r) => this.liveView(r));
     const recent = (await this.d.sessions.recentForVm(vm.id, 50)).map((r) => toTerminalSession(r, false, this.limits));
     return { vm_id: vm.id, active, recent };
   }
@@ -157,19 +174,41 @@ export class TerminalService {
   async stopForVm(identity: Identity, vmId: number, sourceIp: string): Promise<number> {
     const vm = await this.visibleVm(identity, vmId, sourceIp);
     const reason: TerminalEndReason = vm.user_id === identity.user.id ? 'ended_by_user' : 'ended_by_admin';
-    const sessions = [...this.live.values()].filter((s) => s.info.vmId === vm.id);
-    for (const s of sessions) this.endBy(identity, s, reason, sourceIp);
+    const open = await this.d.sessions.openOn(await this.d.cluster.alive(), vm.id);
+    const elsewhere = open.filter((r) => !this.live.has(r.id));
+    if (elsewhere.length) this.d.cluster.signals.send(END_SESSIONS, { vmId: vm.id, reason, message: this.endMessage(identity, reason) } satisfies EndSessions);
+    for (const row of open) this.endBy(identity, row, reason, sourceIp);
     await this.settled();
-    return sessions.length;
+    await this.endedElsewhere(elsewhere.map((r) => r.id));
+    return open.length;
   }
 
+  /** Ends one live session, on whichever server process holds it. */
   async endSession(identity: Identity, sessionId: number, sourceIp: string): Promise<void> {
-    const session = this.live.get(sessionId);
-    const row = session && (await this.d.sessions.find(sessionId));
-    if (!session || !row || !(await this.filterVisible(identity, [row])).length) throw notFound('Live terminal session');
+    const row = await this.d.sessions.find(sessionId);
+    const live = row && !row.ended_at && row.process_id !== null && (this.live.has(sessionId) || (await this.d.cluster.alive()).includes(row.process_id));
+    if (!row || !live || !(await this.filterVisible(identity, [row])).length) throw notFound('Live terminal session');
     const own = row.user_id === identity.user.id || (await this.d.vms.find(row.vm_id))?.user_id === identity.user.id;
-    this.endBy(identity, session, own ? 'ended_by_user' : 'ended_by_admin', sourceIp);
+    const reason: TerminalEndReason = own ? 'ended_by_user' : 'ended_by_admin';
+    if (!this.live.has(sessionId)) this.d.cluster.signals.send(END_SESSIONS, { sessionId, reason, message: this.endMessage(identity, reason) } satisfies EndSessions);
+    this.endBy(identity, row, reason, sourceIp);
     await this.settled();
+    await this.endedElsewhere(this.live.has(sessionId) ? [] : [sessionId]);
+  }
+
+  /** Waits (briefly) until the processes holding these sessions have written their end. */
+  private async endedElsewhere(ids: number[]): Promise<void> {
+    for (const end = Date.now() + REMOTE_END_WAIT_MS; ids.length && Date.now() < end; await new Promise((r) => setTimeout(r, 50))) {
+      const rows = await this.d.sessions.findMany(ids);
+      if (rows.every((r) => r.ended_at !== null)) return;
+    }
+  }
+
+  /** Ends what another process asked to end, if this process holds it. */
+  private endAsked(asked: EndSessions): void {
+    for (const s of this.live.values()) {
+      if (s.info.id === asked.sessionId || s.info.vmId === asked.vmId) s.end(asked.reason, asked.message);
+    }
   }
 
   /** The recording's path, for the owner of the session or the VM, or an admin. */
@@ -187,6 +226,7 @@ export class TerminalService {
 
   /** At start: follow VM status; then every 6 hours close what a crashed process left open and prune old recordings. */
   async start(): Promise<void> {
+    this.unsubscribeSignals = this.d.cluster.signals.on<EndSessions>(END_SESSIONS, (asked) => this.endAsked(asked));
     // Cluster-wide: a VM stopped or destroyed through another server process ends its terminals here too.
     this.unsubscribe = this.d.bus.subscribeCluster(({ event }) => {
       if (event.kind !== 'vm') return;
@@ -208,6 +248,7 @@ export class TerminalService {
 
   async close(): Promise<void> {
     this.unsubscribe?.();
+    this.unsubscribeSignals?.();
     this.tickets.close();
     this.retention.stop();
     for (const s of this.live.values()) s.end('server_shutdown', 'the server is shutting down');
@@ -229,12 +270,17 @@ export class TerminalService {
     if (expired.length) this.d.log.info({ removed: expired.length }, 'old terminal recordings removed');
   }
 
-  private endBy(identity: Identity, session: LiveSession, reason: TerminalEndReason, sourceIp: string): void {
-    session.end(reason, reason === 'ended_by_admin' ? `ended by administrator ${identity.user.username}` : `ended by ${identity.user.username}`);
+  private endMessage(identity: Identity, reason: TerminalEndReason): string {
+    return reason === 'ended_by_admin' ? `ended by administrator ${identity.user.username}` : `ended by ${identity.user.username}`;
+  }
+
+  /** Ends the session if this process holds it (another's was asked by signal) and audits an admin's end. */
+  private endBy(identity: Identity, row: TerminalSessionRow, reason: TerminalEndReason, sourceIp: string): void {
+    this.live.get(row.id)?.end(reason, this.endMessage(identity, reason));
     if (reason === 'ended_by_admin')
       void this.d.events.record({
-        type: 'admin', severity: 'warning', action: 'admin.terminal_ended', message: `${identity.user.username} ended terminal session #${session.info.id}`,
-        userId: identity.user.id, username: identity.user.username, vmId: session.info.vmId, sourceIp, details: { session_id: session.info.id, session_user_id: session.info.userId },
+        type: 'admin', severity: 'warning', action: 'admin.terminal_ended', message: `${identity.user.username} ended terminal session #${row.id}`,
+        userId: identity.user.id, username: identity.user.username, vmId: row.vm_id, sourceIp, details: { session_id: row.id, session_user_id: row.user_id },
       });
   }
 
