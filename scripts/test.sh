@@ -31,17 +31,13 @@ echo "==> PostgreSQL for the medium tests on 127.0.0.1:$pg_port"
 # Unit and medium tests live next to the code; integration and browser tests under tests/.
 # The browser tests run last, on their own: next to the VM-heavy tests (QEMU under software
 # emulation, Vagrant, libvirt volume uploads) their pages sometimes waited 15-30 s for an answer.
-mapfile -t all_files < <(find apps packages tests -name '*.test.ts' -not -path '*/node_modules/*' -not -path 'tests/e2e/*' | sort)
-# The longest files first: two run at a time, and a long one started late runs on alone at the end.
-# These boot Debian (minutes each under software emulation) and many tiny VMs through libvirt and Vagrant.
-slow_first=(tests/integration/debian-image.test.ts apps/server/src/compute/vagrant/vagrant-driver.test.ts
-  apps/server/src/compute/libvirt/libvirt-driver.test.ts)
-files=()
-for f in "${slow_first[@]}"; do [ -f "$f" ] && files+=("$f"); done
-for f in "${all_files[@]}"; do [[ " ${slow_first[*]} " == *" $f "* ]] || files+=("$f"); done
-mapfile -t browser_files < <(find tests/e2e -name '*.test.ts' | sort)
+# In path order, as `node --test` always ran them: the three Debian boots (minutes each under
+# software emulation) fall in different parts of the run, not side by side.
+mapfile -t files < <(find apps packages tests -name '*.test.ts' -not -path '*/node_modules/*' -not -path 'tests/e2e/*' | LC_ALL=C sort)
+mapfile -t browser_files < <(find tests/e2e -name '*.test.ts' | LC_ALL=C sort)
 export CI="${CI:-}"
-run_tests() { node --conditions=development --import tsx --test --test-reporter=spec --test-concurrency=2 "$@"; }
+# In the order given, two at a time; a file that hangs fails with its name (scripts/lib/run-tests.mjs).
+run_tests() { node --conditions=development --import tsx scripts/lib/run-tests.mjs "$@"; }
 status=0
 run_tests "${files[@]}" || status=$?
 echo "==> browser tests"

@@ -82,8 +82,13 @@ export class BenchCluster {
     child.stdout.on('data', (d) => (output += d));
     child.stderr.on('data', (d) => (output += d));
     const base = `http://127.0.0.1:${port}`;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     const stop = async () => void child.kill('SIGTERM');
-    const started: ServerProcess = { base, output: () => output, stop, child, dataDir, name };
+    const kill = async () => {
+      child.kill('SIGKILL');
+      await exited;
+    };
+    const started: ServerProcess = { base, output: () => output, stop, kill, child, dataDir, name };
     this.servers.push(started);
     for (const deadline = Date.now() + 60_000; ; ) {
       if (child.exitCode !== null) throw new Error(`${name} exited: ${output}`);

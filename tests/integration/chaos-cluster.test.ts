@@ -82,9 +82,7 @@ describe('crash safety: kill -9 of one of two server processes on PostgreSQL (re
       kill: async (r) => {
         round = r;
         const victim = servers[r % 2]!;
-        const exited = new Promise((resolve) => victim.child.once('exit', resolve));
-        victim.child.kill('SIGKILL');
-        await exited;
+        await victim.kill();
         const killedAt = Date.now();
         // The survivor alone settles everything; the victim comes back after the checks (next kill's turn).
         await checks.settle(killedAt, `round ${r}: takeover`, TAKEOVER_LIMIT_MS);

@@ -56,9 +56,7 @@ describe('crash safety: kill -9 of the server during VM actions (real QEMU)', ()
       checks, rounds, seed, random: prng(seed), t,
       apiOf: () => api,
       kill: async () => {
-        const exited = new Promise((r) => server.child.once('exit', r));
-        server.child.kill('SIGKILL');
-        await exited;
+        await server.kill();
         server = await startServer(env());
         api = new ApiClient({ baseUrl: server.base, token });
         return Date.now();

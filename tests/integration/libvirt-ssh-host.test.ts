@@ -135,11 +135,13 @@ describe('a remote libvirt host over SSH', { skip }, () => {
     assert.ok(host, 'the host was added');
     const created = await api.vms.create({ name: 'over-ssh', image: 'tiny', size: 's-1vcpu-256mb', region: 'rack-ssh' });
     assert.equal(created.host_id, host.id);
-    vm = await until('the VM running on the SSH host', async () => {
-      const v = await api.vms.get(created.id);
+    // A tiny VM's upload and boot over SSH take 20-40 s; 3 min while Debian boots next to it (CI).
+    let last: Vm | undefined;
+    vm = await until(() => `the VM running on the SSH host (last seen: ${JSON.stringify(last && { status: last.status, locked: last.locked, ssh_host: last.ssh_host })})`, async () => {
+      const v = (last = await api.vms.get(created.id));
       if (v.status === 'error') throw new Error(`VM error: ${v.error}`);
       return v.status === 'running' && !v.locked && v.ssh_host !== '127.0.0.1' ? v : undefined;
-    }, 60_000);
+    }, 180_000);
     const domain = `${prefix}vm-${vm.id}`;
     assert.match(virsh('domstate', domain), /running/);
     const disks = [...virsh('dumpxml', domain).matchAll(/<source file=['"]([^'"]+)/g)].map((m) => path.dirname(m[1]!));

@@ -65,6 +65,16 @@ export async function startServer(env: Record<string, string>) {
   }
 }
 
+/**
+ * Servers this test process started and that still run. When it exits (a test timed out while a
+ * server was starting, say), they are killed: an orphan would keep its PostgreSQL sessions, its
+ * port and its VMs, and a child's open pipes would keep the test file from ending.
+ */
+const running = new Set<ReturnType<typeof spawn>>();
+process.once('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
 async function startOnce(env: Record<string, string>) {
   const port = await freePort();
   const child = spawn(process.execPath, [serverJs], {
@@ -73,6 +83,10 @@ async function startOnce(env: Record<string, string>) {
     env: { PATH: process.env.PATH ?? '', TWARGA_INSTANT_VMS: 'off', TWARGA_IMAGE_BUILD: 'off', ...env, TWARGA_PORT: String(port), TWARGA_HOST: '127.0.0.1', TWARGA_LOG_LEVEL: env.TWARGA_LOG_LEVEL ?? 'warn' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  running.add(child);
+  /** Resolves when the process has ended, however and whenever it ends. */
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  void exited.then(() => running.delete(child));
   let output = '';
   child.stdout.on('data', (d) => (output += d));
   child.stderr.on('data', (d) => (output += d));
@@ -84,28 +98,35 @@ async function startOnce(env: Record<string, string>) {
       throw new Error(`server exited: ${output}`);
     }
     try {
-      if ((await fetch(`${base}/health`)).ok) {
+      if ((await fetch(`${base}/health`, { signal: AbortSignal.timeout(5_000) })).ok) {
         if (listensOn(child.pid!, port)) break;
         // Another server answers on our port: ours cannot bind it.
         child.kill('SIGKILL');
-        await new Promise((r) => (child.exitCode !== null ? r(undefined) : child.once('exit', r)));
+        await exited;
         return undefined;
       }
     } catch {
       /* not listening yet */
     }
-    if (Date.now() > deadline) throw new Error(`server did not start: ${output}`);
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`server did not start: ${output}`);
+    }
     await new Promise((r) => setTimeout(r, 100));
   }
   /** SIGTERM (a clean shutdown waits for running actions); SIGKILL if that takes over 30 s, so a test's cleanup always goes on. */
   const stop = async () => {
     if (child.exitCode !== null) return;
-    const exited = new Promise((r) => child.once('exit', r));
     child.kill('SIGTERM');
     const killer = setTimeout(() => child.kill('SIGKILL'), 30_000);
     await exited;
     clearTimeout(killer);
   };
-  return { base, output: () => output, stop, child };
+  /** SIGKILL, as a crash: resolves once the process is gone. */
+  const kill = async () => {
+    child.kill('SIGKILL');
+    await exited;
+  };
+  return { base, output: () => output, stop, kill, child };
 }
 
