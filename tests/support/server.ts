@@ -66,13 +66,18 @@ export async function startServer(env: Record<string, string>) {
 }
 
 /**
- * Servers this test process started and that still run. When it exits (a test timed out while a
- * server was starting, say), they are killed: an orphan would keep its PostgreSQL sessions, its
- * port and its VMs, and a child's open pipes would keep the test file from ending.
+ * Servers this test process started and that still run. They are killed when it ends (a test timed
+ * out while a server was starting, say): an orphan would keep its PostgreSQL sessions, its port
+ * and its VMs. The test runner ends a file that overruns its time with SIGTERM.
  */
 const running = new Set<ReturnType<typeof spawn>>();
-process.once('exit', () => {
+const killRunning = () => {
   for (const child of running) child.kill('SIGKILL');
+};
+process.once('exit', killRunning);
+process.once('SIGTERM', () => {
+  killRunning();
+  process.exit(143);
 });
 
 async function startOnce(env: Record<string, string>) {
