@@ -1,5 +1,5 @@
 // Runs test files in the order given, TWARGA_TEST_CONCURRENCY (2) at a time, with the spec reporter.
-// Not `node --test`: it sorts its files, so the longest could not be started first.
+// Not `node --test`: it sorts its files, so test.sh could not choose their order.
 // A file that hangs (a wait with no end, an open handle after its tests) fails with its name
 // instead of holding the run until CI's limit: a file still running after
 // TWARGA_TEST_FILE_TIMEOUT_MS (25 min; the longest takes about 8 here) is cancelled (SIGTERM).
