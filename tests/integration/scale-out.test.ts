@@ -96,7 +96,7 @@ describe('scale out: two server processes on one PostgreSQL behind HAProxy', { s
     // Ready when its checks have both processes up (each has answered a /health through it): on
     // a loaded machine a first check can time out and keep one out for a moment.
     const seen = new Set<string | null>();
-    await until(`HAProxy in front of both (${proxyOutput})`, async () => {
+    await until(() => `HAProxy in front of both (${proxyOutput})`, async () => {
       const res = await fetch(`${front}/health`).catch(() => undefined);
       if (res?.ok) seen.add(res.headers.get('x-served-by'));
       return seen.has('p1') && seen.has('p2') ? true : undefined;
