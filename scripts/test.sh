@@ -31,8 +31,7 @@ echo "==> PostgreSQL for the medium tests on 127.0.0.1:$pg_port"
 # Unit and medium tests live next to the code; integration and browser tests under tests/.
 # The browser tests run last, on their own: next to the VM-heavy tests (QEMU under software
 # emulation, Vagrant, libvirt volume uploads) their pages sometimes waited 15-30 s for an answer.
-# In path order, as `node --test` always ran them: the three Debian boots (minutes each under
-# software emulation) fall in different parts of the run, not side by side.
+# In path order, as `node --test` (which sorts) always ran them and the measured run times were taken.
 mapfile -t files < <(find apps packages tests -name '*.test.ts' -not -path '*/node_modules/*' -not -path 'tests/e2e/*' | LC_ALL=C sort)
 mapfile -t browser_files < <(find tests/e2e -name '*.test.ts' | LC_ALL=C sort)
 export CI="${CI:-}"
